@@ -1,0 +1,702 @@
+/*
+ * The agent's portable core.  Reads the shared region without ever
+ * stopping core 1, turns it into frames, and answers host commands.
+ */
+#include <string.h>
+
+#include "appcore/agent.h"
+
+#define LOG_PER_POLL	16u
+#define SEQ_TRIES	4u
+/* Room a memory transfer leaves in the queue for samples and events. */
+#define XFER_RESERVE	(AC_TXQ_SIZE / 4)
+
+_Static_assert((AC_TXQ_SIZE & (AC_TXQ_SIZE - 1)) == 0, "txq power of two");
+
+void
+ac_agent_cfg_defaults(struct ac_agent_cfg *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->rate_hz = 100;
+	c->hang_timeout_ms = 1000;
+	c->batch_us = 10000;
+	c->keyframe_us = 1000000;
+	c->stats_us = 1000000;
+	c->region_base = AC_REGION_DEFAULT_BASE;
+	c->device_id_len = 1;
+}
+
+/* ---- transmit queue ---- */
+
+static uint32_t
+txq_used(const struct ac_txq *q)
+{
+	return q->head - q->tail;
+}
+
+static bool
+txq_put(struct ac_txq *q, const uint8_t *p, uint32_t n)
+{
+	uint32_t off, first;
+
+	if (n > AC_TXQ_SIZE - txq_used(q))
+		return false;
+	off = q->head & (AC_TXQ_SIZE - 1);
+	first = AC_TXQ_SIZE - off < n ? AC_TXQ_SIZE - off : n;
+	memcpy(q->buf + off, p, first);
+	memcpy(q->buf, p + first, n - first);
+	q->head += n;
+	if (txq_used(q) > q->high_water)
+		q->high_water = txq_used(q);
+	return true;
+}
+
+const uint8_t *
+ac_agent_tx_peek(struct ac_agent *a, size_t *len)
+{
+	struct ac_txq *q = &a->q;
+	uint32_t off = q->tail & (AC_TXQ_SIZE - 1), used = txq_used(q);
+
+	*len = used < AC_TXQ_SIZE - off ? used : AC_TXQ_SIZE - off;
+	return *len > 0 ? q->buf + off : NULL;
+}
+
+void
+ac_agent_tx_consume(struct ac_agent *a, size_t n)
+{
+	if (n > txq_used(&a->q))
+		n = txq_used(&a->q);
+	a->q.tail += (uint32_t)n;
+}
+
+/*
+ * Frames one message and queues it whole, or drops it whole and counts it.
+ * A dropped frame still uses its sequence number so the host sees the gap.
+ */
+static int
+emit(struct ac_agent *a, uint8_t type, const uint8_t *p, size_t len)
+{
+	size_t n = ac_frame_encode(a->frame, sizeof(a->frame), type,
+	    a->tx_seq++, p, len);
+
+	if (n == 0)
+		return AC_EOVERFLOW;
+	if (!txq_put(&a->q, a->frame, (uint32_t)n)) {
+		a->st.frames_dropped++;
+		a->st.bytes_dropped += n;
+		return AC_EOVERFLOW;
+	}
+	a->st.frames_sent++;
+	return 0;
+}
+
+/* Usage: msg_send(a, TYPE, ac_x_encode(msg_begin(a), &m)). */
+static struct ac_wr *
+msg_begin(struct ac_agent *a)
+{
+	ac_wr_init(&a->w, a->payload, sizeof(a->payload));
+	return &a->w;
+}
+
+static int
+msg_send(struct ac_agent *a, uint8_t type, int encoded)
+{
+	if (encoded < 0)
+		return encoded;
+	return emit(a, type, a->payload, a->w.len);
+}
+
+/* ---- reading the region ---- */
+
+static void
+region_copy(const struct ac_agent *a, uint8_t *dst, uint32_t off, uint32_t n)
+{
+	const uint8_t *src = (const uint8_t *)a->r + off;
+
+	for (uint32_t i = 0; i < n; i++)
+		dst[i] = AC_LOAD(&src[i]);
+}
+
+static void
+copy_str(char *dst, const char *src, size_t cap)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < cap; i++) {
+		char c = AC_LOAD(&src[i]);
+
+		if (c == '\0')
+			break;
+		dst[i] = c;
+	}
+	dst[i] = '\0';
+}
+
+static bool
+region_valid(const struct ac_agent *a)
+{
+	const struct ac_header *h = &a->r->hdr;
+
+	if (AC_LOAD(&h->magic) != AC_REGION_MAGIC)
+		return false;
+	AC_FENCE_ACQ();
+	return AC_LOAD(&h->layout_version) == AC_LAYOUT_VERSION &&
+	    AC_LOAD(&h->header_size) == sizeof(struct ac_header) &&
+	    AC_LOAD(&h->region_size) == a->region_size &&
+	    AC_LOAD(&h->core1_off) == offsetof(struct ac_region, core1) &&
+	    AC_LOAD(&h->counters_off) == offsetof(struct ac_region, counters) &&
+	    AC_LOAD(&h->desc_off) == offsetof(struct ac_region, desc) &&
+	    AC_LOAD(&h->panic_off) == offsetof(struct ac_region, panic) &&
+	    AC_LOAD(&h->log_off) == offsetof(struct ac_region, log) &&
+	    AC_LOAD(&h->user_off) == AC_REGION_MIN_SIZE &&
+	    AC_LOAD(&h->max_counters) == AC_MAX_COUNTERS &&
+	    AC_LOAD(&h->log_slots) == AC_LOG_SLOTS &&
+	    AC_LOAD(&a->r->core1.counters_used) <= AC_MAX_COUNTERS;
+}
+
+/* ---- messages the agent sends ---- */
+
+static void
+send_desc(struct ac_agent *a)
+{
+	struct ac_msg_desc m;
+	uint32_t first = 0;
+
+	do {
+		memset(&m, 0, sizeof(m));
+		m.desc_gen = a->desc_gen;
+		m.total = a->ncols;
+		m.first = first;
+		m.count = a->ncols - first;
+		if (m.count > AC_DESC_PER_FRAME)
+			m.count = AC_DESC_PER_FRAME;
+		if (m.count == 0)
+			break;
+		memcpy(m.c, &a->ctr[first], m.count * sizeof(m.c[0]));
+		if (msg_send(a, AC_MSG_DESC, ac_desc_encode(msg_begin(a), &m)) < 0) {
+			a->desc_pending = true;
+			return;
+		}
+		first += m.count;
+	} while (first < a->ncols);
+	a->desc_pending = false;
+}
+
+static void
+send_hello(struct ac_agent *a, uint64_t now)
+{
+	struct ac_msg_hello h;
+
+	memset(&h, 0, sizeof(h));
+	h.proto_version = AC_PROTO_VERSION;
+	h.layout_version = AC_LAYOUT_VERSION;
+	memcpy(h.agent_version, AC_AGENT_VERSION, sizeof(AC_AGENT_VERSION));
+	memcpy(h.device_id, a->cfg.device_id, a->cfg.device_id_len);
+	h.device_id_len = a->cfg.device_id_len;
+	h.boot_id = a->cfg.boot_id;
+	memcpy(h.image_hash, a->cfg.image_hash, sizeof(h.image_hash));
+	h.region_base = a->cfg.region_base;
+	h.region_size = a->region_size;
+	h.rate_hz = a->cfg.rate_hz;
+	h.max_counters = AC_MAX_COUNTERS;
+	h.counters_used = a->desc_valid ? a->ncols : 0;
+	h.desc_gen = a->desc_gen;
+	h.uptime_us = now;
+	h.core1_state = a->state;
+	h.generation = a->generation;
+	(void)msg_send(a, AC_MSG_HELLO, ac_hello_encode(msg_begin(a), &h));
+	if (a->desc_valid)
+		send_desc(a);
+	a->force_key = true;
+}
+
+static void
+flush_samples(struct ac_agent *a)
+{
+	if (a->enc.n == 0)
+		return;
+	if (emit(a, AC_MSG_SAMPLES, a->enc.buf, a->enc.w.len) < 0) {
+		a->st.samples_dropped += a->enc.n;
+		ac_samples_enc_reset(&a->enc);
+	}
+	a->enc.n = 0;
+}
+
+static void
+set_state(struct ac_agent *a, uint8_t state, uint64_t now, uint32_t detail)
+{
+	struct ac_msg_state m;
+
+	if (state == a->state)
+		return;
+	flush_samples(a);
+	memset(&m, 0, sizeof(m));
+	m.t_us = now;
+	m.state = state;
+	m.prev = a->state;
+	m.generation = a->generation;
+	m.heartbeat = a->last_hb;
+	m.detail = detail;
+	a->state = state;
+	(void)msg_send(a, AC_MSG_STATE, ac_state_encode(msg_begin(a), &m));
+}
+
+/* ---- watching core 1 ---- */
+
+/* Re-reads the descriptor table under its sequence lock. */
+static void
+read_desc(struct ac_agent *a)
+{
+	struct ac_core1_block *c = &a->r->core1;
+	uint32_t s1 = AC_LOAD(&c->desc_seq), s2, used;
+
+	if (a->desc_valid && s1 == a->desc_seq)
+		return;
+	if (s1 & 1u)
+		return;			/* core 1 is registering: next poll */
+	AC_FENCE_ACQ();
+	used = AC_LOAD(&c->counters_used);
+	if (used > AC_MAX_COUNTERS)
+		return;
+	for (uint32_t i = 0; i < used; i++) {
+		const struct ac_counter_desc *d = &a->r->desc[i];
+
+		a->ctr[i].kind = AC_LOAD(&d->kind);
+		if (a->ctr[i].kind >= AC_KIND_COUNT)
+			a->ctr[i].kind = AC_KIND_UNUSED;
+		a->ctr[i].flags = AC_LOAD(&d->flags) & AC_FLAGS_KNOWN;
+		copy_str(a->ctr[i].name, d->name, AC_NAME_LEN);
+		copy_str(a->ctr[i].unit, d->unit, AC_UNIT_LEN);
+	}
+	AC_FENCE_ACQ();
+	s2 = AC_LOAD(&c->desc_seq);
+	if (s1 != s2)
+		return;
+	flush_samples(a);
+	a->desc_seq = s1;
+	a->desc_valid = true;
+	a->ncols = used;
+	a->desc_gen++;
+	memset(a->rate_mode, 0, sizeof(a->rate_mode));
+	for (uint32_t i = 0; i < used; i++)
+		if (a->ctr[i].kind == AC_KIND_COUNTER)
+			a->rate_mode[i >> 3] |= (uint8_t)(1u << (i & 7));
+	a->force_key = true;
+	send_desc(a);
+}
+
+static void
+drain_log(struct ac_agent *a, uint64_t now)
+{
+	uint32_t head = AC_LOAD(&a->r->core1.log_head), lost = 0;
+
+	AC_FENCE_ACQ();
+	if (head - a->log_next > AC_LOG_SLOTS) {
+		lost = head - a->log_next - AC_LOG_SLOTS;
+		a->log_next = head - AC_LOG_SLOTS;
+	}
+	for (unsigned k = 0; k < LOG_PER_POLL && a->log_next != head; k++) {
+		uint32_t n = a->log_next++;
+		const struct ac_log_slot *s = &a->r->log[n & (AC_LOG_SLOTS - 1)];
+		uint32_t want = 2 * n + 2, s1, s2;
+		struct ac_msg_log m;
+
+		s1 = AC_LOAD(&s->seq);
+		AC_FENCE_ACQ();
+		memset(&m, 0, sizeof(m));
+		m.stamp = AC_LOAD(&s->stamp);
+		m.level = AC_LOAD(&s->level);
+		copy_str(m.text, s->text, sizeof(m.text));
+		AC_FENCE_ACQ();
+		s2 = AC_LOAD(&s->seq);
+		if (s1 != want || s2 != want || m.level < AC_LOG_ERROR ||
+		    m.level > AC_LOG_DEBUG) {
+			lost++;		/* overwritten while we looked */
+			continue;
+		}
+		m.t_us = now;
+		m.record = n;
+		m.lost_before = lost;
+		if (msg_send(a, AC_MSG_LOG, ac_log_encode(msg_begin(a), &m)) < 0)
+			lost++;
+		else
+			lost = 0;
+	}
+	a->st.log_lost += lost;
+}
+
+static void
+check_panic(struct ac_agent *a, uint64_t now)
+{
+	const struct ac_panic_record *p = &a->r->panic;
+	struct ac_msg_crash m;
+
+	for (unsigned t = 0; t < SEQ_TRIES; t++) {
+		uint32_t s1 = AC_LOAD(&p->seq), s2;
+
+		if ((s1 & 1u) || s1 == 0 || s1 == a->panic_seq)
+			return;
+		AC_FENCE_ACQ();
+		memset(&m, 0, sizeof(m));
+		m.t_us = now;
+		m.generation = a->generation;
+		m.reason = AC_LOAD(&p->reason);
+		m.pc = AC_LOAD(&p->pc);
+		m.sp = AC_LOAD(&p->sp);
+		m.ps = AC_LOAD(&p->ps);
+		m.exccause = AC_LOAD(&p->exccause);
+		m.excvaddr = AC_LOAD(&p->excvaddr);
+		m.line = AC_LOAD(&p->line);
+		m.bt_count = AC_LOAD(&p->bt_count);
+		for (unsigned i = 0; i < 16; i++)
+			m.ar[i] = AC_LOAD(&p->ar[i]);
+		for (unsigned i = 0; i < AC_BT_MAX; i++)
+			m.bt[i] = AC_LOAD(&p->bt[i]);
+		copy_str(m.file, p->file, sizeof(m.file));
+		copy_str(m.msg, p->msg, sizeof(m.msg));
+		AC_FENCE_ACQ();
+		s2 = AC_LOAD(&p->seq);
+		if (s1 != s2)
+			continue;
+		if (m.reason >= AC_PANIC_COUNT)
+			m.reason = AC_PANIC_EXPLICIT;
+		if (m.bt_count > AC_BT_MAX)
+			m.bt_count = AC_BT_MAX;
+		a->panic_seq = s1;
+		flush_samples(a);
+		(void)msg_send(a, AC_MSG_CRASH, ac_crash_encode(msg_begin(a), &m));
+		return;
+	}
+}
+
+static void
+watch_core1(struct ac_agent *a, uint64_t now)
+{
+	struct ac_core1_block *c = &a->r->core1;
+	uint32_t gen, hb, st;
+
+	if (!region_valid(a)) {
+		if (a->region_ok || (!a->region_seen && a->state != AC_STATE_OFF))
+			flush_samples(a);
+		a->region_ok = false;
+		set_state(a, a->region_seen ? AC_STATE_CORRUPT : AC_STATE_OFF,
+		    now, 0);
+		return;
+	}
+	gen = AC_LOAD(&a->r->hdr.generation);
+	if (!a->region_ok || gen != a->generation) {
+		/* A new core-1 run: its ring, counters and records start over. */
+		a->region_ok = true;
+		a->region_seen = true;
+		a->generation = gen;
+		a->desc_valid = false;
+		a->log_next = 0;
+		a->panic_seq = 0;
+		a->last_hb = AC_LOAD(&c->heartbeat);
+		a->last_hb_t = now;
+	}
+	read_desc(a);
+	hb = AC_LOAD(&c->heartbeat);
+	if (hb != a->last_hb) {
+		a->last_hb = hb;
+		a->last_hb_t = now;
+	}
+	st = AC_LOAD(&c->state);
+	if (st == AC_STATE_RUNNING &&
+	    now - a->last_hb_t > (uint64_t)a->cfg.hang_timeout_ms * 1000)
+		set_state(a, AC_STATE_HUNG, now,
+		    (uint32_t)((now - a->last_hb_t) / 1000));
+	else if (st == AC_STATE_BOOTING || st == AC_STATE_RUNNING ||
+	    st == AC_STATE_PANICKED)
+		set_state(a, (uint8_t)st, now, 0);
+	else
+		set_state(a, AC_STATE_CORRUPT, now, st);
+	if (st == AC_STATE_PANICKED)
+		check_panic(a, now);
+	drain_log(a, now);
+}
+
+/* ---- sampling ---- */
+
+static uint32_t
+interval_us(const struct ac_agent *a)
+{
+	return 1000000u / a->cfg.rate_hz;
+}
+
+static void
+take_sample(struct ac_agent *a, uint64_t now)
+{
+	uint32_t iv = interval_us(a);
+
+	for (uint32_t i = 0; i < a->ncols; i++)
+		a->vals[i] = AC_LOAD(&a->r->counters[i]);
+	if (a->port->on_sample != NULL)
+		a->port->on_sample(a->port->ctx, a->sample_index, now, a->vals,
+		    a->ncols);
+	a->st.samples++;
+	for (int tries = 0; tries < 2; tries++) {
+		int rc;
+
+		if (a->enc.n == 0) {
+			bool key = a->force_key ||
+			    now - a->last_key_t >= a->cfg.keyframe_us;
+
+			ac_samples_begin(&a->enc, key, a->sample_index, a->ncols,
+			    iv, a->rate_mode);
+			if (!a->enc.s.have_ref) {
+				a->last_key_t = now;
+				a->force_key = false;
+			}
+		}
+		rc = ac_samples_add(&a->enc, now, a->vals);
+		if (rc == 0)
+			break;
+		/* Full, or a time step a delta cannot carry: new frame. */
+		flush_samples(a);
+		if (rc == AC_ERANGE)
+			ac_samples_enc_reset(&a->enc);
+		if (tries == 1)
+			a->st.samples_dropped++;
+	}
+	a->sample_index++;
+	if (a->enc.n > 0 && now - a->enc.first_t + iv >= a->cfg.batch_us)
+		flush_samples(a);
+}
+
+static void
+run_sampler(struct ac_agent *a, uint64_t now)
+{
+	uint64_t iv = interval_us(a);
+
+	if (now < a->next_sample_t)
+		return;
+	if (now - a->next_sample_t >= iv) {
+		uint64_t missed = (now - a->next_sample_t) / iv;
+
+		a->st.sampler_overruns += missed;
+		a->next_sample_t += missed * iv;
+	}
+	a->next_sample_t += iv;
+	if (a->region_ok && a->desc_valid)
+		take_sample(a, now);
+}
+
+/* ---- memory transfers ---- */
+
+static void
+pump_xfer(struct ac_agent *a, uint64_t now)
+{
+	struct ac_xfer *x = &a->xfer;
+	struct ac_msg_mem m;
+	uint8_t chunk[AC_MEM_CHUNK];
+
+	while (x->active &&
+	    AC_TXQ_SIZE - txq_used(&a->q) >= AC_FRAME_MAX_ENC + XFER_RESERVE) {
+		memset(&m, 0, sizeof(m));
+		m.req_id = x->req_id;
+		m.kind = x->kind;
+		m.t_us = now;
+		m.start = x->start;
+		m.total = x->total;
+		m.offset = x->start + x->done;
+		m.len = x->total - x->done;
+		if (m.len > AC_MEM_CHUNK)
+			m.len = AC_MEM_CHUNK;
+		region_copy(a, chunk, m.offset, m.len);
+		m.data = chunk;
+		if (msg_send(a, AC_MSG_MEM, ac_mem_encode(msg_begin(a), &m)) < 0)
+			return;
+		x->done += m.len;
+		if (x->done == x->total)
+			x->active = false;
+	}
+}
+
+/* ---- commands ---- */
+
+static void
+reply(struct ac_agent *a, uint32_t req_id, uint8_t cmd, uint8_t status,
+    uint64_t value)
+{
+	struct ac_msg_reply m = { req_id, cmd, status, value };
+
+	(void)msg_send(a, AC_MSG_REPLY, ac_reply_encode(msg_begin(a), &m));
+}
+
+int
+ac_agent_set_rate(struct ac_agent *a, uint32_t hz)
+{
+	if (hz < AC_RATE_MIN || hz > AC_RATE_MAX)
+		return AC_ERANGE;
+	flush_samples(a);
+	a->cfg.rate_hz = hz;
+	a->next_sample_t = a->port->now_us(a->port->ctx);
+	a->force_key = true;
+	return 0;
+}
+
+static uint8_t
+start_xfer(struct ac_agent *a, uint32_t req_id, uint8_t kind, uint32_t off,
+    uint32_t len)
+{
+	if (a->xfer.active)
+		return AC_ST_BUSY;
+	if (len == 0 || off > a->region_size || len > a->region_size - off)
+		return AC_ST_OUT_OF_RANGE;
+	a->xfer = (struct ac_xfer){ true, req_id, kind, off, len, 0 };
+	return AC_ST_OK;
+}
+
+static void
+handle_cmd(struct ac_agent *a, const struct ac_frame *f)
+{
+	struct ac_msg_cmd c;
+	struct ac_rd r;
+	uint64_t now = a->port->now_us(a->port->ctx);
+	uint8_t st;
+	int rc;
+
+	ac_rd_init(&r, f->payload, f->len);
+	if ((rc = ac_cmd_decode(&r, &c)) < 0) {
+		a->st.rx_errors++;
+		if (r.err != NULL && c.cmd != 0)
+			reply(a, c.req_id, c.cmd, c.cmd >= AC_CMD_COUNT ||
+			    c.cmd == 0 ? AC_ST_UNKNOWN_CMD : AC_ST_BAD_REQUEST,
+			    0);
+		return;
+	}
+	switch (c.cmd) {
+	case AC_CMD_PING:
+		reply(a, c.req_id, c.cmd, AC_ST_OK, c.arg0);
+		break;
+	case AC_CMD_HELLO:
+		flush_samples(a);
+		send_hello(a, now);
+		reply(a, c.req_id, c.cmd, AC_ST_OK, 0);
+		break;
+	case AC_CMD_SET_RATE:
+		rc = ac_agent_set_rate(a, c.arg0);
+		reply(a, c.req_id, c.cmd, rc < 0 ? AC_ST_OUT_OF_RANGE : AC_ST_OK,
+		    a->cfg.rate_hz);
+		break;
+	case AC_CMD_READ_MEM:
+		st = start_xfer(a, c.req_id, AC_MEM_READ, c.arg0, c.arg1);
+		reply(a, c.req_id, c.cmd, st, c.arg1);
+		break;
+	case AC_CMD_SNAPSHOT:
+		st = start_xfer(a, c.req_id, AC_MEM_SNAPSHOT, 0, a->region_size);
+		reply(a, c.req_id, c.cmd, st, a->region_size);
+		break;
+	case AC_CMD_RESTART_CORE1:
+		if (a->port->core1_restart == NULL)
+			st = AC_ST_UNSUPPORTED;
+		else
+			st = a->port->core1_restart(a->port->ctx) == 0 ?
+			    AC_ST_OK : AC_ST_FAILED;
+		reply(a, c.req_id, c.cmd, st, 0);
+		break;
+	default:
+		reply(a, c.req_id, c.cmd, AC_ST_UNKNOWN_CMD, 0);
+		break;
+	}
+}
+
+void
+ac_agent_rx(struct ac_agent *a, const uint8_t *buf, size_t n)
+{
+	while (n > 0) {
+		struct ac_frame f;
+		int res;
+		size_t used = ac_deframer_feed(&a->rx, buf, n, &f, &res);
+
+		buf += used;
+		n -= used;
+		if (res < 0)
+			a->st.rx_errors++;
+		else if (res == 1 && f.type == AC_MSG_CMD)
+			handle_cmd(a, &f);
+		else if (res == 1)
+			a->st.rx_errors++;
+	}
+}
+
+/* ---- the loop ---- */
+
+static void
+send_stats(struct ac_agent *a, uint64_t now)
+{
+	a->st.t_us = now;
+	a->st.txq_high_water = a->q.high_water;
+	a->st.txq_size = AC_TXQ_SIZE;
+	(void)msg_send(a, AC_MSG_STATS, ac_stats_encode(msg_begin(a), &a->st));
+}
+
+void
+ac_agent_flush(struct ac_agent *a)
+{
+	flush_samples(a);
+	send_stats(a, a->port->now_us(a->port->ctx));
+}
+
+static uint64_t
+min_t(uint64_t x, uint64_t y)
+{
+	return x < y ? x : y;
+}
+
+uint64_t
+ac_agent_poll(struct ac_agent *a)
+{
+	uint64_t now = a->port->now_us(a->port->ctx), next;
+
+	watch_core1(a, now);
+	if (a->desc_pending)
+		send_desc(a);
+	run_sampler(a, now);
+	if (a->enc.n > 0 && now - a->enc.first_t >= a->cfg.batch_us)
+		flush_samples(a);
+	pump_xfer(a, now);
+	if (now >= a->next_stats_t) {
+		send_stats(a, now);
+		a->next_stats_t = now + a->cfg.stats_us;
+	}
+	next = min_t(a->next_sample_t, a->next_stats_t);
+	if (a->enc.n > 0)
+		next = min_t(next, a->enc.first_t + a->cfg.batch_us);
+	if (a->state == AC_STATE_RUNNING)
+		next = min_t(next, a->last_hb_t +
+		    (uint64_t)a->cfg.hang_timeout_ms * 1000 + 1);
+	if (a->xfer.active || a->desc_pending)
+		next = min_t(next, now + 1000);
+	/* The region is watched at least every 10 ms whatever the rate. */
+	return min_t(next, now + 10000);
+}
+
+int
+ac_agent_init(struct ac_agent *a, const struct ac_agent_cfg *cfg,
+    const struct ac_port *port, void *region, uint32_t region_size)
+{
+	uint64_t now;
+
+	if (cfg->rate_hz < AC_RATE_MIN || cfg->rate_hz > AC_RATE_MAX ||
+	    cfg->device_id_len < 1 || cfg->device_id_len > AC_DEVICE_ID_MAX ||
+	    region == NULL || ((uintptr_t)region & 3u) != 0 ||
+	    region_size < AC_REGION_MIN_SIZE || port == NULL ||
+	    port->now_us == NULL || cfg->batch_us == 0 ||
+	    cfg->hang_timeout_ms == 0)
+		return AC_ERANGE;
+	memset(a, 0, sizeof(*a));
+	a->cfg = *cfg;
+	a->port = port;
+	a->r = region;
+	a->region_size = region_size;
+	ac_deframer_init(&a->rx);
+	now = port->now_us(port->ctx);
+	a->next_sample_t = now;
+	a->next_stats_t = now + cfg->stats_us;
+	a->force_key = true;
+	a->state = AC_STATE_OFF;
+	send_hello(a, now);
+	return 0;
+}

@@ -1,0 +1,124 @@
+/*
+ * The agent's portable core: everything core 0 does for core 1 that does
+ * not depend on ESP-IDF.  A port (port/esp-idf, port/posix) provides the
+ * few functions of struct ac_port, calls ac_agent_poll() when the returned
+ * deadline passes, feeds received bytes to ac_agent_rx(), and drains the
+ * transmit queue with ac_agent_tx_peek()/ac_agent_tx_consume() without
+ * blocking.  No function here blocks, allocates or takes a lock; one agent
+ * is driven from one task.
+ */
+#ifndef APPCORE_AGENT_H
+#define APPCORE_AGENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "region.h"
+#include "wire.h"
+
+#define AC_AGENT_VERSION	"0.1.0"
+#define AC_TXQ_SIZE		16384u	/* bytes; a power of two */
+
+/* The platform contract: what a port must provide. */
+struct ac_port {
+	void *ctx;
+	/* Monotonic microseconds since the agent's boot. */
+	uint64_t (*now_us)(void *ctx);
+	/* Reset core 1 and let it run from its entry again; 0 or -errno.
+	 * NULL when the port cannot. */
+	int (*core1_restart)(void *ctx);
+	/* Optional: every sample the agent produced, in order (the
+	 * simulator's ground-truth log). */
+	void (*on_sample)(void *ctx, uint64_t index, uint64_t t_us,
+	    const uint32_t *vals, uint32_t ncols);
+};
+
+struct ac_agent_cfg {
+	uint32_t rate_hz;		/* 1..1000, default 100 */
+	uint32_t hang_timeout_ms;	/* heartbeat silence => hung */
+	uint32_t batch_us;		/* longest a sample waits in a frame */
+	uint32_t keyframe_us;		/* a key frame at least this often */
+	uint32_t stats_us;		/* STATS period */
+	uint32_t region_base;		/* the address core 1 sees */
+	uint8_t device_id[AC_DEVICE_ID_MAX];
+	uint8_t device_id_len;
+	uint64_t boot_id;
+	uint8_t image_hash[32];
+};
+
+void ac_agent_cfg_defaults(struct ac_agent_cfg *);
+
+struct ac_txq {
+	uint8_t buf[AC_TXQ_SIZE];
+	uint32_t head;			/* free-running write position */
+	uint32_t tail;			/* free-running read position */
+	uint32_t high_water;
+};
+
+struct ac_xfer {
+	bool active;
+	uint32_t req_id;
+	uint8_t kind;			/* enum ac_mem_kind */
+	uint32_t start, total, done;
+};
+
+struct ac_agent {
+	struct ac_agent_cfg cfg;
+	const struct ac_port *port;
+	struct ac_region *r;
+	uint32_t region_size;
+
+	struct ac_txq q;
+	uint32_t tx_seq;
+	struct ac_deframer rx;
+	struct ac_samples_enc enc;
+	uint8_t frame[AC_FRAME_MAX_ENC];
+	uint8_t payload[AC_WIRE_MAX_PAYLOAD];
+	struct ac_wr w;
+
+	/* What the agent last saw of core 1. */
+	bool region_ok;
+	bool region_seen;		/* valid at least once */
+	uint32_t generation;
+	uint8_t state;			/* last reported */
+	uint32_t last_hb;
+	uint64_t last_hb_t;
+	uint32_t desc_seq;
+	bool desc_valid;
+	bool desc_pending;		/* DESC frames still to send */
+	uint32_t desc_gen;		/* descriptor sets announced */
+	uint32_t ncols;
+	uint8_t rate_mode[(AC_MAX_COUNTERS + 7) / 8];
+	struct ac_counter_info ctr[AC_MAX_COUNTERS];
+	uint32_t log_next;
+	uint32_t panic_seq;
+
+	/* Sampler. */
+	uint64_t next_sample_t;
+	uint64_t sample_index;
+	uint64_t last_key_t;
+	bool force_key;
+	uint32_t vals[AC_MAX_COUNTERS];
+
+	struct ac_xfer xfer;
+	uint64_t next_stats_t;
+	struct ac_msg_stats st;
+};
+
+/* Returns 0, or AC_ERANGE for a bad configuration or region. */
+int ac_agent_init(struct ac_agent *, const struct ac_agent_cfg *,
+    const struct ac_port *, void *region, uint32_t region_size)
+    AC_WIRE_WARN_UNUSED;
+/* Runs whatever is due and returns the time it next wants to run. */
+uint64_t ac_agent_poll(struct ac_agent *);
+/* Bytes received from the host, in any pieces. */
+void ac_agent_rx(struct ac_agent *, const uint8_t *buf, size_t n);
+/* The next contiguous bytes to send (NULL when none) and their release. */
+const uint8_t *ac_agent_tx_peek(struct ac_agent *, size_t *len);
+void ac_agent_tx_consume(struct ac_agent *, size_t n);
+/* Sends the open samples frame and a STATS message now (before exit). */
+void ac_agent_flush(struct ac_agent *);
+/* Changes the sample rate as the SET_RATE command does. */
+int ac_agent_set_rate(struct ac_agent *, uint32_t hz) AC_WIRE_WARN_UNUSED;
+
+#endif /* APPCORE_AGENT_H */

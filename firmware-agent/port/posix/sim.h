@@ -1,0 +1,98 @@
+/*
+ * appcore-sim: the agent core on Linux with a thread playing core 1.
+ * One file per concern: sim_core1.c (the workload), sim_link.c (pty or
+ * TCP), sim_board.c (agent loop), sim_main.c (options).
+ */
+#ifndef APPCORE_SIM_H
+#define APPCORE_SIM_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "appcore/agent.h"
+
+#define SIM_BLOCK_US		1000u	/* core 1 processes 1 ms blocks */
+#define SIM_FRAMES_PER_BLOCK	48u	/* 48 kHz audio */
+#define SIM_NEVER		(-1.0)
+
+struct sim_opts {
+	const char *link;		/* "pty" or "tcp:PORT" */
+	uint32_t rate_hz;
+	uint32_t counters;
+	uint32_t region_size;
+	uint32_t hang_timeout_ms;
+	uint32_t batch_ms;
+	double panic_after;		/* seconds, or SIM_NEVER */
+	double hang_after;
+	double corrupt_after;
+	double duration;
+	const char *truth_path;
+	const char *device_id;
+	const char *image_path;
+	uint64_t seed;
+	bool quiet;
+};
+
+void sim_opts_defaults(struct sim_opts *);
+
+/* ---- sim_core1.c ---- */
+
+struct sim_core1 {
+	void *mem;			/* the shared region */
+	uint32_t size;
+	uint32_t counters;
+	uint64_t seed;
+	uint64_t t0_ns;			/* sim start, for the injections */
+	double panic_at, hang_at, corrupt_at;	/* one-shot, seconds */
+	pthread_t th;
+	bool running;
+	atomic_bool stop;
+	atomic_int runs;		/* core-1 starts so far */
+};
+
+int sim_core1_start(struct sim_core1 *);
+void sim_core1_stop(struct sim_core1 *);
+/* Names and kinds of the workload's counters, for tests and docs. */
+void sim_counter_name(uint32_t idx, char *name, size_t cap);
+uint64_t sim_now_ns(void);
+
+/* ---- sim_link.c ---- */
+
+struct sim_link {
+	int kind;			/* SIM_LINK_PTY or SIM_LINK_TCP */
+	int fd;				/* pty master or connected client, or -1 */
+	int listen_fd;			/* TCP only */
+	int slave_fd;			/* pty: held open so the master never hangs up */
+	char name[256];			/* pty path or host:port */
+	uint64_t bytes_discarded;	/* sent while no host was connected */
+};
+
+enum { SIM_LINK_PTY = 1, SIM_LINK_TCP = 2 };
+
+int sim_link_open(struct sim_link *, const char *spec);
+void sim_link_close(struct sim_link *);
+
+/* ---- sim_board.c ---- */
+
+struct sim_board {
+	struct sim_opts opts;
+	struct sim_core1 core1;
+	struct sim_link link;
+	struct ac_port port;
+	struct ac_agent agent;
+	FILE *truth;
+	uint64_t t0_ns;
+	volatile sig_atomic_t *stop;
+};
+
+int sim_board_init(struct sim_board *, const struct sim_opts *,
+    volatile sig_atomic_t *stop);
+/* Runs until *stop or the duration ends; then drains and closes. */
+int sim_board_run(struct sim_board *);
+void sim_board_free(struct sim_board *);
+
+#endif /* APPCORE_SIM_H */

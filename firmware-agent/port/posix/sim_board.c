@@ -1,0 +1,287 @@
+/*
+ * One simulated board: the core-1 thread, and the agent driven from the
+ * calling thread the way the ESP-IDF port drives it from its task.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sim.h"
+#include "sim_sha256.h"
+
+#define DRAIN_NS	2000000000u	/* on exit, wait this long for the host */
+
+void
+sim_opts_defaults(struct sim_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->link = "pty";
+	o->rate_hz = 100;
+	o->counters = 16;
+	o->region_size = AC_REGION_DEFAULT_SIZE;
+	o->hang_timeout_ms = 1000;
+	o->batch_ms = 10;
+	o->panic_after = o->hang_after = o->corrupt_after = SIM_NEVER;
+	o->duration = SIM_NEVER;
+	o->device_id = "sim-0";
+	o->seed = 1;
+}
+
+static uint64_t
+port_now_us(void *ctx)
+{
+	struct sim_board *b = ctx;
+
+	return (sim_now_ns() - b->t0_ns) / 1000u;
+}
+
+static int
+port_core1_restart(void *ctx)
+{
+	struct sim_board *b = ctx;
+
+	sim_core1_stop(&b->core1);
+	return sim_core1_start(&b->core1);
+}
+
+static void
+port_on_sample(void *ctx, uint64_t index, uint64_t t_us, const uint32_t *v,
+    uint32_t n)
+{
+	struct sim_board *b = ctx;
+
+	fprintf(b->truth, "%" PRIu64 " %" PRIu64, index, t_us);
+	for (uint32_t i = 0; i < n; i++)
+		fprintf(b->truth, " %" PRIu32, v[i]);
+	fputc('\n', b->truth);
+}
+
+static uint64_t
+boot_id(void)
+{
+	uint64_t id = 0;
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (read(fd, &id, sizeof(id)) != (ssize_t)sizeof(id))
+			id = 0;
+		close(fd);
+	}
+	return id != 0 ? id : sim_now_ns() ^ (uint64_t)getpid() << 32;
+}
+
+int
+sim_board_init(struct sim_board *b, const struct sim_opts *o,
+    volatile sig_atomic_t *stop)
+{
+	struct ac_agent_cfg cfg;
+	size_t idlen = strlen(o->device_id);
+	void *mem;
+
+	memset(b, 0, sizeof(*b));
+	b->opts = *o;
+	b->stop = stop;
+	b->link.fd = b->link.listen_fd = b->link.slave_fd = -1;
+	if (idlen < 1 || idlen > AC_DEVICE_ID_MAX || o->counters < 1 ||
+	    o->counters > AC_MAX_COUNTERS) {
+		errno = EINVAL;
+		return -1;
+	}
+	ac_agent_cfg_defaults(&cfg);
+	cfg.rate_hz = o->rate_hz;
+	cfg.hang_timeout_ms = o->hang_timeout_ms;
+	cfg.batch_us = o->batch_ms * 1000u;
+	memcpy(cfg.device_id, o->device_id, idlen);
+	cfg.device_id_len = (uint8_t)idlen;
+	cfg.boot_id = boot_id();
+	if (o->image_path != NULL) {
+		if (sim_sha256_file(o->image_path, cfg.image_hash) < 0)
+			return -1;
+	} else
+		sim_sha256((const uint8_t *)"appcore-sim audio workload v1", 29,
+		    cfg.image_hash);
+	if ((mem = aligned_alloc(64, o->region_size)) == NULL)
+		return -1;
+	memset(mem, 0, o->region_size);
+	if (o->truth_path != NULL) {
+		if ((b->truth = fopen(o->truth_path, "w")) == NULL) {
+			free(mem);
+			return -1;
+		}
+		setvbuf(b->truth, NULL, _IOFBF, 1 << 20);
+	}
+	if (sim_link_open(&b->link, o->link) < 0) {
+		int e = errno;
+
+		if (b->truth != NULL)
+			fclose(b->truth);
+		free(mem);
+		errno = e;
+		return -1;
+	}
+	b->t0_ns = sim_now_ns();
+	b->core1 = (struct sim_core1){
+		.mem = mem, .size = o->region_size, .counters = o->counters,
+		.seed = o->seed, .t0_ns = b->t0_ns,
+		.panic_at = o->panic_after, .hang_at = o->hang_after,
+		.corrupt_at = o->corrupt_after,
+	};
+	b->port = (struct ac_port){
+		.ctx = b, .now_us = port_now_us,
+		.core1_restart = port_core1_restart,
+		.on_sample = b->truth != NULL ? port_on_sample : NULL,
+	};
+	if (ac_agent_init(&b->agent, &cfg, &b->port, mem, o->region_size) < 0) {
+		sim_board_free(b);
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Writes what the link takes now; returns false when it is backed up. */
+static bool
+link_send(struct sim_board *b)
+{
+	const uint8_t *p;
+	size_t n;
+
+	while ((p = ac_agent_tx_peek(&b->agent, &n)) != NULL) {
+		ssize_t w;
+
+		if (b->link.fd < 0) {	/* TCP with no host: the wire is open */
+			b->link.bytes_discarded += n;
+			ac_agent_tx_consume(&b->agent, n);
+			continue;
+		}
+		w = write(b->link.fd, p, n);
+		if (w < 0 && (errno == EAGAIN || errno == EINTR))
+			return false;
+		if (w < 0) {		/* the host went away */
+			if (b->link.kind == SIM_LINK_TCP) {
+				close(b->link.fd);
+				b->link.fd = -1;
+			}
+			return false;
+		}
+		ac_agent_tx_consume(&b->agent, (size_t)w);
+	}
+	return true;
+}
+
+static void
+link_recv(struct sim_board *b)
+{
+	uint8_t buf[512];
+	ssize_t n;
+
+	while ((n = read(b->link.fd, buf, sizeof(buf))) > 0)
+		ac_agent_rx(&b->agent, buf, (size_t)n);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		if (b->link.kind == SIM_LINK_TCP) {
+			close(b->link.fd);
+			b->link.fd = -1;
+		}
+	}
+}
+
+static void
+link_accept(struct sim_board *b)
+{
+	int fd = accept4(b->link.listen_fd, NULL, NULL,
+	    SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (b->link.fd >= 0) {
+		close(fd);	/* one host at a time */
+		return;
+	}
+	b->link.fd = fd;
+}
+
+static void
+wait_io(struct sim_board *b, uint64_t deadline_us, bool want_out)
+{
+	struct pollfd pfd[2];
+	nfds_t n = 0;
+	uint64_t now = port_now_us(b);
+	uint64_t wait = deadline_us > now ? deadline_us - now : 0;
+	struct timespec ts = { (time_t)(wait / 1000000u),
+	    (long)(wait % 1000000u) * 1000 };
+
+	if (b->link.fd >= 0) {
+		pfd[n].fd = b->link.fd;
+		pfd[n++].events = POLLIN | (want_out ? POLLOUT : 0);
+	}
+	if (b->link.listen_fd >= 0) {
+		pfd[n].fd = b->link.listen_fd;
+		pfd[n++].events = POLLIN;
+	}
+	if (ppoll(pfd, n, &ts, NULL) <= 0)
+		return;
+	for (nfds_t i = 0; i < n; i++) {
+		if (pfd[i].revents == 0)
+			continue;
+		if (pfd[i].fd == b->link.listen_fd)
+			link_accept(b);
+		else if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
+			link_recv(b);
+	}
+}
+
+int
+sim_board_run(struct sim_board *b)
+{
+	uint64_t end_ns = b->opts.duration >= 0 ?
+	    b->t0_ns + (uint64_t)(b->opts.duration * 1e9) : UINT64_MAX;
+	uint64_t drain_end;
+
+	if (sim_core1_start(&b->core1) < 0)
+		return -1;
+	while (!*b->stop && sim_now_ns() < end_ns) {
+		uint64_t deadline = ac_agent_poll(&b->agent);
+		bool sent = link_send(b);
+
+		wait_io(b, deadline, !sent);
+	}
+	sim_core1_stop(&b->core1);
+	ac_agent_flush(&b->agent);
+	drain_end = sim_now_ns() + DRAIN_NS;
+	while (!link_send(b) && sim_now_ns() < drain_end)
+		wait_io(b, port_now_us(b) + 10000, true);
+	/* A pty forgets unread input when the master closes: wait until the
+	 * host has read what is queued on its side.  Bytes reach that queue
+	 * a little after write() returns, so it must read empty a few times
+	 * in a row. */
+	for (int empty = 0; b->link.kind == SIM_LINK_PTY && empty < 5 &&
+	    sim_now_ns() < drain_end;) {
+		int queued = 0;
+
+		wait_io(b, port_now_us(b) + 10000, false);
+		if (ioctl(b->link.slave_fd, FIONREAD, &queued) < 0)
+			break;
+		empty = queued == 0 ? empty + 1 : 0;
+	}
+	return 0;
+}
+
+void
+sim_board_free(struct sim_board *b)
+{
+	sim_core1_stop(&b->core1);
+	sim_link_close(&b->link);
+	if (b->truth != NULL)
+		fclose(b->truth);
+	b->truth = NULL;
+	free(b->core1.mem);
+	b->core1.mem = NULL;
+}

@@ -1,0 +1,297 @@
+/*
+ * The simulated core 1: a bare-metal audio loop that publishes its state
+ * only through the core-1 API, exactly as firmware on the real core does.
+ */
+#define _DEFAULT_SOURCE
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "appcore/core1.h"
+#include "sim.h"
+
+enum {
+	C_FRAMES, C_BLOCKS, C_UNDERRUNS, C_OVERRUNS, C_DSP_LOAD, C_DSP_PEAK,
+	C_BUF_FILL, C_DMA_IRQS, C_I2C_ERRORS, C_LOOPS, C_STACK_FREE, C_TEMP,
+	C_USB_PKTS, C_SYNC_SLIPS, C_BASE
+};
+
+static const struct {
+	const char *name, *unit;
+	enum ac_counter_kind kind;
+} base_counters[C_BASE] = {
+	[C_FRAMES] = { "audio.frames", "frames", AC_KIND_COUNTER },
+	[C_BLOCKS] = { "audio.blocks", "blocks", AC_KIND_COUNTER },
+	[C_UNDERRUNS] = { "audio.underruns", "events", AC_KIND_COUNTER },
+	[C_OVERRUNS] = { "audio.overruns", "events", AC_KIND_COUNTER },
+	[C_DSP_LOAD] = { "dsp.load", "permil", AC_KIND_GAUGE },
+	[C_DSP_PEAK] = { "dsp.load_peak", "permil", AC_KIND_GAUGE },
+	[C_BUF_FILL] = { "buf.fill", "frames", AC_KIND_GAUGE },
+	[C_DMA_IRQS] = { "i2s.dma_irqs", "irqs", AC_KIND_COUNTER },
+	[C_I2C_ERRORS] = { "codec.i2c_errors", "events", AC_KIND_COUNTER },
+	[C_LOOPS] = { "loop.iterations", "iters", AC_KIND_COUNTER },
+	[C_STACK_FREE] = { "stack.free", "bytes", AC_KIND_GAUGE },
+	[C_TEMP] = { "board.temp", "mC", AC_KIND_GAUGE },
+	[C_USB_PKTS] = { "usb.packets", "packets", AC_KIND_COUNTER },
+	[C_SYNC_SLIPS] = { "clock.sync_slips", "events", AC_KIND_COUNTER },
+};
+
+uint64_t
+sim_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void
+sim_counter_name(uint32_t idx, char *name, size_t cap)
+{
+	if (idx < C_BASE)
+		snprintf(name, cap, "%s", base_counters[idx].name);
+	else
+		snprintf(name, cap, "ch%u.%s", (idx - C_BASE) / 2,
+		    (idx - C_BASE) % 2 == 0 ? "peak" : "clips");
+}
+
+static uint64_t
+rng_next(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*s = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* Uniform in [0, n). */
+static uint32_t
+rng_below(uint64_t *s, uint32_t n)
+{
+	return (uint32_t)((rng_next(s) >> 32) % n);
+}
+
+static void
+register_counters(struct ac_region *r, uint32_t n)
+{
+	char name[AC_NAME_LEN];
+
+	for (uint32_t i = 0; i < n; i++) {
+		if (i < C_BASE) {
+			(void)ac_counter_register(r, i, base_counters[i].name,
+			    base_counters[i].unit, base_counters[i].kind, 0);
+			continue;
+		}
+		sim_counter_name(i, name, sizeof(name));
+		if ((i - C_BASE) % 2 == 0)
+			(void)ac_counter_register(r, i, name, "cB",
+			    AC_KIND_GAUGE, AC_FLAG_SIGNED);
+		else
+			(void)ac_counter_register(r, i, name, "clips",
+			    AC_KIND_COUNTER, 0);
+	}
+}
+
+static void
+sleep_until(uint64_t t_ns)
+{
+	struct timespec ts = { (time_t)(t_ns / 1000000000u),
+	    (long)(t_ns % 1000000000u) };
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
+	    EINTR)
+		;
+}
+
+static bool
+due(double at, uint64_t t0, uint64_t now)
+{
+	return at >= 0 && (double)(now - t0) / 1e9 >= at;
+}
+
+/* Core 1 after a panic or in a hang: alive, silent, until reset. */
+static void
+park(struct sim_core1 *c)
+{
+	while (!atomic_load(&c->stop))
+		sleep_until(sim_now_ns() + 1000000u);
+}
+
+static void
+do_panic(struct sim_core1 *c, struct ac_region *r)
+{
+	static const uint32_t bt[] = { 0x42002a1cu, 0x42001f40u, 0x420011b8u,
+	    0x42000c64u, 0x42000a10u };
+	uint32_t ar[16];
+	struct ac_panic_info pi = {
+		.reason = AC_PANIC_ASSERT,
+		.file = "dsp/mixer.c",
+		.line = 217,
+		.msg = "assert failed: fill <= BUF_FRAMES",
+		.pc = 0x42002a31u,
+		.sp = AC_REGION_DEFAULT_BASE + c->size - 0x1a0u,
+		.ps = 0x00060f30u,
+		.exccause = 0,
+		.excvaddr = 0,
+		.ar = ar,
+		.bt = bt,
+		.bt_count = sizeof(bt) / sizeof(bt[0]),
+	};
+
+	for (uint32_t i = 0; i < 16; i++)
+		ar[i] = 0x3fcc0000u + i * 0x111u;
+	ar[1] = pi.sp;
+	ac_log(r, AC_LOG_ERROR, 0, "panic: assert failed in dsp/mixer.c:217");
+	ac_panic_record(r, &pi);
+	park(c);
+}
+
+/* A wild pointer: garbage over the header, the core-1 block and counters. */
+static void
+do_corrupt(struct ac_region *r, uint64_t *rng)
+{
+	uint8_t *p = (uint8_t *)r;
+
+	for (uint32_t i = 0; i < 256; i++)
+		AC_STORE(&p[i], (uint8_t)rng_next(rng));
+}
+
+static void *
+core1_main(void *arg)
+{
+	struct sim_core1 *c = arg;
+	uint64_t rng = c->seed ^ (uint64_t)atomic_load(&c->runs) * 0x9E37u;
+	struct ac_region *r = ac_core1_init(c->mem, c->size);
+	uint32_t n = c->counters, nch = n > C_BASE ? (n - C_BASE + 1) / 2 : 0;
+	int32_t peak[AC_MAX_COUNTERS] = { 0 };
+	uint32_t fill = 128, fill_min = 256, fill_max = 0, load_max = 0;
+	uint64_t block = 0, next;
+	char line[AC_LOG_TEXT_LEN + 1];
+
+	if (r == NULL)
+		return NULL;
+	register_counters(r, n);
+	snprintf(line, sizeof(line), "core1 up: run %d, %u counters",
+	    atomic_load(&c->runs), n);
+	ac_log(r, AC_LOG_INFO, 0, line);
+	ac_set_running(r);
+	next = sim_now_ns();
+	while (!atomic_load(&c->stop)) {
+		uint64_t now = sim_now_ns();
+		double t = (double)(now - c->t0_ns) / 1e9;
+		uint32_t load;
+
+		if (due(c->panic_at, c->t0_ns, now)) {
+			c->panic_at = SIM_NEVER;
+			do_panic(c, r);
+			break;
+		}
+		if (due(c->hang_at, c->t0_ns, now)) {
+			c->hang_at = SIM_NEVER;
+			ac_log(r, AC_LOG_WARN, (uint32_t)block,
+			    "waiting for codec ready...");
+			park(c);
+			break;
+		}
+		if (due(c->corrupt_at, c->t0_ns, now)) {
+			c->corrupt_at = SIM_NEVER;
+			do_corrupt(r, &rng);
+		}
+
+		load = (uint32_t)(450.0 + 150.0 * sin(t * 2 * M_PI / 7.0)) +
+		    rng_below(&rng, 31) - 15;
+		ac_counter_add(r, C_FRAMES, SIM_FRAMES_PER_BLOCK);
+		ac_counter_add(r, C_BLOCKS, 1);
+		ac_counter_add(r, C_DMA_IRQS, 2);
+		ac_counter_set(r, C_DSP_LOAD, load);
+		if (block % 100 == 0 || load > load_max)
+			load_max = load;
+		ac_counter_set(r, C_DSP_PEAK, load_max);
+		ac_counter_add(r, C_LOOPS, (1000 - load) * 3 / 2);
+		fill = fill + rng_below(&rng, 7) - 3;
+		if (fill < 16 || fill > 240)
+			fill = 128;
+		fill_min = fill < fill_min ? fill : fill_min;
+		fill_max = fill > fill_max ? fill : fill_max;
+		ac_counter_set(r, C_BUF_FILL, fill);
+		ac_counter_set(r, C_STACK_FREE, 3072 - load_max / 4 * 4);
+		if (block % 100 == 0)
+			ac_counter_set(r, C_TEMP, 45000 +
+			    (uint32_t)(2000.0 * sin(t / 60.0)) +
+			    rng_below(&rng, 50));
+		if (block % 8 == 0)
+			ac_counter_add(r, C_USB_PKTS, 8);
+		if (rng_below(&rng, 30000) == 0) {
+			ac_counter_add(r, C_UNDERRUNS, 1);
+			snprintf(line, sizeof(line), "underrun at block %llu",
+			    (unsigned long long)block);
+			ac_log(r, AC_LOG_WARN, (uint32_t)block, line);
+		}
+		if (rng_below(&rng, 100000) == 0)
+			ac_counter_add(r, C_OVERRUNS, 1);
+		if (rng_below(&rng, 200000) == 0)
+			ac_counter_add(r, C_I2C_ERRORS, 1);
+		if (rng_below(&rng, 500000) == 0)
+			ac_counter_add(r, C_SYNC_SLIPS, 1);
+		/* Level meters: instant attack, 1.5 dB per 10 ms release. */
+		if (block % 10 == 0)
+			for (uint32_t ch = 0; ch < nch; ch++) {
+				int32_t sig = -200 + (int32_t)(120.0 *
+				    sin(t * (0.7 + 0.13 * ch))) +
+				    (int32_t)rng_below(&rng, 80) - 40;
+				uint32_t gi = C_BASE + 2 * ch;
+
+				peak[ch] = sig > peak[ch] - 15 ? sig : peak[ch] - 15;
+				if (peak[ch] > 0)
+					peak[ch] = 0;
+				ac_counter_set(r, gi, (uint32_t)peak[ch]);
+				if (gi + 1 < n && sig > -90 &&
+				    rng_below(&rng, 50) == 0)
+					ac_counter_add(r, gi + 1, 1);
+			}
+		if (block % 5000 == 4999) {
+			snprintf(line, sizeof(line), "buf fill min %u max %u",
+			    fill_min, fill_max);
+			ac_log(r, AC_LOG_INFO, (uint32_t)block, line);
+			fill_min = 256;
+			fill_max = 0;
+		}
+		ac_heartbeat(r);
+		block++;
+		next += SIM_BLOCK_US * 1000u;
+		if (next < now)
+			next = now;	/* the host was busy: do not catch up */
+		sleep_until(next);
+	}
+	return NULL;
+}
+
+int
+sim_core1_start(struct sim_core1 *c)
+{
+	int err;
+
+	atomic_store(&c->stop, false);
+	atomic_fetch_add(&c->runs, 1);
+	if ((err = pthread_create(&c->th, NULL, core1_main, c)) != 0) {
+		errno = err;
+		return -1;
+	}
+	c->running = true;
+	return 0;
+}
+
+void
+sim_core1_stop(struct sim_core1 *c)
+{
+	if (!c->running)
+		return;
+	atomic_store(&c->stop, true);
+	pthread_join(c->th, NULL);
+	c->running = false;
+}
