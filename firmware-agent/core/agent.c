@@ -285,14 +285,22 @@ read_desc(struct ac_agent *a)
 	send_desc(a);
 }
 
+/* Records lost are counted once in STATS and told with the next record. */
+static void
+log_lost(struct ac_agent *a, uint32_t n)
+{
+	a->st.log_lost += n;
+	a->log_lost_pending += n;
+}
+
 static void
 drain_log(struct ac_agent *a, uint64_t now)
 {
-	uint32_t head = AC_LOAD(&a->r->core1.log_head), lost = 0;
+	uint32_t head = AC_LOAD(&a->r->core1.log_head);
 
 	AC_FENCE_ACQ();
 	if (head - a->log_next > AC_LOG_SLOTS) {
-		lost = head - a->log_next - AC_LOG_SLOTS;
+		log_lost(a, head - a->log_next - AC_LOG_SLOTS);
 		a->log_next = head - AC_LOG_SLOTS;
 	}
 	for (unsigned k = 0; k < LOG_PER_POLL && a->log_next != head; k++) {
@@ -311,18 +319,17 @@ drain_log(struct ac_agent *a, uint64_t now)
 		s2 = AC_LOAD(&s->seq);
 		if (s1 != want || s2 != want || m.level < AC_LOG_ERROR ||
 		    m.level > AC_LOG_DEBUG) {
-			lost++;		/* overwritten while we looked */
+			log_lost(a, 1);	/* overwritten while we looked */
 			continue;
 		}
 		m.t_us = now;
 		m.record = n;
-		m.lost_before = lost;
+		m.lost_before = a->log_lost_pending;
 		if (msg_send(a, AC_MSG_LOG, ac_log_encode(msg_begin(a), &m)) < 0)
-			lost++;
+			log_lost(a, 1);
 		else
-			lost = 0;
+			a->log_lost_pending = 0;
 	}
-	a->st.log_lost += lost;
 }
 
 static void

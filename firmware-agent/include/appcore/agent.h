@@ -91,6 +91,7 @@ struct ac_agent {
 	uint8_t rate_mode[(AC_MAX_COUNTERS + 7) / 8];
 	struct ac_counter_info ctr[AC_MAX_COUNTERS];
 	uint32_t log_next;
+	uint32_t log_lost_pending;	/* lost since the last LOG sent */
 	uint32_t panic_seq;
 
 	/* Sampler. */
