@@ -28,6 +28,7 @@ static volatile sig_atomic_t quit;
 struct decode {
 	struct session s;
 	FILE *samples;
+	FILE *raw;
 	bool print;
 	bool quiet;
 	struct ac_msg_stats agent;	/* the last STATS */
@@ -106,15 +107,18 @@ on_hello(void *arg, struct session *s)
 {
 	struct decode *d = arg;
 	const struct ac_msg_hello *h = &s->hello;
+	char hash[65];
 
 	if (d->quiet)
 		return;
+	for (int i = 0; i < 32; i++)
+		snprintf(hash + 2 * i, 3, "%02x", h->image_hash[i]);
 	printf("HELLO device %.*s agent %s protocol %u layout %u boot %016"
-	    PRIx64 " rate %u Hz counters %u core1 %s gen %u\n",
+	    PRIx64 " rate %u Hz counters %u core1 %s gen %u image %s\n",
 	    (int)h->device_id_len, (const char *)h->device_id,
 	    h->agent_version, h->proto_version, h->layout_version, h->boot_id,
 	    h->rate_hz, h->counters_used, ac_state_name(h->core1_state),
-	    h->generation);
+	    h->generation, hash);
 }
 
 static void
@@ -292,6 +296,7 @@ usage(FILE *f)
 "  --print            every message\n"
 "  --quiet            only the summary at the end\n"
 "  --samples FILE     decoded samples: index t_us values...\n"
+"  --raw FILE         every byte received, as received\n"
 "  --duration S       stop after S seconds (default: until the link ends)\n"
 "  --help\n");
 }
@@ -304,6 +309,7 @@ main(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "samples", required_argument, NULL, 's' },
 		{ "duration", required_argument, NULL, 'd' },
+		{ "raw", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -325,6 +331,13 @@ main(int argc, char **argv)
 				return 1;
 			}
 			setvbuf(d.samples, NULL, _IOFBF, 1 << 20);
+			break;
+		case 'r':
+			if ((d.raw = fopen(optarg, "wb")) == NULL) {
+				fprintf(stderr, "appcore-decode: %s: %s\n",
+				    optarg, strerror(errno));
+				return 1;
+			}
 			break;
 		case 'd':
 			dur = strtod(optarg, &ep);
@@ -365,8 +378,11 @@ main(int argc, char **argv)
 		if (poll(&pfd, 1, 200) < 0 && errno != EINTR)
 			break;
 		if (pfd.revents & POLLIN) {
-			while ((n = read(fd, buf, sizeof(buf))) > 0)
+			while ((n = read(fd, buf, sizeof(buf))) > 0) {
+				if (d.raw != NULL)
+					fwrite(buf, 1, (size_t)n, d.raw);
 				session_feed(&d.s, buf, (size_t)n);
+			}
 			if (n == 0 || (n < 0 && errno != EAGAIN &&
 			    errno != EINTR))
 				break;
@@ -382,6 +398,10 @@ main(int argc, char **argv)
 		}
 	}
 	close(fd);
+	if (d.raw != NULL && fclose(d.raw) != 0) {
+		fprintf(stderr, "appcore-decode: raw: %s\n", strerror(errno));
+		return 1;
+	}
 	if (d.samples != NULL && fclose(d.samples) != 0) {
 		fprintf(stderr, "appcore-decode: samples: %s\n",
 		    strerror(errno));

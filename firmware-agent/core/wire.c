@@ -964,13 +964,17 @@ ac_samples_add(struct ac_samples_enc *e, uint64_t t_us, const uint32_t *vals)
 			d[i] = 0;
 		}
 	} else {
+		uint64_t dt;
 		int64_t adj;
 
+		/* The step the decoder accepts: interval + an int32. */
 		if (!s->have_ref || t_us < s->prev_t)
 			return AC_ERANGE;
-		adj = (int64_t)(t_us - s->prev_t) - (int64_t)s->interval_us;
-		if (t_us - s->prev_t > INT32_MAX || adj < INT32_MIN ||
-		    adj > INT32_MAX)
+		dt = t_us - s->prev_t;
+		if (dt > (uint64_t)INT32_MAX + s->interval_us)
+			return AC_ERANGE;
+		adj = (int64_t)dt - (int64_t)s->interval_us;
+		if (adj < INT32_MIN)
 			return AC_ERANGE;
 		for (uint32_t i = 0; i < ncols; i++)
 			if ((res[i] = residual(s, i, vals[i], &d[i])) != 0)

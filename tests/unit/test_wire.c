@@ -161,8 +161,8 @@ make_msgs(void)
 		M.desc.c[i].kind = i % 2 ? AC_KIND_COUNTER : AC_KIND_GAUGE;
 		M.desc.c[i].flags = i % 3 == 0 ? AC_FLAG_SIGNED : 0;
 		snprintf(M.desc.c[i].name, AC_NAME_LEN,
-		    "counter.number_%02u_long_name", i);
-		snprintf(M.desc.c[i].unit, AC_UNIT_LEN, "u%u", i);
+		    "counter.number_%02u_long_name", i % 100);
+		snprintf(M.desc.c[i].unit, AC_UNIT_LEN, "u%u", i % 100);
 	}
 	M.log = (struct ac_msg_log){ .t_us = 99, .record = 70000,
 	    .lost_before = 3, .level = AC_LOG_WARN, .stamp = 4242 };

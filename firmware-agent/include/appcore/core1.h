@@ -44,9 +44,8 @@ ac_core1_init(void *base, uint32_t size)
 		gen = AC_LOAD(&r->hdr.generation) + 1;
 	AC_STORE(&r->hdr.magic, 0u);
 	AC_FENCE_REL();
-	for (uint32_t *w = (uint32_t *)base + 1;
-	    w < (uint32_t *)((char *)base + AC_REGION_MIN_SIZE); w++)
-		AC_STORE(w, 0u);
+	for (uint32_t i = 1; i < AC_REGION_MIN_SIZE / 4; i++)
+		AC_STORE(&((uint32_t *)base)[i], 0u);
 	AC_STORE(&r->hdr.layout_version, (uint16_t)AC_LAYOUT_VERSION);
 	AC_STORE(&r->hdr.header_size, (uint16_t)sizeof(struct ac_header));
 	AC_STORE(&r->hdr.region_size, size);

@@ -41,6 +41,22 @@ void sim_opts_defaults(struct sim_opts *);
 
 /* ---- sim_core1.c ---- */
 
+/* The audio workload core 1 runs, one 1 ms block per step. */
+struct sim_workload {
+	uint64_t rng;
+	uint32_t counters, nch;
+	int32_t peak[AC_MAX_COUNTERS];
+	uint32_t fill, fill_min, fill_max, load_max;
+	uint64_t block;
+};
+
+struct ac_region;
+/* Registers the counters and says so in the log; state RUNNING. */
+void sim_workload_init(struct sim_workload *, struct ac_region *,
+    uint32_t counters, uint64_t seed, int run);
+/* One block at t seconds since start. */
+void sim_workload_step(struct sim_workload *, struct ac_region *, double t);
+
 struct sim_core1 {
 	void *mem;			/* the shared region */
 	uint32_t size;

@@ -25,7 +25,7 @@ sim_opts_defaults(struct sim_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->link = "pty";
 	o->rate_hz = 100;
-	o->counters = 16;
+	o->counters = 64;
 	o->region_size = AC_REGION_DEFAULT_SIZE;
 	o->hang_timeout_ms = 1000;
 	o->batch_ms = 10;

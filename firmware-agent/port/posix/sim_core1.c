@@ -161,30 +161,108 @@ do_corrupt(struct ac_region *r, uint64_t *rng)
 		AC_STORE(&p[i], (uint8_t)rng_next(rng));
 }
 
+void
+sim_workload_init(struct sim_workload *w, struct ac_region *r,
+    uint32_t counters, uint64_t seed, int run)
+{
+	char line[AC_LOG_TEXT_LEN + 1];
+
+	memset(w, 0, sizeof(*w));
+	w->rng = (seed ^ (uint64_t)run * 0x9E3779B97F4A7C15ull) | 1;
+	w->counters = counters;
+	w->nch = counters > C_BASE ? (counters - C_BASE + 1) / 2 : 0;
+	w->fill = 128;
+	w->fill_min = 256;
+	register_counters(r, counters);
+	snprintf(line, sizeof(line), "core1 up: run %d, %u counters", run,
+	    counters);
+	ac_log(r, AC_LOG_INFO, 0, line);
+	ac_set_running(r);
+}
+
+/* One 1 ms audio block at time t (seconds since start). */
+void
+sim_workload_step(struct sim_workload *w, struct ac_region *r, double t)
+{
+	uint64_t *rng = &w->rng;
+	uint64_t block = w->block++;
+	uint32_t n = w->counters, load;
+	char line[AC_LOG_TEXT_LEN + 1];
+
+	load = (uint32_t)(450.0 + 150.0 * sin(t * 2 * M_PI / 7.0)) +
+	    rng_below(rng, 31) - 15;
+	ac_counter_add(r, C_FRAMES, SIM_FRAMES_PER_BLOCK);
+	ac_counter_add(r, C_BLOCKS, 1);
+	ac_counter_add(r, C_DMA_IRQS, 2);
+	ac_counter_set(r, C_DSP_LOAD, load);
+	if (block % 100 == 0 || load > w->load_max)
+		w->load_max = load;
+	ac_counter_set(r, C_DSP_PEAK, w->load_max);
+	ac_counter_add(r, C_LOOPS, (1000 - load) * 3 / 2);
+	w->fill = w->fill + rng_below(rng, 7) - 3;
+	if (w->fill < 16 || w->fill > 240)
+		w->fill = 128;
+	w->fill_min = w->fill < w->fill_min ? w->fill : w->fill_min;
+	w->fill_max = w->fill > w->fill_max ? w->fill : w->fill_max;
+	ac_counter_set(r, C_BUF_FILL, w->fill);
+	ac_counter_set(r, C_STACK_FREE, 3072 - w->load_max / 4 * 4);
+	if (block % 100 == 0)
+		ac_counter_set(r, C_TEMP, 45000 +
+		    (uint32_t)(2000.0 * sin(t / 60.0)) + rng_below(rng, 50));
+	if (block % 8 == 0)
+		ac_counter_add(r, C_USB_PKTS, 8);
+	if (rng_below(rng, 30000) == 0) {
+		ac_counter_add(r, C_UNDERRUNS, 1);
+		snprintf(line, sizeof(line), "underrun at block %llu",
+		    (unsigned long long)block);
+		ac_log(r, AC_LOG_WARN, (uint32_t)block, line);
+	}
+	if (rng_below(rng, 100000) == 0)
+		ac_counter_add(r, C_OVERRUNS, 1);
+	if (rng_below(rng, 200000) == 0)
+		ac_counter_add(r, C_I2C_ERRORS, 1);
+	if (rng_below(rng, 500000) == 0)
+		ac_counter_add(r, C_SYNC_SLIPS, 1);
+	/* Level meters: instant attack, 1.5 dB per 10 ms release. */
+	if (block % 10 == 0)
+		for (uint32_t ch = 0; ch < w->nch; ch++) {
+			int32_t sig = -200 + (int32_t)(120.0 *
+			    sin(t * (0.7 + 0.13 * ch))) +
+			    (int32_t)rng_below(rng, 80) - 40;
+			uint32_t gi = C_BASE + 2 * ch;
+
+			w->peak[ch] = sig > w->peak[ch] - 15 ? sig :
+			    w->peak[ch] - 15;
+			if (w->peak[ch] > 0)
+				w->peak[ch] = 0;
+			ac_counter_set(r, gi, (uint32_t)w->peak[ch]);
+			if (gi + 1 < n && sig > -90 && rng_below(rng, 50) == 0)
+				ac_counter_add(r, gi + 1, 1);
+		}
+	if (block % 5000 == 4999) {
+		snprintf(line, sizeof(line), "buf fill min %u max %u",
+		    w->fill_min, w->fill_max);
+		ac_log(r, AC_LOG_INFO, (uint32_t)block, line);
+		w->fill_min = 256;
+		w->fill_max = 0;
+	}
+	ac_heartbeat(r);
+}
+
 static void *
 core1_main(void *arg)
 {
 	struct sim_core1 *c = arg;
-	uint64_t rng = c->seed ^ (uint64_t)atomic_load(&c->runs) * 0x9E37u;
 	struct ac_region *r = ac_core1_init(c->mem, c->size);
-	uint32_t n = c->counters, nch = n > C_BASE ? (n - C_BASE + 1) / 2 : 0;
-	int32_t peak[AC_MAX_COUNTERS] = { 0 };
-	uint32_t fill = 128, fill_min = 256, fill_max = 0, load_max = 0;
-	uint64_t block = 0, next;
-	char line[AC_LOG_TEXT_LEN + 1];
+	struct sim_workload w;
+	uint64_t next;
 
 	if (r == NULL)
 		return NULL;
-	register_counters(r, n);
-	snprintf(line, sizeof(line), "core1 up: run %d, %u counters",
-	    atomic_load(&c->runs), n);
-	ac_log(r, AC_LOG_INFO, 0, line);
-	ac_set_running(r);
+	sim_workload_init(&w, r, c->counters, c->seed, atomic_load(&c->runs));
 	next = sim_now_ns();
 	while (!atomic_load(&c->stop)) {
 		uint64_t now = sim_now_ns();
-		double t = (double)(now - c->t0_ns) / 1e9;
-		uint32_t load;
 
 		if (due(c->panic_at, c->t0_ns, now)) {
 			c->panic_at = SIM_NEVER;
@@ -193,76 +271,16 @@ core1_main(void *arg)
 		}
 		if (due(c->hang_at, c->t0_ns, now)) {
 			c->hang_at = SIM_NEVER;
-			ac_log(r, AC_LOG_WARN, (uint32_t)block,
+			ac_log(r, AC_LOG_WARN, (uint32_t)w.block,
 			    "waiting for codec ready...");
 			park(c);
 			break;
 		}
 		if (due(c->corrupt_at, c->t0_ns, now)) {
 			c->corrupt_at = SIM_NEVER;
-			do_corrupt(r, &rng);
+			do_corrupt(r, &w.rng);
 		}
-
-		load = (uint32_t)(450.0 + 150.0 * sin(t * 2 * M_PI / 7.0)) +
-		    rng_below(&rng, 31) - 15;
-		ac_counter_add(r, C_FRAMES, SIM_FRAMES_PER_BLOCK);
-		ac_counter_add(r, C_BLOCKS, 1);
-		ac_counter_add(r, C_DMA_IRQS, 2);
-		ac_counter_set(r, C_DSP_LOAD, load);
-		if (block % 100 == 0 || load > load_max)
-			load_max = load;
-		ac_counter_set(r, C_DSP_PEAK, load_max);
-		ac_counter_add(r, C_LOOPS, (1000 - load) * 3 / 2);
-		fill = fill + rng_below(&rng, 7) - 3;
-		if (fill < 16 || fill > 240)
-			fill = 128;
-		fill_min = fill < fill_min ? fill : fill_min;
-		fill_max = fill > fill_max ? fill : fill_max;
-		ac_counter_set(r, C_BUF_FILL, fill);
-		ac_counter_set(r, C_STACK_FREE, 3072 - load_max / 4 * 4);
-		if (block % 100 == 0)
-			ac_counter_set(r, C_TEMP, 45000 +
-			    (uint32_t)(2000.0 * sin(t / 60.0)) +
-			    rng_below(&rng, 50));
-		if (block % 8 == 0)
-			ac_counter_add(r, C_USB_PKTS, 8);
-		if (rng_below(&rng, 30000) == 0) {
-			ac_counter_add(r, C_UNDERRUNS, 1);
-			snprintf(line, sizeof(line), "underrun at block %llu",
-			    (unsigned long long)block);
-			ac_log(r, AC_LOG_WARN, (uint32_t)block, line);
-		}
-		if (rng_below(&rng, 100000) == 0)
-			ac_counter_add(r, C_OVERRUNS, 1);
-		if (rng_below(&rng, 200000) == 0)
-			ac_counter_add(r, C_I2C_ERRORS, 1);
-		if (rng_below(&rng, 500000) == 0)
-			ac_counter_add(r, C_SYNC_SLIPS, 1);
-		/* Level meters: instant attack, 1.5 dB per 10 ms release. */
-		if (block % 10 == 0)
-			for (uint32_t ch = 0; ch < nch; ch++) {
-				int32_t sig = -200 + (int32_t)(120.0 *
-				    sin(t * (0.7 + 0.13 * ch))) +
-				    (int32_t)rng_below(&rng, 80) - 40;
-				uint32_t gi = C_BASE + 2 * ch;
-
-				peak[ch] = sig > peak[ch] - 15 ? sig : peak[ch] - 15;
-				if (peak[ch] > 0)
-					peak[ch] = 0;
-				ac_counter_set(r, gi, (uint32_t)peak[ch]);
-				if (gi + 1 < n && sig > -90 &&
-				    rng_below(&rng, 50) == 0)
-					ac_counter_add(r, gi + 1, 1);
-			}
-		if (block % 5000 == 4999) {
-			snprintf(line, sizeof(line), "buf fill min %u max %u",
-			    fill_min, fill_max);
-			ac_log(r, AC_LOG_INFO, (uint32_t)block, line);
-			fill_min = 256;
-			fill_max = 0;
-		}
-		ac_heartbeat(r);
-		block++;
+		sim_workload_step(&w, r, (double)(now - c->t0_ns) / 1e9);
 		next += SIM_BLOCK_US * 1000u;
 		if (next < now)
 			next = now;	/* the host was busy: do not catch up */

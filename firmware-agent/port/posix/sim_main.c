@@ -31,7 +31,7 @@ usage(FILE *f)
 "  --link pty|tcp:PORT    the link: a pty (its path is printed) or a TCP\n"
 "                         listen socket on 127.0.0.1 (PORT 0 picks one)\n"
 "  --rate HZ              sample rate, 1..1000 (default 100)\n"
-"  --counters N           counters core 1 publishes, 1..%u (default 16)\n"
+"  --counters N           counters core 1 publishes, 1..%u (default 64)\n"
 "  --panic-after S        core 1 panics S seconds after start\n"
 "  --hang-after S         core 1 stops its heartbeat after S seconds\n"
 "  --corrupt-after S      core 1 scribbles over the region header\n"

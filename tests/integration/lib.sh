@@ -1,0 +1,24 @@
+# Shared helpers for the integration tests (TAP output).
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+nok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
+check() { # check "description" command...
+	desc=$1
+	shift
+	if "$@"; then ok "$desc"; else nok "$desc"; fi
+}
+finish() { echo "1..$n"; [ "$failed" -eq 0 ]; }
+
+# field NAME LINE: the number after NAME in a "name value name value" line
+field() { echo "$2" | tr ' ' '\n' | awk -v k="$1" 'p{print; exit} $0==k{p=1}'; }
+
+# wait_line FILE PATTERN SECONDS: wait for a line to appear
+wait_line() {
+	i=0
+	while ! grep -q "$2" "$1" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt $(($3 * 10)) ] && return 1
+		sleep 0.1
+	done
+}
