@@ -10,7 +10,7 @@ work=$2
 mkdir -p "$work"
 XCC=xtensa-lx106-elf-gcc
 specs=/usr/lib/xtensa-lx106-elf/picolibc.specs
-for tool in $XCC xtensa-lx106-elf-objcopy xtensa-lx106-elf-nm xtensa-lx106-elf-ld; do
+for tool in $XCC xtensa-lx106-elf-as xtensa-lx106-elf-objcopy xtensa-lx106-elf-nm xtensa-lx106-elf-ld; do
 	command -v $tool >/dev/null || {
 		echo "FAIL: $tool missing (Debian gcc-xtensa-lx106, binutils-xtensa-lx106)"
 		exit 1
@@ -47,6 +47,15 @@ for f in firmware-agent/core/wire.c firmware-agent/core/agent.c \
 		nok "xtensa build of $f"
 	fi
 done
+
+# The core-1 boot trampoline of the ESP-IDF port assembles for Xtensa.
+if xtensa-lx106-elf-as "$src/firmware-agent/port/esp-idf/core1_trampoline.S" \
+    -o "$work/trampoline.o" 2>"$work/trampoline.log"; then
+	ok "ESP-IDF core-1 trampoline assembles"
+else
+	cat "$work/trampoline.log"
+	nok "ESP-IDF core-1 trampoline assembles"
+fi
 
 # 3. What the core needs from a platform: libc mem* and libgcc helpers only.
 xtensa-lx106-elf-ld -r -o "$work/core.xt.o" $objs

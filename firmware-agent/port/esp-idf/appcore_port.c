@@ -1,0 +1,213 @@
+/*
+ * The ESP-IDF port of the appcore agent: the platform functions of
+ * struct ac_port, the link (USB-Serial-JTAG or UART, never blocking) and
+ * the agent task, woken by a 1 ms esp_timer.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "esp_err.h"
+#include "esp_log.h"
+#include "esp_mac.h"
+#include "esp_ota_ops.h"
+#include "esp_partition.h"
+#include "esp_random.h"
+#include "esp_timer.h"
+#include "freertos/FreeRTOS.h"
+#include "freertos/task.h"
+#include "sdkconfig.h"
+#if CONFIG_APPCORE_LINK_UART
+#include "driver/uart.h"
+#else
+#include "driver/usb_serial_jtag.h"
+#endif
+
+#include "appcore/agent.h"
+#include "appcore_esp.h"
+
+static const char *TAG = "appcore";
+static struct ac_agent s_agent;
+static TaskHandle_t s_task;
+static esp_timer_handle_t s_tick;
+
+static uint64_t
+port_now_us(void *ctx)
+{
+	(void)ctx;
+	return (uint64_t)esp_timer_get_time();
+}
+
+static int
+port_core1_restart(void *ctx)
+{
+	(void)ctx;
+	return appcore_core1_restart() == ESP_OK ? 0 : -EIO;
+}
+
+static const struct ac_port s_port = {
+	.now_us = port_now_us,
+	.core1_restart = port_core1_restart,
+};
+
+/* ---- the link: both directions non-blocking ---- */
+
+#if CONFIG_APPCORE_LINK_UART
+static esp_err_t
+link_init(void)
+{
+	const uart_config_t cfg = {
+		.baud_rate = CONFIG_APPCORE_UART_BAUD,
+		.data_bits = UART_DATA_8_BITS,
+		.parity = UART_PARITY_DISABLE,
+		.stop_bits = UART_STOP_BITS_1,
+		.flow_ctrl = UART_HW_FLOWCTRL_DISABLE,
+		.source_clk = UART_SCLK_DEFAULT,
+	};
+	esp_err_t err;
+
+	if ((err = uart_driver_install(CONFIG_APPCORE_UART_NUM, 1024, 8192, 0,
+	    NULL, 0)) != ESP_OK ||
+	    (err = uart_param_config(CONFIG_APPCORE_UART_NUM, &cfg)) != ESP_OK)
+		return err;
+	return uart_set_pin(CONFIG_APPCORE_UART_NUM, CONFIG_APPCORE_UART_TX_PIN,
+	    CONFIG_APPCORE_UART_RX_PIN, UART_PIN_NO_CHANGE, UART_PIN_NO_CHANGE);
+}
+
+static size_t
+link_write(const uint8_t *p, size_t n)
+{
+	size_t room = 0;
+	int w;
+
+	if (uart_get_tx_buffer_free_size(CONFIG_APPCORE_UART_NUM, &room) !=
+	    ESP_OK || room == 0)
+		return 0;
+	w = uart_write_bytes(CONFIG_APPCORE_UART_NUM, p, n < room ? n : room);
+	return w > 0 ? (size_t)w : 0;
+}
+
+static size_t
+link_read(uint8_t *p, size_t cap)
+{
+	int n = uart_read_bytes(CONFIG_APPCORE_UART_NUM, p, cap, 0);
+
+	return n > 0 ? (size_t)n : 0;
+}
+#else
+static esp_err_t
+link_init(void)
+{
+	usb_serial_jtag_driver_config_t cfg = {
+		.tx_buffer_size = 8192,
+		.rx_buffer_size = 512,
+	};
+
+	return usb_serial_jtag_driver_install(&cfg);
+}
+
+/* With no host attached the driver keeps nothing: bytes are lost there,
+ * not in the agent, which is what a UART does too. */
+static size_t
+link_write(const uint8_t *p, size_t n)
+{
+	int w = usb_serial_jtag_write_bytes(p, n, 0);
+
+	return w > 0 ? (size_t)w : 0;
+}
+
+static size_t
+link_read(uint8_t *p, size_t cap)
+{
+	int n = usb_serial_jtag_read_bytes(p, cap, 0);
+
+	return n > 0 ? (size_t)n : 0;
+}
+#endif
+
+/* ---- the task ---- */
+
+static void
+tick(void *arg)
+{
+	(void)arg;
+	xTaskNotifyGive(s_task);
+}
+
+static void
+agent_task(void *arg)
+{
+	uint8_t rx[128];
+
+	(void)arg;
+	for (;;) {
+		const uint8_t *p;
+		size_t n, got;
+		uint64_t next = ac_agent_poll(&s_agent);
+
+		while ((p = ac_agent_tx_peek(&s_agent, &n)) != NULL) {
+			size_t w = link_write(p, n);
+
+			ac_agent_tx_consume(&s_agent, w);
+			if (w < n)
+				break;	/* the link is full: next tick */
+		}
+		while ((got = link_read(rx, sizeof(rx))) > 0)
+			ac_agent_rx(&s_agent, rx, got);
+		/* The 1 ms tick wakes us; sleep longer when nothing is due. */
+		if (next > (uint64_t)esp_timer_get_time() + 1000)
+			ulTaskNotifyTake(pdTRUE, pdMS_TO_TICKS(
+			    (next - (uint64_t)esp_timer_get_time()) / 1000) + 1);
+		else
+			ulTaskNotifyTake(pdTRUE, 1);
+	}
+}
+
+esp_err_t
+appcore_start(uint32_t entry)
+{
+	struct ac_agent_cfg cfg;
+	const esp_timer_create_args_t targs = { .callback = tick,
+	    .name = "appcore" };
+	esp_err_t err;
+	uint32_t boot[2];
+
+	ac_agent_cfg_defaults(&cfg);
+	cfg.rate_hz = CONFIG_APPCORE_SAMPLE_RATE_HZ;
+	cfg.hang_timeout_ms = CONFIG_APPCORE_HANG_TIMEOUT_MS;
+	cfg.region_base = CONFIG_APPCORE_REGION_BASE;
+	if ((err = esp_efuse_mac_get_default(cfg.device_id)) != ESP_OK)
+		return err;
+	cfg.device_id_len = 6;
+	boot[0] = esp_random();
+	boot[1] = esp_random();
+	memcpy(&cfg.boot_id, boot, sizeof(boot));
+#if CONFIG_APPCORE_CORE1_FROM_PARTITION
+	if ((err = appcore_core1_load(&entry, cfg.image_hash)) != ESP_OK)
+		return err;
+#else
+	/* A linked-in core-1 program is part of the running application. */
+	esp_partition_get_sha256(esp_ota_get_running_partition(),
+	    cfg.image_hash);
+#endif
+	/* Core 1 lays the region out itself (ac_core1_init); the agent
+	 * reports OFF until it does. */
+	memset((void *)CONFIG_APPCORE_REGION_BASE, 0, sizeof(struct ac_header));
+	if (ac_agent_init(&s_agent, &cfg, &s_port,
+	    (void *)CONFIG_APPCORE_REGION_BASE, CONFIG_APPCORE_REGION_SIZE) != 0)
+		return ESP_ERR_INVALID_ARG;
+	if ((err = link_init()) != ESP_OK)
+		return err;
+	if (xTaskCreatePinnedToCore(agent_task, "appcore",
+	    CONFIG_APPCORE_TASK_STACK, NULL, CONFIG_APPCORE_TASK_PRIORITY,
+	    &s_task, 0) != pdPASS)
+		return ESP_ERR_NO_MEM;
+	if ((err = esp_timer_create(&targs, &s_tick)) != ESP_OK ||
+	    (err = esp_timer_start_periodic(s_tick, 1000)) != ESP_OK)
+		return err;
+	if ((err = appcore_core1_boot(entry)) != ESP_OK)
+		return err;
+	ESP_LOGI(TAG, "agent %s: %u Hz, region 0x%08x + %u", AC_AGENT_VERSION,
+	    (unsigned)cfg.rate_hz, (unsigned)CONFIG_APPCORE_REGION_BASE,
+	    (unsigned)CONFIG_APPCORE_REGION_SIZE);
+	return ESP_OK;
+}
