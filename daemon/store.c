@@ -1,0 +1,1096 @@
+/*
+ * SQLite storage (docs/storage.md).  One connection, owned by the ingest
+ * thread.  Rows are queued in memory and written in one transaction per
+ * commit; a failed commit leaves the queue as it was, to be retried.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "sql_schema.h"
+#include "store.h"
+
+#define RETENTION_US	10000000u	/* run retention every 10 s */
+#define RETRY_US	1000000u	/* retry a failed commit after 1 s */
+#define ROLLUP_IDLE_US	2000000u	/* flush a bucket no sample came for */
+#define MAX_PARTITIONS	480		/* < SQLITE_MAX_COMPOUND_SELECT */
+
+struct qsample {
+	int64_t counter, t, value;
+};
+
+enum qkind {
+	Q_ROLLUP_1S, Q_ROLLUP_1M, Q_EVENT, Q_LOG, Q_STATE, Q_CRASH,
+	Q_SNAPSHOT, Q_STATS, Q_SEEN, Q_COUNT
+};
+
+struct qrow {
+	enum qkind kind;
+	int64_t a[12];
+	char *s[6];
+};
+
+struct bucket {
+	bool have;
+	int64_t t, min, max, sum, last, count;
+};
+
+struct agg {
+	struct bucket b[2];		/* 1 s, 1 min */
+	uint64_t touched;		/* wall time of the last sample */
+};
+
+struct part {
+	int64_t start, end;
+	char name[40];
+	sqlite3_stmt *ins;
+	bool new_in_txn;
+};
+
+struct store {
+	sqlite3 *db;
+	struct store_cfg cfg;
+	struct store_stats st;
+	sqlite3_stmt *q[Q_COUNT];
+	sqlite3_stmt *dev_ins, *boot_ins, *ctr_ins, *clock_ins;
+
+	struct qsample *samples;
+	size_t nsamples, capsamples;
+	struct qrow *rows;
+	size_t nrows, caprows;
+
+	struct agg *agg;		/* indexed by counter id */
+	size_t nagg;
+
+	struct part *parts;		/* sorted by start */
+	size_t nparts, capparts;
+	bool view_dirty;
+
+	uint64_t batch_start;		/* 0: nothing queued */
+	uint64_t next_retry;
+	uint64_t next_retention;
+	uint64_t next_rollup_flush;
+};
+
+static const char *const q_sql[Q_COUNT] = {
+	[Q_ROLLUP_1S] = "INSERT INTO rollup_1s VALUES (?1,?2,?3,?4,?5,?6,?7) "
+	    "ON CONFLICT (counter_id, t) DO UPDATE SET "
+	    "min = min(min, excluded.min), max = max(max, excluded.max), "
+	    "sum = sum + excluded.sum, last = excluded.last, "
+	    "count = count + excluded.count",
+	[Q_ROLLUP_1M] = "INSERT INTO rollup_1m VALUES (?1,?2,?3,?4,?5,?6,?7) "
+	    "ON CONFLICT (counter_id, t) DO UPDATE SET "
+	    "min = min(min, excluded.min), max = max(max, excluded.max), "
+	    "sum = sum + excluded.sum, last = excluded.last, "
+	    "count = count + excluded.count",
+	[Q_EVENT] = "INSERT INTO events (device_id, boot_id, t, kind, count, "
+	    "detail) VALUES (nullif(?1, 0), nullif(?2, 0), ?3, ?4, ?5, ?6)",
+	[Q_LOG] = "INSERT INTO logs (device_id, boot_id, t, generation, record, "
+	    "level, stamp, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[Q_STATE] = "INSERT INTO states (device_id, boot_id, t, state, prev, "
+	    "generation, heartbeat, detail) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+	[Q_CRASH] = "INSERT INTO crashes (device_id, boot_id, t, generation, "
+	    "kind, reason, message, file, line, pc, sp, backtrace, image_hash) "
+	    "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+	[Q_SNAPSHOT] = "INSERT INTO snapshots (device_id, boot_id, t, "
+	    "region_base, size, blob_key) VALUES (?1,?2,?3,?4,?5,?6)",
+	[Q_STATS] = "INSERT OR REPLACE INTO link_stats VALUES "
+	    "(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+	[Q_SEEN] = "UPDATE devices SET last_seen = max(last_seen, ?3), "
+	    "link = coalesce(?4, link) WHERE id = ?1",
+};
+
+void
+store_cfg_defaults(struct store_cfg *c)
+{
+	c->raw_window_us = 24ull * 3600 * 1000000;
+	c->budget_bytes = 2000ull * 1000 * 1000;
+	c->partition_us = 600ull * 1000000;
+	c->rollup_1s_window_us = 2ull * 86400 * 1000000;
+	c->rollup_1m_window_us = 90ull * 86400 * 1000000;
+	c->commit_ms = 250;
+	c->backlog_rows = 2000000;
+}
+
+static void
+set_error(struct store *s, const char *what)
+{
+	snprintf(s->st.last_error, sizeof(s->st.last_error), "%s: %s", what,
+	    sqlite3_errmsg(s->db));
+}
+
+static int
+exec(struct store *s, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(s->st.last_error, sizeof(s->st.last_error), "%s",
+		    msg != NULL ? msg : sqlite3_errmsg(s->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int64_t
+pragma_int(struct store *s, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* ---- schema ---- */
+
+static int
+migrate(struct store *s, char *err, size_t errlen)
+{
+	int64_t v = pragma_int(s, "PRAGMA user_version");
+	char sql[64];
+
+	if (v < 0) {
+		snprintf(err, errlen, "cannot read the schema version: %s",
+		    sqlite3_errmsg(s->db));
+		return -1;
+	}
+	if (v > SQL_SCHEMA_VERSION) {
+		snprintf(err, errlen, "the database has schema version %" PRId64
+		    "; this appcored knows up to %d: upgrade appcored", v,
+		    SQL_SCHEMA_VERSION);
+		return -1;
+	}
+	for (; v < SQL_SCHEMA_VERSION; v++) {
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %" PRId64,
+		    v + 1);
+		if (exec(s, "BEGIN IMMEDIATE") < 0 ||
+		    exec(s, sql_migrations[v]) < 0 || exec(s, sql) < 0 ||
+		    exec(s, "COMMIT") < 0) {
+			snprintf(err, errlen, "migration to schema %" PRId64
+			    " failed: %s", v + 1, s->st.last_error);
+			(void)exec(s, "ROLLBACK");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+load_partitions(struct store *s)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT name, t_start, t_end FROM "
+	    "partitions ORDER BY t_start", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct part *p;
+
+		if (s->nparts == s->capparts) {
+			size_t cap = s->capparts ? s->capparts * 2 : 64;
+			struct part *np = realloc(s->parts, cap * sizeof(*np));
+
+			if (np == NULL)
+				break;
+			s->parts = np;
+			s->capparts = cap;
+		}
+		p = &s->parts[s->nparts++];
+		memset(p, 0, sizeof(*p));
+		snprintf(p->name, sizeof(p->name), "%s",
+		    (const char *)sqlite3_column_text(st, 0));
+		p->start = sqlite3_column_int64(st, 1);
+		p->end = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
+	s->st.partitions = (uint32_t)s->nparts;
+	return 0;
+}
+
+static int
+prepare_all(struct store *s)
+{
+	for (int k = 0; k < Q_COUNT; k++)
+		if (sqlite3_prepare_v3(s->db, q_sql[k], -1,
+		    SQLITE_PREPARE_PERSISTENT, &s->q[k], NULL) != SQLITE_OK)
+			return -1;
+	return sqlite3_prepare_v3(s->db, "INSERT INTO devices (device_key, "
+	    "name, first_seen, last_seen, link) VALUES (?1, ?2, ?3, ?3, ?4) "
+	    "ON CONFLICT (device_key) DO UPDATE SET last_seen = excluded."
+	    "last_seen, link = excluded.link RETURNING id", -1,
+	    SQLITE_PREPARE_PERSISTENT, &s->dev_ins, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(s->db, "INSERT INTO boots (device_id, boot_key, "
+	    "started, first_seen, last_seen, agent_version, proto_version, "
+	    "layout_version, image_hash, region_base, region_size, rate_hz) "
+	    "VALUES (?1,?2,?3,?4,?4,?5,?6,?7,?8,?9,?10,?11) ON CONFLICT "
+	    "(device_id, boot_key) DO UPDATE SET last_seen = excluded."
+	    "last_seen, rate_hz = excluded.rate_hz RETURNING id", -1,
+	    SQLITE_PREPARE_PERSISTENT, &s->boot_ins, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(s->db, "INSERT INTO counters (device_id, idx, "
+	    "name, unit, kind, signed, first_seen) VALUES (?1,?2,?3,?4,?5,?6,"
+	    "?7) ON CONFLICT (device_id, idx, name, unit, kind, signed) DO "
+	    "UPDATE SET idx = excluded.idx RETURNING id", -1,
+	    SQLITE_PREPARE_PERSISTENT, &s->ctr_ins, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(s->db, "INSERT OR REPLACE INTO clock VALUES "
+	    "(?1, ?2, ?3)", -1, SQLITE_PREPARE_PERSISTENT, &s->clock_ins,
+	    NULL) != SQLITE_OK ? -1 : 0;
+}
+
+struct store *
+store_open(const char *path, const struct store_cfg *cfg, char *err,
+    size_t errlen)
+{
+	struct store *s = calloc(1, sizeof(*s));
+
+	if (s == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->cfg = *cfg;
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, s->db != NULL ?
+		    sqlite3_errmsg(s->db) : "cannot open");
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, 5000);
+	/* auto_vacuum only takes effect before the first table exists. */
+	if (exec(s, "PRAGMA auto_vacuum = INCREMENTAL") < 0 ||
+	    exec(s, "PRAGMA journal_mode = WAL") < 0 ||
+	    exec(s, "PRAGMA synchronous = NORMAL") < 0 ||
+	    exec(s, "PRAGMA foreign_keys = ON") < 0 ||
+	    exec(s, "PRAGMA journal_size_limit = 67108864") < 0) {
+		snprintf(err, errlen, "%s: %s", path, s->st.last_error);
+		goto fail;
+	}
+	if (migrate(s, err, errlen) < 0)
+		goto fail;
+	if (prepare_all(s) < 0 || load_partitions(s) < 0) {
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
+		goto fail;
+	}
+	return s;
+fail:
+	store_close(s, 0);
+	return NULL;
+}
+
+void
+store_set_cfg(struct store *s, const struct store_cfg *cfg)
+{
+	s->cfg = *cfg;
+	s->next_retention = 0;
+}
+
+/* ---- identity rows ---- */
+
+static int64_t
+step_returning_id(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int64_t id = -1;
+
+	if (sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	else
+		set_error(s, what);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return id;
+}
+
+int64_t
+store_device(struct store *s, const char *key, const char *name,
+    const char *link, uint64_t now)
+{
+	sqlite3_stmt *st = s->dev_ins;
+
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, (int64_t)now);
+	sqlite3_bind_text(st, 4, link, -1, SQLITE_TRANSIENT);
+	return step_returning_id(s, st, "device");
+}
+
+static void
+hex(char *out, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", p[i]);
+}
+
+int64_t
+store_boot(struct store *s, int64_t device, const struct ac_msg_hello *h,
+    uint64_t started, uint64_t now)
+{
+	sqlite3_stmt *st = s->boot_ins;
+	char key[17], hash[65];
+
+	snprintf(key, sizeof(key), "%016" PRIx64, h->boot_id);
+	hex(hash, h->image_hash, sizeof(h->image_hash));
+	sqlite3_bind_int64(st, 1, device);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, (int64_t)started);
+	sqlite3_bind_int64(st, 4, (int64_t)now);
+	sqlite3_bind_text(st, 5, h->agent_version, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 6, h->proto_version);
+	sqlite3_bind_int64(st, 7, h->layout_version);
+	sqlite3_bind_text(st, 8, hash, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 9, h->region_base);
+	sqlite3_bind_int64(st, 10, h->region_size);
+	sqlite3_bind_int64(st, 11, h->rate_hz);
+	return step_returning_id(s, st, "boot");
+}
+
+static const char *
+kind_name(uint8_t kind)
+{
+	return kind == AC_KIND_COUNTER ? "counter" :
+	    kind == AC_KIND_GAUGE ? "gauge" : "unused";
+}
+
+int64_t
+store_counter(struct store *s, int64_t device, uint32_t idx,
+    const struct ac_counter_info *c, uint64_t now)
+{
+	sqlite3_stmt *st = s->ctr_ins;
+
+	sqlite3_bind_int64(st, 1, device);
+	sqlite3_bind_int64(st, 2, idx);
+	sqlite3_bind_text(st, 3, c->name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 4, c->unit, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, kind_name(c->kind), -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 6, (c->flags & AC_FLAG_SIGNED) != 0);
+	sqlite3_bind_int64(st, 7, (int64_t)now);
+	return step_returning_id(s, st, "counter");
+}
+
+int
+store_clock(struct store *s, int64_t boot, uint64_t from_us,
+    int64_t offset_us)
+{
+	sqlite3_stmt *st = s->clock_ins;
+	int rc;
+
+	sqlite3_bind_int64(st, 1, boot);
+	sqlite3_bind_int64(st, 2, (int64_t)from_us);
+	sqlite3_bind_int64(st, 3, offset_us);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		set_error(s, "clock");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- queueing ---- */
+
+static void
+queued(struct store *s)
+{
+	if (s->batch_start == 0)
+		s->batch_start = 1;	/* set to "now" by the next tick */
+	s->st.queued = s->nsamples + s->nrows;
+}
+
+static struct qrow *
+row(struct store *s, enum qkind kind)
+{
+	struct qrow *r;
+
+	if (s->nrows == s->caprows) {
+		size_t cap = s->caprows ? s->caprows * 2 : 256;
+		struct qrow *n = realloc(s->rows, cap * sizeof(*n));
+
+		if (n == NULL)
+			return NULL;
+		s->rows = n;
+		s->caprows = cap;
+	}
+	r = &s->rows[s->nrows++];
+	memset(r, 0, sizeof(*r));
+	r->kind = kind;
+	queued(s);
+	return r;
+}
+
+static char *
+dup(const char *p)
+{
+	return p != NULL ? strdup(p) : NULL;
+}
+
+static void
+emit_bucket(struct store *s, int64_t counter, int which)
+{
+	struct bucket *b = &s->agg[counter].b[which];
+	struct qrow *r;
+
+	if (!b->have)
+		return;
+	if ((r = row(s, which == 0 ? Q_ROLLUP_1S : Q_ROLLUP_1M)) != NULL) {
+		r->a[0] = counter;
+		r->a[1] = b->t;
+		r->a[2] = b->min;
+		r->a[3] = b->max;
+		r->a[4] = b->sum;
+		r->a[5] = b->last;
+		r->a[6] = b->count;
+	}
+	b->have = false;
+}
+
+static void
+aggregate(struct store *s, int64_t counter, int64_t t, int64_t v)
+{
+	static const int64_t len[2] = { 1000000, 60000000 };
+
+	if ((size_t)counter >= s->nagg) {
+		size_t n = (size_t)counter * 2 + 64;
+		struct agg *a = realloc(s->agg, n * sizeof(*a));
+
+		if (a == NULL)
+			return;
+		memset(a + s->nagg, 0, (n - s->nagg) * sizeof(*a));
+		s->agg = a;
+		s->nagg = n;
+	}
+	for (int k = 0; k < 2; k++) {
+		struct bucket *b = &s->agg[counter].b[k];
+		int64_t bt = t - t % len[k];
+
+		if (b->have && b->t != bt)
+			emit_bucket(s, counter, k);
+		if (!b->have) {
+			*b = (struct bucket){ true, bt, v, v, 0, v, 0 };
+		}
+		b->min = v < b->min ? v : b->min;
+		b->max = v > b->max ? v : b->max;
+		b->sum += v;
+		b->last = v;
+		b->count++;
+	}
+	s->agg[counter].touched = (uint64_t)t;
+}
+
+void
+store_sample(struct store *s, int64_t counter, uint64_t t, int64_t value)
+{
+	if (counter <= 0)
+		return;
+	if (s->nsamples == s->capsamples) {
+		size_t cap = s->capsamples ? s->capsamples * 2 : 4096;
+		struct qsample *n;
+
+		if (s->nsamples >= s->cfg.backlog_rows) {
+			/* The disk has been failing for long: lose the oldest
+			 * half, and say so. */
+			size_t drop = s->nsamples / 2;
+
+			memmove(s->samples, s->samples + drop,
+			    (s->nsamples - drop) * sizeof(*s->samples));
+			s->nsamples -= drop;
+			s->st.samples_lost += drop;
+		} else {
+			if ((n = realloc(s->samples, cap * sizeof(*n))) == NULL) {
+				s->st.samples_lost++;
+				return;
+			}
+			s->samples = n;
+			s->capsamples = cap;
+		}
+	}
+	s->samples[s->nsamples++] = (struct qsample){ counter, (int64_t)t,
+	    value };
+	aggregate(s, counter, (int64_t)t, value);
+	queued(s);
+}
+
+void
+store_event(struct store *s, int64_t device, int64_t boot, uint64_t t,
+    const char *kind, uint64_t count, const char *detail)
+{
+	struct qrow *r = row(s, Q_EVENT);
+
+	if (r == NULL)
+		return;
+	r->a[0] = device;
+	r->a[1] = boot;
+	r->a[2] = (int64_t)t;
+	r->a[3] = (int64_t)count;
+	r->s[0] = dup(kind);
+	r->s[1] = dup(detail != NULL ? detail : "");
+}
+
+void
+store_log(struct store *s, int64_t device, int64_t boot, uint64_t t,
+    uint32_t generation, const struct ac_msg_log *m)
+{
+	static const char *const lv[] = { "?", "error", "warn", "info",
+	    "debug" };
+	struct qrow *r = row(s, Q_LOG);
+
+	if (r == NULL)
+		return;
+	r->a[0] = device;
+	r->a[1] = boot;
+	r->a[2] = (int64_t)t;
+	r->a[3] = generation;
+	r->a[4] = m->record;
+	r->a[5] = m->stamp;
+	r->s[0] = dup(m->level <= 4 ? lv[m->level] : "?");
+	r->s[1] = dup(m->text);
+}
+
+void
+store_state(struct store *s, int64_t device, int64_t boot, uint64_t t,
+    const struct ac_msg_state *m)
+{
+	struct qrow *r = row(s, Q_STATE);
+
+	if (r == NULL)
+		return;
+	r->a[0] = device;
+	r->a[1] = boot;
+	r->a[2] = (int64_t)t;
+	r->a[3] = m->generation;
+	r->a[4] = m->heartbeat;
+	r->a[5] = m->detail;
+	r->s[0] = dup(ac_state_name(m->state));
+	r->s[1] = dup(ac_state_name(m->prev));
+}
+
+void
+store_crash(struct store *s, int64_t device, int64_t boot, uint64_t t,
+    const struct ac_msg_crash *m, const char *image_hash)
+{
+	static const char *const reasons[] = { "none", "explicit", "assert",
+	    "exception", "stack-overflow", "hang" };
+	struct qrow *r = row(s, Q_CRASH);
+	char bt[AC_BT_MAX * 11 + 1] = "";
+
+	if (r == NULL)
+		return;
+	for (uint32_t i = 0; i < m->bt_count && i < AC_BT_MAX; i++)
+		snprintf(bt + strlen(bt), sizeof(bt) - strlen(bt), "%s0x%08x",
+		    i ? " " : "", m->bt[i]);
+	r->a[0] = device;
+	r->a[1] = boot;
+	r->a[2] = (int64_t)t;
+	r->a[3] = m->generation;
+	r->a[4] = m->line;
+	r->a[5] = m->pc;
+	r->a[6] = m->sp;
+	r->s[0] = dup(m->reason == AC_PANIC_HANG ? "hang" : "panic");
+	r->s[1] = dup(m->reason < 6 ? reasons[m->reason] : "unknown");
+	r->s[2] = dup(m->msg);
+	r->s[3] = dup(m->file);
+	r->s[4] = dup(bt);
+	r->s[5] = dup(image_hash);
+}
+
+void
+store_snapshot(struct store *s, int64_t device, int64_t boot, uint64_t t,
+    uint32_t base, uint32_t size, const char *blob_key)
+{
+	struct qrow *r = row(s, Q_SNAPSHOT);
+
+	if (r == NULL)
+		return;
+	r->a[0] = device;
+	r->a[1] = boot;
+	r->a[2] = (int64_t)t;
+	r->a[3] = base;
+	r->a[4] = size;
+	r->s[0] = dup(blob_key);
+}
+
+void
+store_link_stats(struct store *s, int64_t device, int64_t boot, uint64_t t,
+    const struct ac_msg_stats *m)
+{
+	struct qrow *r = row(s, Q_STATS);
+
+	if (r == NULL)
+		return;
+	r->a[0] = device;
+	r->a[1] = boot;
+	r->a[2] = (int64_t)t;
+	r->a[3] = (int64_t)m->frames_sent;
+	r->a[4] = (int64_t)m->frames_dropped;
+	r->a[5] = (int64_t)m->samples;
+	r->a[6] = (int64_t)m->samples_dropped;
+	r->a[7] = (int64_t)m->sampler_overruns;
+	r->a[8] = (int64_t)m->log_lost;
+}
+
+void
+store_seen(struct store *s, int64_t device, int64_t boot, uint64_t now,
+    const char *link)
+{
+	struct qrow *r = row(s, Q_SEEN);
+
+	(void)boot;
+	if (r == NULL)
+		return;
+	r->a[0] = device;
+	r->a[2] = (int64_t)now;
+	r->s[0] = dup(link);
+}
+
+/* ---- partitions ---- */
+
+static int
+rebuild_view(struct store *s)
+{
+	size_t len = 64 + s->nparts * 64;
+	char *sql = malloc(len);
+	size_t off;
+	int rc;
+
+	if (sql == NULL)
+		return -1;
+	off = (size_t)snprintf(sql, len, "DROP VIEW IF EXISTS samples; "
+	    "CREATE VIEW samples (counter_id, t, value) AS ");
+	if (s->nparts == 0)
+		off += (size_t)snprintf(sql + off, len - off,
+		    "SELECT 0, 0, 0 WHERE 0");
+	for (size_t i = 0; i < s->nparts; i++)
+		off += (size_t)snprintf(sql + off, len - off,
+		    "%sSELECT counter_id, t, value FROM %s", i ? " UNION ALL " :
+		    "", s->parts[i].name);
+	rc = exec(s, sql);
+	free(sql);
+	if (rc == 0)
+		s->view_dirty = false;
+	return rc;
+}
+
+static struct part *
+partition_for(struct store *s, int64_t t)
+{
+	int64_t start = t - t % (int64_t)s->cfg.partition_us;
+	size_t lo = 0, hi = s->nparts;
+	struct part *p;
+	char sql[512];
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (s->parts[mid].end <= t)
+			lo = mid + 1;
+		else if (s->parts[mid].start > t)
+			hi = mid;
+		else
+			return &s->parts[mid];
+	}
+	/* None covers t: a new one starts at t's boundary, cut short where
+	 * the next existing one begins (after a partition length change). */
+	if (s->nparts == s->capparts) {
+		size_t cap = s->capparts ? s->capparts * 2 : 64;
+		struct part *np = realloc(s->parts, cap * sizeof(*np));
+
+		if (np == NULL)
+			return NULL;
+		s->parts = np;
+		s->capparts = cap;
+	}
+	if (lo > 0 && s->parts[lo - 1].end > start)
+		start = s->parts[lo - 1].end;
+	memmove(&s->parts[lo + 1], &s->parts[lo],
+	    (s->nparts - lo) * sizeof(*p));
+	s->nparts++;
+	p = &s->parts[lo];
+	memset(p, 0, sizeof(*p));
+	p->start = start;
+	p->end = start + (int64_t)s->cfg.partition_us;
+	if (lo + 1 < s->nparts && p->end > s->parts[lo + 1].start)
+		p->end = s->parts[lo + 1].start;
+	p->new_in_txn = true;
+	snprintf(p->name, sizeof(p->name), "samples_%" PRId64,
+	    start / 1000000);
+	snprintf(sql, sizeof(sql), "CREATE TABLE IF NOT EXISTS %s (counter_id "
+	    "INTEGER NOT NULL, t INTEGER NOT NULL, value INTEGER NOT NULL, "
+	    "PRIMARY KEY (counter_id, t)) WITHOUT ROWID; INSERT OR REPLACE "
+	    "INTO partitions VALUES ('%s', %" PRId64 ", %" PRId64 ")",
+	    p->name, p->name, p->start, p->end);
+	if (exec(s, sql) < 0)
+		return NULL;
+	s->view_dirty = true;
+	return p;
+}
+
+static sqlite3_stmt *
+partition_stmt(struct store *s, struct part *p)
+{
+	char sql[160];
+
+	if (p->ins == NULL) {
+		snprintf(sql, sizeof(sql), "INSERT OR IGNORE INTO %s VALUES "
+		    "(?1, ?2, ?3)", p->name);
+		if (sqlite3_prepare_v3(s->db, sql, -1,
+		    SQLITE_PREPARE_PERSISTENT, &p->ins, NULL) != SQLITE_OK) {
+			set_error(s, "prepare");
+			return NULL;
+		}
+	}
+	return p->ins;
+}
+
+static void
+forget_partition(struct store *s, size_t i)
+{
+	sqlite3_finalize(s->parts[i].ins);
+	memmove(&s->parts[i], &s->parts[i + 1],
+	    (s->nparts - i - 1) * sizeof(*s->parts));
+	s->nparts--;
+	s->view_dirty = true;
+}
+
+/* After a rollback, the tables created in it are gone too. */
+static void
+undo_new_partitions(struct store *s)
+{
+	for (size_t i = s->nparts; i-- > 0;)
+		if (s->parts[i].new_in_txn)
+			forget_partition(s, i);
+	s->view_dirty = false;
+}
+
+/* ---- commit ---- */
+
+static int
+write_rows(struct store *s)
+{
+	for (size_t i = 0; i < s->nrows; i++) {
+		struct qrow *r = &s->rows[i];
+		sqlite3_stmt *st = s->q[r->kind];
+		int rc;
+
+		switch (r->kind) {
+		case Q_ROLLUP_1S:
+		case Q_ROLLUP_1M:
+			for (int k = 0; k < 7; k++)
+				sqlite3_bind_int64(st, k + 1, r->a[k]);
+			break;
+		case Q_EVENT:
+			for (int k = 0; k < 3; k++)
+				sqlite3_bind_int64(st, k + 1, r->a[k]);
+			sqlite3_bind_text(st, 4, r->s[0], -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 5, r->a[3]);
+			sqlite3_bind_text(st, 6, r->s[1], -1, SQLITE_STATIC);
+			break;
+		case Q_LOG:
+			for (int k = 0; k < 5; k++)
+				sqlite3_bind_int64(st, k + 1, r->a[k]);
+			sqlite3_bind_text(st, 6, r->s[0], -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 7, r->a[5]);
+			sqlite3_bind_text(st, 8, r->s[1], -1, SQLITE_STATIC);
+			break;
+		case Q_STATE:
+			for (int k = 0; k < 3; k++)
+				sqlite3_bind_int64(st, k + 1, r->a[k]);
+			sqlite3_bind_text(st, 4, r->s[0], -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 5, r->s[1], -1, SQLITE_STATIC);
+			for (int k = 3; k < 6; k++)
+				sqlite3_bind_int64(st, k + 3, r->a[k]);
+			break;
+		case Q_CRASH:
+			for (int k = 0; k < 4; k++)
+				sqlite3_bind_int64(st, k + 1, r->a[k]);
+			sqlite3_bind_text(st, 5, r->s[0], -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 6, r->s[1], -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 7, r->s[2], -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 8, r->s[3], -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 9, r->a[4]);
+			sqlite3_bind_int64(st, 10, r->a[5]);
+			sqlite3_bind_int64(st, 11, r->a[6]);
+			sqlite3_bind_text(st, 12, r->s[4], -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 13, r->s[5], -1, SQLITE_STATIC);
+			break;
+		case Q_SNAPSHOT:
+			for (int k = 0; k < 5; k++)
+				sqlite3_bind_int64(st, k + 1, r->a[k]);
+			sqlite3_bind_text(st, 6, r->s[0], -1, SQLITE_STATIC);
+			break;
+		case Q_STATS:
+			for (int k = 0; k < 9; k++)
+				sqlite3_bind_int64(st, k + 1, r->a[k]);
+			break;
+		case Q_SEEN:
+			sqlite3_bind_int64(st, 1, r->a[0]);
+			sqlite3_bind_int64(st, 3, r->a[2]);
+			sqlite3_bind_text(st, 4, r->s[0], -1, SQLITE_STATIC);
+			break;
+		case Q_COUNT:
+			break;
+		}
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		if (rc != SQLITE_DONE) {
+			set_error(s, "insert");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+write_samples(struct store *s)
+{
+	struct part *p = NULL;
+	sqlite3_stmt *st = NULL;
+
+	for (size_t i = 0; i < s->nsamples; i++) {
+		const struct qsample *q = &s->samples[i];
+		int rc;
+
+		if (p == NULL || q->t < p->start || q->t >= p->end) {
+			if ((p = partition_for(s, q->t)) == NULL ||
+			    (st = partition_stmt(s, p)) == NULL)
+				return -1;
+		}
+		sqlite3_bind_int64(st, 1, q->counter);
+		sqlite3_bind_int64(st, 2, q->t);
+		sqlite3_bind_int64(st, 3, q->value);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE) {
+			set_error(s, "insert sample");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+clear_queue(struct store *s)
+{
+	for (size_t i = 0; i < s->nrows; i++)
+		for (int k = 0; k < 6; k++)
+			free(s->rows[i].s[k]);
+	s->nrows = 0;
+	s->nsamples = 0;
+	s->batch_start = 0;
+	s->st.queued = 0;
+}
+
+int
+store_commit(struct store *s, uint64_t now)
+{
+	if (s->nsamples == 0 && s->nrows == 0) {
+		s->batch_start = 0;
+		return 0;
+	}
+	if (exec(s, "BEGIN IMMEDIATE") < 0)
+		goto fail;
+	if (write_samples(s) < 0 || write_rows(s) < 0 ||
+	    (s->view_dirty && rebuild_view(s) < 0) || exec(s, "COMMIT") < 0) {
+		char keep[sizeof(s->st.last_error)];
+
+		memcpy(keep, s->st.last_error, sizeof(keep));
+		(void)exec(s, "ROLLBACK");
+		memcpy(s->st.last_error, keep, sizeof(keep));
+		undo_new_partitions(s);
+		goto fail;
+	}
+	for (size_t i = 0; i < s->nparts; i++)
+		s->parts[i].new_in_txn = false;
+	s->st.partitions = (uint32_t)s->nparts;
+	s->st.commits++;
+	s->st.samples_written += s->nsamples;
+	s->st.paused = false;
+	clear_queue(s);
+	return 0;
+fail:
+	s->st.commit_failures++;
+	s->st.paused = true;
+	s->next_retry = now + RETRY_US;
+	return -1;
+}
+
+/* ---- retention ---- */
+
+static int
+drop_partition(struct store *s, size_t i)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql), "DROP TABLE IF EXISTS %s; DELETE FROM "
+	    "partitions WHERE name = '%s'", s->parts[i].name,
+	    s->parts[i].name);
+	if (exec(s, sql) < 0)
+		return -1;
+	forget_partition(s, i);
+	s->st.partitions_dropped++;
+	return 0;
+}
+
+static void
+measure(struct store *s)
+{
+	int64_t pages = pragma_int(s, "PRAGMA page_count");
+	int64_t freel = pragma_int(s, "PRAGMA freelist_count");
+	int64_t psize = pragma_int(s, "PRAGMA page_size");
+
+	if (pages >= 0 && freel >= 0 && psize > 0) {
+		s->st.db_bytes = (uint64_t)((pages - freel) * psize);
+		s->st.file_bytes = (uint64_t)(pages * psize);
+	}
+}
+
+static int
+retention(struct store *s, uint64_t now)
+{
+	char sql[256];
+	int64_t raw_cut = (int64_t)(now - s->cfg.raw_window_us);
+
+	if (exec(s, "BEGIN IMMEDIATE") < 0)
+		return -1;
+	/* Whole partitions past the window; the newest always stays. */
+	while (s->nparts > 1 && s->parts[0].end <= raw_cut)
+		if (drop_partition(s, 0) < 0)
+			goto fail;
+	while (s->nparts > MAX_PARTITIONS)
+		if (drop_partition(s, 0) < 0)
+			goto fail;
+	measure(s);
+	while (s->nparts > 1 && s->st.db_bytes > s->cfg.budget_bytes) {
+		if (drop_partition(s, 0) < 0)
+			goto fail;
+		measure(s);
+	}
+	snprintf(sql, sizeof(sql), "DELETE FROM rollup_1s WHERE t < %" PRId64
+	    "; DELETE FROM rollup_1m WHERE t < %" PRId64, (int64_t)(now -
+	    s->cfg.rollup_1s_window_us), (int64_t)(now -
+	    s->cfg.rollup_1m_window_us));
+	if (exec(s, sql) < 0)
+		goto fail;
+	if (s->view_dirty && rebuild_view(s) < 0)
+		goto fail;
+	if (exec(s, "COMMIT") < 0)
+		goto fail;
+	s->st.partitions = (uint32_t)s->nparts;
+	/* Give the freed pages back to the file system. */
+	(void)exec(s, "PRAGMA incremental_vacuum");
+	measure(s);
+	return 0;
+fail:
+	(void)exec(s, "ROLLBACK");
+	/* The cache may now name dropped tables that came back: reload. */
+	for (size_t i = 0; i < s->nparts; i++)
+		sqlite3_finalize(s->parts[i].ins);
+	s->nparts = 0;
+	(void)load_partitions(s);
+	s->view_dirty = false;
+	return -1;
+}
+
+/* ---- the clock of the store ---- */
+
+static void
+flush_idle_buckets(struct store *s, uint64_t now, bool all)
+{
+	for (size_t c = 0; c < s->nagg; c++) {
+		if (!s->agg[c].b[0].have && !s->agg[c].b[1].have)
+			continue;
+		if (all || now - s->agg[c].touched > ROLLUP_IDLE_US) {
+			emit_bucket(s, (int64_t)c, 0);
+			emit_bucket(s, (int64_t)c, 1);
+		}
+	}
+}
+
+uint64_t
+store_tick(struct store *s, uint64_t now)
+{
+	uint64_t next = now + 1000000;
+
+	if (now >= s->next_rollup_flush) {
+		flush_idle_buckets(s, now, false);
+		s->next_rollup_flush = now + 1000000;
+	}
+	if (s->batch_start == 1)
+		s->batch_start = now;
+	if (s->batch_start != 0) {
+		uint64_t due = s->st.paused ? s->next_retry :
+		    s->batch_start + s->cfg.commit_ms * 1000ull;
+
+		if (now >= due) {
+			/* After a failure (a full disk), give the WAL's space
+			 * back before trying again. */
+			if (s->st.paused)
+				(void)exec(s, "PRAGMA wal_checkpoint(TRUNCATE)");
+			(void)store_commit(s, now);
+			if (s->batch_start == 1)
+				s->batch_start = now;
+		}
+		due = s->st.paused ? s->next_retry :
+		    s->batch_start + s->cfg.commit_ms * 1000ull;
+		next = due < next ? due : next;
+	}
+	if (!s->st.paused && now >= s->next_retention) {
+		(void)retention(s, now);
+		s->next_retention = now + RETENTION_US;
+	}
+	return next < s->next_retention ? next : s->next_retention;
+}
+
+const struct store_stats *
+store_stats(struct store *s)
+{
+	return &s->st;
+}
+
+sqlite3 *
+store_db(struct store *s)
+{
+	return s->db;
+}
+
+void
+store_close(struct store *s, uint32_t wait_ms)
+{
+	if (s == NULL)
+		return;
+	if (s->db != NULL) {
+		uint64_t tries = wait_ms / 100 + 1;
+
+		flush_idle_buckets(s, 0, true);
+		while (tries-- > 0 && (s->nsamples > 0 || s->nrows > 0))
+			if (store_commit(s, 0) < 0 && tries > 0) {
+				struct timespec ts = { 0, 100000000 };
+
+				nanosleep(&ts, NULL);
+			}
+		for (int k = 0; k < Q_COUNT; k++)
+			sqlite3_finalize(s->q[k]);
+		sqlite3_finalize(s->dev_ins);
+		sqlite3_finalize(s->boot_ins);
+		sqlite3_finalize(s->ctr_ins);
+		sqlite3_finalize(s->clock_ins);
+		for (size_t i = 0; i < s->nparts; i++)
+			sqlite3_finalize(s->parts[i].ins);
+		sqlite3_close(s->db);
+	}
+	clear_queue(s);
+	free(s->samples);
+	free(s->rows);
+	free(s->agg);
+	free(s->parts);
+	free(s);
+}

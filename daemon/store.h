@@ -1,0 +1,90 @@
+/*
+ * SQLite storage: schema and migrations (sql/), batched writes, time
+ * partitions of raw samples, 1 s / 1 min roll-ups, retention by age and by
+ * a byte budget.  Single-threaded: the ingest thread owns the store.
+ * Writes are queued in memory and committed in one transaction at least
+ * every commit_ms; when a commit fails (the disk is full) the queue is kept
+ * and retried, bounded by backlog_rows.
+ */
+#ifndef APPCORE_STORE_H
+#define APPCORE_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "appcore/wire.h"
+
+struct store_cfg {
+	uint64_t raw_window_us;		/* raw samples kept this long */
+	uint64_t budget_bytes;		/* the whole database file */
+	uint64_t partition_us;		/* length of one raw partition */
+	uint64_t rollup_1s_window_us;
+	uint64_t rollup_1m_window_us;
+	uint32_t commit_ms;
+	uint64_t backlog_rows;		/* queued rows kept while writes fail */
+};
+
+void store_cfg_defaults(struct store_cfg *);
+
+struct store_stats {
+	uint64_t commits;
+	uint64_t commit_failures;
+	uint64_t samples_written;
+	uint64_t samples_lost;		/* backlog overflow while writes failed */
+	uint64_t queued;		/* rows waiting now */
+	uint64_t db_bytes;		/* used pages */
+	uint64_t file_bytes;
+	uint32_t partitions;
+	uint64_t partitions_dropped;
+	bool paused;			/* last commit failed; retrying */
+	char last_error[160];
+};
+
+struct store;
+
+/* Opens or creates path and migrates it.  On failure *err says why. */
+struct store *store_open(const char *path, const struct store_cfg *,
+    char *err, size_t errlen);
+void store_set_cfg(struct store *, const struct store_cfg *);
+/* Commits everything queued (retrying for up to wait_ms) and closes. */
+void store_close(struct store *, uint32_t wait_ms);
+
+/* Identity rows, written at once; return the row id or -1. */
+int64_t store_device(struct store *, const char *key, const char *name,
+    const char *link, uint64_t now);
+int64_t store_boot(struct store *, int64_t device,
+    const struct ac_msg_hello *, uint64_t started, uint64_t now);
+int64_t store_counter(struct store *, int64_t device, uint32_t idx,
+    const struct ac_counter_info *, uint64_t now);
+int store_clock(struct store *, int64_t boot, uint64_t from_us,
+    int64_t offset_us);
+void store_seen(struct store *, int64_t device, int64_t boot, uint64_t now,
+    const char *link);
+
+/* Queued rows. */
+void store_sample(struct store *, int64_t counter, uint64_t t,
+    int64_t value);
+void store_event(struct store *, int64_t device, int64_t boot, uint64_t t,
+    const char *kind, uint64_t count, const char *detail);
+void store_log(struct store *, int64_t device, int64_t boot, uint64_t t,
+    uint32_t generation, const struct ac_msg_log *);
+void store_state(struct store *, int64_t device, int64_t boot, uint64_t t,
+    const struct ac_msg_state *);
+void store_crash(struct store *, int64_t device, int64_t boot, uint64_t t,
+    const struct ac_msg_crash *, const char *image_hash);
+void store_snapshot(struct store *, int64_t device, int64_t boot,
+    uint64_t t, uint32_t base, uint32_t size, const char *blob_key);
+void store_link_stats(struct store *, int64_t device, int64_t boot,
+    uint64_t t, const struct ac_msg_stats *);
+
+/* Runs what is due (commit, roll-up flush, retention); returns the time
+ * (wall us) it next needs to run. */
+uint64_t store_tick(struct store *, uint64_t now);
+/* Commits now; 0 or -1. */
+int store_commit(struct store *, uint64_t now);
+const struct store_stats *store_stats(struct store *);
+/* The connection, for tests and read-only queries on the ingest thread. */
+struct sqlite3;
+struct sqlite3 *store_db(struct store *);
+
+#endif

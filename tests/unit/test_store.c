@@ -1,0 +1,208 @@
+/* The SQLite store: identity rows, partitions, roll-ups, retention,
+ * migrations, and a full database. */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "check.h"
+#include "store.h"
+
+static char dir[64], path[128];
+
+static int64_t
+q1(struct store *s, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v = -12345;
+
+	if (sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL) != SQLITE_OK) {
+		printf("# %s: %s\n", sql, sqlite3_errmsg(store_db(s)));
+		return v;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static struct ac_msg_hello
+hello(uint64_t boot)
+{
+	struct ac_msg_hello h;
+
+	memset(&h, 0, sizeof(h));
+	h.proto_version = 1;
+	h.layout_version = 1;
+	strcpy(h.agent_version, "0.1.0");
+	h.boot_id = boot;
+	h.rate_hz = 1000;
+	h.region_size = 0x20000;
+	return h;
+}
+
+int
+main(void)
+{
+	struct store_cfg cfg;
+	struct store *s;
+	char err[256];
+	const uint64_t t0 = 1700000000000000ull;	/* a round 10 s */
+	struct ac_counter_info ci = { AC_KIND_COUNTER, 0, "frames", "frames" };
+	struct ac_counter_info gi = { AC_KIND_GAUGE, AC_FLAG_SIGNED, "level",
+	    "cB" };
+	struct ac_msg_hello h = hello(0xabc);
+	int64_t dev, boot, c1, c2;
+	uint64_t n = 0;
+
+	snprintf(dir, sizeof(dir), "/tmp/appcore-store-XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	snprintf(path, sizeof(path), "%s/appcore.db", dir);
+	store_cfg_defaults(&cfg);
+	cfg.partition_us = 10000000;	/* 10 s partitions */
+	s = store_open(path, &cfg, err, sizeof(err));
+	CHECK(s != NULL, "create and migrate %s", path);
+	if (s == NULL)
+		return check_done();
+	CHECK(q1(s, "PRAGMA user_version") == 1 &&
+	    q1(s, "PRAGMA auto_vacuum") == 2, "schema 1, incremental vacuum");
+
+	dev = store_device(s, "73696d2d30", "sim-0", "/dev/pts/1", t0);
+	boot = store_boot(s, dev, &h, t0 - 5000000, t0);
+	c1 = store_counter(s, dev, 0, &ci, t0);
+	c2 = store_counter(s, dev, 1, &gi, t0);
+	CHECK(dev > 0 && boot > 0 && c1 > 0 && c2 > 0 && c1 != c2,
+	    "device, boot and counter rows");
+	CHECK(store_device(s, "73696d2d30", "sim-0", "tcp", t0 + 1) == dev &&
+	    store_boot(s, dev, &h, t0, t0 + 1) == boot &&
+	    store_counter(s, dev, 0, &ci, t0) == c1,
+	    "the same identity gives the same rows");
+	CHECK(store_clock(s, boot, 0, (int64_t)t0) == 0, "clock anchor");
+
+	/* 35 s of 100 Hz samples on two counters: four partitions. */
+	for (uint64_t t = t0; t < t0 + 35000000; t += 10000, n++) {
+		store_sample(s, c1, t, (int64_t)(n * 48));
+		store_sample(s, c2, t, -(int64_t)(n % 300));
+	}
+	store_event(s, dev, boot, t0, "seq-gap", 3, "frames 1..3 lost");
+	CHECK(store_commit(s, t0 + 35000000) == 0, "commit %" PRIu64
+	    " samples", 2 * n);
+	CHECK(q1(s, "SELECT count(*) FROM samples") == (int64_t)(2 * n) &&
+	    q1(s, "SELECT count(*) FROM partitions") == 4 &&
+	    store_stats(s)->partitions == 4,
+	    "all samples visible through the view, 4 partitions");
+	CHECK(q1(s, "SELECT min(value) FROM samples WHERE counter_id = 2") ==
+	    -299, "signed values stored signed");
+	/* Close the open buckets, then compare roll-ups with raw data. */
+	(void)store_tick(s, t0 + 40000000);
+	CHECK(store_commit(s, t0 + 40000000) == 0, "roll-ups committed");
+	CHECK(q1(s, "SELECT count(*) FROM (SELECT counter_id, t / 1000000 * "
+	    "1000000 AS t, min(value) AS mn, max(value) AS mx, sum(value) AS "
+	    "sm, count(*) AS n FROM samples GROUP BY 1, 2) r FULL JOIN "
+	    "rollup_1s u USING (counter_id, t) WHERE u.min IS NOT r.mn OR "
+	    "u.max IS NOT r.mx OR u.sum IS NOT r.sm OR u.count IS NOT r.n") == 0
+	    && q1(s, "SELECT count(*) FROM rollup_1s") == 70,
+	    "1 s roll-ups equal the raw data (70 buckets)");
+	CHECK(q1(s, "SELECT count(*) FROM (SELECT counter_id, t / 60000000 * "
+	    "60000000 AS t, min(value) AS mn, max(value) AS mx, sum(value) AS "
+	    "sm, count(*) AS n FROM samples GROUP BY 1, 2) r FULL JOIN "
+	    "rollup_1m u USING (counter_id, t) WHERE u.min IS NOT r.mn OR "
+	    "u.max IS NOT r.mx OR u.sum IS NOT r.sm OR u.count IS NOT r.n") == 0,
+	    "1 min roll-ups equal the raw data");
+	/* A bucket written in two commits merges. */
+	store_sample(s, c1, t0 + 35000000, 5);
+	(void)store_tick(s, t0 + 99000000);
+	(void)store_commit(s, t0 + 99000000);
+	store_sample(s, c1, t0 + 35500000, 7);
+	(void)store_tick(s, t0 + 199000000);
+	(void)store_commit(s, t0 + 199000000);
+	CHECK(q1(s, "SELECT count || ' ' || sum || ' ' || last FROM rollup_1s "
+	    "WHERE counter_id = 1 AND t = 1700000035000000") == 2 &&
+	    q1(s, "SELECT sum FROM rollup_1s WHERE counter_id = 1 AND t = "
+	    "1700000035000000") == 12, "a bucket split over commits merges");
+
+	/* Retention by age: a 20 s window at t0 + 45 s keeps the last two. */
+	cfg.raw_window_us = 20000000;
+	store_set_cfg(s, &cfg);
+	(void)store_tick(s, t0 + 45000000);
+	CHECK(q1(s, "SELECT count(*) FROM partitions") == 2 &&
+	    q1(s, "SELECT min(t) FROM samples") == (int64_t)t0 + 20000000,
+	    "partitions past the window dropped whole");
+
+	/* Retention by budget: add data, squeeze the budget. */
+	{
+		int64_t before;
+
+		cfg.raw_window_us = 86400000000ull;
+		for (uint64_t t = t0 + 40000000; t < t0 + 100000000;
+		    t += 1000)
+			store_sample(s, c1, t, (int64_t)t);
+		(void)store_commit(s, t0 + 100000000);
+		store_set_cfg(s, &cfg);
+		(void)store_tick(s, t0 + 100000000);
+		before = (int64_t)store_stats(s)->file_bytes;
+		cfg.budget_bytes = store_stats(s)->db_bytes / 2;
+		store_set_cfg(s, &cfg);
+		(void)store_tick(s, t0 + 100000001);
+		CHECK(store_stats(s)->db_bytes <= cfg.budget_bytes &&
+		    store_stats(s)->partitions >= 1 &&
+		    (int64_t)store_stats(s)->file_bytes < before,
+		    "over budget: oldest partitions dropped, file shrank "
+		    "%" PRId64 " -> %" PRIu64 " bytes", before,
+		    store_stats(s)->file_bytes);
+		cfg.budget_bytes = 2000000000;
+		store_set_cfg(s, &cfg);
+	}
+
+	/* A full database: commits fail, nothing queued is lost. */
+	{
+		int64_t rows = q1(s, "SELECT count(*) FROM samples");
+		char sql[96];
+
+		snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %" PRId64,
+		    q1(s, "PRAGMA page_count"));
+		sqlite3_exec(store_db(s), sql, NULL, NULL, NULL);
+		for (int i = 0; i < 20000; i++)
+			store_sample(s, c2, t0 + 100000000 + (uint64_t)i * 100,
+			    i);
+		CHECK(store_commit(s, t0 + 101000000) < 0 &&
+		    store_stats(s)->paused && store_stats(s)->queued >= 20000,
+		    "full: commit fails (%s), 20000 rows stay queued",
+		    store_stats(s)->last_error);
+		CHECK(q1(s, "SELECT count(*) FROM samples") == rows &&
+		    q1(s, "PRAGMA integrity_check") == 0,
+		    "nothing half-written");
+		sqlite3_exec(store_db(s), "PRAGMA max_page_count = 1000000000",
+		    NULL, NULL, NULL);
+		(void)store_tick(s, t0 + 103000000);
+		CHECK(!store_stats(s)->paused &&
+		    q1(s, "SELECT count(*) FROM samples") == rows + 20000,
+		    "space back: the queue is written, nothing lost");
+	}
+	store_close(s, 1000);
+
+	s = store_open(path, &cfg, err, sizeof(err));
+	CHECK(s != NULL && q1(s, "SELECT count(*) FROM partitions") ==
+	    (int64_t)store_stats(s)->partitions && store_stats(s)->partitions
+	    > 0 && q1(s, "SELECT count(*) FROM samples") > 0,
+	    "reopened: partitions and data found again");
+	sqlite3_exec(store_db(s), "PRAGMA user_version = 99", NULL, NULL,
+	    NULL);
+	store_close(s, 0);
+	s = store_open(path, &cfg, err, sizeof(err));
+	CHECK(s == NULL && strstr(err, "schema version 99") != NULL,
+	    "a newer schema is refused: %s", err);
+	{
+		char cmd[160];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		if (system(cmd) != 0)
+			return 1;
+	}
+	return check_done();
+}
