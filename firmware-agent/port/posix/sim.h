@@ -38,6 +38,11 @@ struct sim_opts {
 };
 
 void sim_opts_defaults(struct sim_opts *);
+/* Parses appcore-sim's options (sim_opts.c).  Returns 0, 1 when --help
+ * or --version was answered on out, or -1 with err set (exit 2). */
+int sim_parse_args(struct sim_opts *, int argc, char **argv, FILE *out,
+    char *err, size_t errlen);
+void sim_usage(FILE *);
 
 /* ---- sim_core1.c ---- */
 
@@ -87,7 +92,7 @@ struct sim_link {
 	uint64_t bytes_discarded;	/* sent while no host was connected */
 };
 
-enum { SIM_LINK_PTY = 1, SIM_LINK_TCP = 2 };
+enum { SIM_LINK_PTY = 1, SIM_LINK_TCP = 2, SIM_LINK_FD = 3 };
 
 int sim_link_open(struct sim_link *, const char *spec);
 void sim_link_close(struct sim_link *);

@@ -166,7 +166,7 @@ link_send(struct sim_board *b)
 		if (w < 0 && (errno == EAGAIN || errno == EINTR))
 			return false;
 		if (w < 0) {		/* the host went away */
-			if (b->link.kind == SIM_LINK_TCP) {
+			if (b->link.kind != SIM_LINK_PTY) {
 				close(b->link.fd);
 				b->link.fd = -1;
 			}
@@ -186,7 +186,7 @@ link_recv(struct sim_board *b)
 	while ((n = read(b->link.fd, buf, sizeof(buf))) > 0)
 		ac_agent_rx(&b->agent, buf, (size_t)n);
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-		if (b->link.kind == SIM_LINK_TCP) {
+		if (b->link.kind != SIM_LINK_PTY) {
 			close(b->link.fd);
 			b->link.fd = -1;
 		}

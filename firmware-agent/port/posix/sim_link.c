@@ -96,6 +96,21 @@ sim_link_open(struct sim_link *l, const char *spec)
 		return link_open_pty(l);
 	if (strncmp(spec, "tcp:", 4) == 0)
 		return link_open_tcp(l, spec + 4);
+	if (strncmp(spec, "fd:", 3) == 0) {
+		/* A connected socket handed over by an embedding program
+		 * (appcored --demo); it becomes ours to close. */
+		char *end;
+		long fd = strtol(spec + 3, &end, 10);
+
+		if (*end != '\0' || fd < 0 || fd > 65535) {
+			errno = EINVAL;
+			return -1;
+		}
+		l->fd = (int)fd;
+		l->kind = SIM_LINK_FD;
+		snprintf(l->name, sizeof(l->name), "fd %ld", fd);
+		return 0;
+	}
 	errno = EINVAL;
 	return -1;
 }

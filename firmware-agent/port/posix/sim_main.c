@@ -20,149 +20,23 @@ on_signal(int sig)
 	quit = 1;
 }
 
-static void
-usage(FILE *f)
-{
-	fprintf(f,
-"usage: appcore-sim [options]\n"
-"A simulated ESP32-S3: a bare-metal audio workload on \"core 1\" and the\n"
-"appcore agent on \"core 0\", speaking the appcore wire protocol.\n"
-"\n"
-"  --link pty|tcp:PORT    the link: a pty (its path is printed) or a TCP\n"
-"                         listen socket on 127.0.0.1 (PORT 0 picks one)\n"
-"  --rate HZ              sample rate, 1..1000 (default 100)\n"
-"  --counters N           counters core 1 publishes, 1..%u (default 64)\n"
-"  --panic-after S        core 1 panics S seconds after start\n"
-"  --hang-after S         core 1 stops its heartbeat after S seconds\n"
-"  --corrupt-after S      core 1 scribbles over the region header\n"
-"  --hang-timeout MS      heartbeat silence that means hung (default 1000)\n"
-"  --batch-ms MS          longest a sample waits for its frame (default 10)\n"
-"  --truth FILE           write every sample produced: index t_us values...\n"
-"  --duration S           exit after S seconds\n"
-"  --device-id ID         device id, 1..16 bytes (default sim-0)\n"
-"  --image FILE           report FILE's SHA-256 as the core-1 image hash\n"
-"  --region-size BYTES    shared region size (default %u)\n"
-"  --seed N               workload random seed (default 1)\n"
-"  --quiet                print only the link line\n"
-"  --help, --version\n", AC_MAX_COUNTERS, AC_REGION_DEFAULT_SIZE);
-}
-
-static int
-parse_num(const char *opt, const char *s, double lo, double hi, double *out)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi) {
-		fprintf(stderr, "appcore-sim: %s: '%s' is not a number in "
-		    "[%g, %g]\n", opt, s, lo, hi);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "link", required_argument, NULL, 'l' },
-		{ "rate", required_argument, NULL, 'r' },
-		{ "counters", required_argument, NULL, 'n' },
-		{ "panic-after", required_argument, NULL, 'P' },
-		{ "hang-after", required_argument, NULL, 'H' },
-		{ "corrupt-after", required_argument, NULL, 'C' },
-		{ "hang-timeout", required_argument, NULL, 'T' },
-		{ "batch-ms", required_argument, NULL, 'B' },
-		{ "truth", required_argument, NULL, 't' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "device-id", required_argument, NULL, 'i' },
-		{ "image", required_argument, NULL, 'I' },
-		{ "region-size", required_argument, NULL, 'R' },
-		{ "seed", required_argument, NULL, 's' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 }
-	};
 	static struct sim_board board;
 	struct sim_opts o;
 	struct sigaction sa;
-	double v;
-	int ch;
+	char err[256];
+	int rc;
 
-	sim_opts_defaults(&o);
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		const char *name = longopts[0].name;
-
-		for (const struct option *lo = longopts; lo->name; lo++)
-			if (lo->val == ch)
-				name = lo->name;
-		switch (ch) {
-		case 'l': o.link = optarg; break;
-		case 't': o.truth_path = optarg; break;
-		case 'i': o.device_id = optarg; break;
-		case 'I': o.image_path = optarg; break;
-		case 'q': o.quiet = true; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': printf("appcore-sim %s\n", AC_AGENT_VERSION); return 0;
-		case 'r': case 'n': case 'T': case 'B': case 'R': case 's':
-		case 'P': case 'H': case 'C': case 'd': {
-			static const struct {
-				int ch; double lo, hi;
-			} lim[] = {
-				{ 'r', AC_RATE_MIN, AC_RATE_MAX },
-				{ 'n', 1, AC_MAX_COUNTERS },
-				{ 'T', 1, 3600000 }, { 'B', 1, 1000 },
-				{ 'R', AC_REGION_MIN_SIZE, 1 << 24 },
-				{ 's', 0, 4294967295.0 },
-				{ 'P', 0, 1e7 }, { 'H', 0, 1e7 }, { 'C', 0, 1e7 },
-				{ 'd', 0, 1e7 },
-			};
-			size_t k = 0;
-
-			while (lim[k].ch != ch)
-				k++;
-			if (parse_num(name, optarg, lim[k].lo, lim[k].hi, &v) < 0)
-				return 2;
-			switch (ch) {
-			case 'r': o.rate_hz = (uint32_t)v; break;
-			case 'n': o.counters = (uint32_t)v; break;
-			case 'T': o.hang_timeout_ms = (uint32_t)v; break;
-			case 'B': o.batch_ms = (uint32_t)v; break;
-			case 'R': o.region_size = (uint32_t)v & ~3u; break;
-			case 's': o.seed = (uint64_t)v; break;
-			case 'P': o.panic_after = v; break;
-			case 'H': o.hang_after = v; break;
-			case 'C': o.corrupt_after = v; break;
-			case 'd': o.duration = v; break;
-			}
-			break;
-		}
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, "appcore-sim: unexpected argument '%s'\n",
-		    argv[optind]);
-		usage(stderr);
+	if ((rc = sim_parse_args(&o, argc, argv, stdout, err,
+	    sizeof(err))) != 0) {
+		if (rc > 0)
+			return 0;
+		fprintf(stderr, "appcore-sim: %s\n", err);
+		sim_usage(stderr);
 		return 2;
 	}
-	if (strcmp(o.link, "pty") != 0 && strncmp(o.link, "tcp:", 4) != 0) {
-		fprintf(stderr, "appcore-sim: --link: '%s' is neither pty nor "
-		    "tcp:PORT\n", o.link);
-		return 2;
-	}
-	if (strlen(o.device_id) < 1 || strlen(o.device_id) > AC_DEVICE_ID_MAX) {
-		fprintf(stderr, "appcore-sim: --device-id: 1 to %u bytes\n",
-		    AC_DEVICE_ID_MAX);
-		return 2;
-	}
-
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);

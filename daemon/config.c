@@ -1,0 +1,268 @@
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+
+void
+config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->state_dir, sizeof(c->state_dir), "/var/lib/appcored");
+	snprintf(c->user, sizeof(c->user), "appcored");
+	c->autodetect = true;
+	c->baud = 921600;
+	c->data_bits = 8;
+	c->parity = 'N';
+	c->stop_bits = 1;
+	store_cfg_defaults(&c->store);
+	c->snapshot_us = 300ull * 1000000;
+	snprintf(c->listen, sizeof(c->listen), "127.0.0.1:8080");
+}
+
+void
+config_free(struct config *c)
+{
+	for (int i = 0; i < c->nports; i++)
+		free(c->ports[i]);
+	c->nports = 0;
+}
+
+/* "250ms", "10s", "15m", "24h", "90d"; a bare number is seconds. */
+int
+parse_duration(const char *s, uint64_t *us)
+{
+	static const struct { const char *unit; uint64_t mul; } units[] = {
+		{ "ms", 1000 }, { "s", 1000000 }, { "", 1000000 },
+		{ "m", 60000000 }, { "min", 60000000 }, { "h", 3600000000ull },
+		{ "d", 86400000000ull },
+	};
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || end == s || *s == '-')
+		return -1;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(end, units[i].unit) == 0) {
+			if (v > UINT64_MAX / units[i].mul)
+				return -1;
+			*us = v * units[i].mul;
+			return 0;
+		}
+	return -1;
+}
+
+/* "500M", "2G", "64K", bytes when bare; K = 1024. */
+int
+parse_size(const char *s, uint64_t *bytes)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t mul = 1;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || end == s || *s == '-')
+		return -1;
+	if (strcasecmp(end, "K") == 0 || strcasecmp(end, "KiB") == 0)
+		mul = 1ull << 10;
+	else if (strcasecmp(end, "M") == 0 || strcasecmp(end, "MiB") == 0)
+		mul = 1ull << 20;
+	else if (strcasecmp(end, "G") == 0 || strcasecmp(end, "GiB") == 0)
+		mul = 1ull << 30;
+	else if (*end != '\0')
+		return -1;
+	if (v > UINT64_MAX / mul)
+		return -1;
+	*bytes = v * mul;
+	return 0;
+}
+
+static int
+parse_bool(const char *s, bool *b)
+{
+	if (!strcasecmp(s, "yes") || !strcasecmp(s, "true") ||
+	    !strcmp(s, "1") || !strcasecmp(s, "on"))
+		*b = true;
+	else if (!strcasecmp(s, "no") || !strcasecmp(s, "false") ||
+	    !strcmp(s, "0") || !strcasecmp(s, "off"))
+		*b = false;
+	else
+		return -1;
+	return 0;
+}
+
+static int
+parse_int(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+#define BAD(...) do {							\
+	snprintf(err, errlen, __VA_ARGS__);				\
+	return -1;							\
+} while (0)
+
+int
+config_set(struct config *c, const char *section, const char *key,
+    const char *v, char *err, size_t errlen)
+{
+	uint64_t u;
+	long l;
+
+	if (strcmp(section, "daemon") == 0) {
+		if (strcmp(key, "state_dir") == 0) {
+			if (v[0] != '/' && v[0] != '.')
+				BAD("state_dir: '%s' is not a path", v);
+			snprintf(c->state_dir, sizeof(c->state_dir), "%s", v);
+		} else if (strcmp(key, "user") == 0)
+			snprintf(c->user, sizeof(c->user), "%s", v);
+		else if (strcmp(key, "log_level") == 0) {
+			if (!strcmp(v, "notice"))
+				c->verbosity = 0;
+			else if (!strcmp(v, "info"))
+				c->verbosity = 1;
+			else if (!strcmp(v, "debug"))
+				c->verbosity = 2;
+			else
+				BAD("log_level: '%s' is not notice, info or "
+				    "debug", v);
+		} else
+			BAD("unknown key '%s' in [daemon]", key);
+	} else if (strcmp(section, "link") == 0) {
+		if (strcmp(key, "port") == 0) {
+			if (c->nports == CONFIG_MAX_PORTS)
+				BAD("more than %d ports", CONFIG_MAX_PORTS);
+			if (v[0] != '/' && strncmp(v, "tcp://", 6) != 0)
+				BAD("port: '%s' is neither a device path nor "
+				    "tcp://HOST:PORT", v);
+			c->ports[c->nports++] = strdup(v);
+		} else if (strcmp(key, "autodetect") == 0) {
+			if (parse_bool(v, &c->autodetect) < 0)
+				BAD("autodetect: '%s' is not yes or no", v);
+		} else if (strcmp(key, "baud") == 0) {
+			if (parse_int(v, 50, 12000000, &l) < 0)
+				BAD("baud: '%s' is not a rate in 50..12000000",
+				    v);
+			c->baud = (int)l;
+		} else if (strcmp(key, "framing") == 0) {
+			if (strlen(v) != 3 || v[0] < '5' || v[0] > '8' ||
+			    !strchr("NEO", v[1]) || (v[2] != '1' && v[2] != '2'))
+				BAD("framing: '%s' is not like 8N1", v);
+			c->data_bits = v[0] - '0';
+			c->parity = v[1];
+			c->stop_bits = v[2] - '0';
+		} else if (strcmp(key, "rate") == 0) {
+			if (parse_int(v, 0, AC_RATE_MAX, &l) < 0)
+				BAD("rate: '%s' is not 0 (the agent's) or "
+				    "1..1000 Hz", v);
+			c->rate_hz = (uint32_t)l;
+		} else
+			BAD("unknown key '%s' in [link]", key);
+	} else if (strcmp(section, "storage") == 0) {
+		struct store_cfg *s = &c->store;
+
+		if (strcmp(key, "budget") == 0) {
+			if (parse_size(v, &u) < 0 || u < (16u << 20))
+				BAD("budget: '%s' is not a size of at least "
+				    "16M (e.g. 500M, 2G)", v);
+			s->budget_bytes = u;
+		} else if (strcmp(key, "commit_interval") == 0) {
+			if (parse_duration(v, &u) < 0 || u < 10000 ||
+			    u > 250000)
+				BAD("commit_interval: '%s' is not a duration "
+				    "from 10ms to 250ms", v);
+			s->commit_ms = (uint32_t)(u / 1000);
+		} else if (strcmp(key, "snapshot_interval") == 0) {
+			if (parse_duration(v, &u) < 0 ||
+			    (u != 0 && u < 1000000))
+				BAD("snapshot_interval: '%s' is not 0 or a "
+				    "duration of at least 1s", v);
+			c->snapshot_us = u;
+		} else {
+			uint64_t *dst = !strcmp(key, "raw_window") ?
+			    &s->raw_window_us : !strcmp(key, "partition") ?
+			    &s->partition_us : !strcmp(key, "rollup_1s_window") ?
+			    &s->rollup_1s_window_us :
+			    !strcmp(key, "rollup_1m_window") ?
+			    &s->rollup_1m_window_us : NULL;
+
+			if (dst == NULL)
+				BAD("unknown key '%s' in [storage]", key);
+			if (parse_duration(v, &u) < 0 || u < 10000000)
+				BAD("%s: '%s' is not a duration of at least "
+				    "10s (e.g. 90s, 10m, 24h, 7d)", key, v);
+			*dst = u;
+		}
+		if (s->raw_window_us / s->partition_us > 480)
+			BAD("raw_window / partition must be at most 480 "
+			    "partitions; make partition longer");
+	} else if (strcmp(section, "http") == 0) {
+		if (strcmp(key, "listen") == 0) {
+			if (strchr(v, ':') == NULL && v[0] != '/')
+				BAD("listen: '%s' is not ADDR:PORT or a unix "
+				    "socket path", v);
+			snprintf(c->listen, sizeof(c->listen), "%s", v);
+		} else
+			BAD("unknown key '%s' in [http]", key);
+	} else
+		BAD("unknown section [%s]", section);
+	return 0;
+}
+
+struct load_ctx {
+	struct config *c;
+	char err[256];
+};
+
+static int
+handler(void *user, const char *section, const char *key, const char *v)
+{
+	struct load_ctx *ctx = user;
+
+	if (ctx->err[0] != '\0')
+		return 0;
+	return config_set(ctx->c, section, key, v, ctx->err,
+	    sizeof(ctx->err)) == 0;
+}
+
+int
+config_load(struct config *c, const char *path, bool must_exist, char *err,
+    size_t errlen)
+{
+	struct load_ctx ctx = { c, "" };
+	FILE *f = fopen(path, "r");
+	int rc;
+
+	if (f == NULL) {
+		if (errno == ENOENT && !must_exist)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	rc = ini_parse_file(f, handler, &ctx);
+	fclose(f);
+	if (rc == 0)
+		return 0;
+	if (rc > 0)
+		snprintf(err, errlen, "%s:%d: %s", path, rc, ctx.err[0] ?
+		    ctx.err : "syntax error (expected [section] or key = "
+		    "value)");
+	else
+		snprintf(err, errlen, "%s: cannot be read", path);
+	return -1;
+}
