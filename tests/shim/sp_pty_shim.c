@@ -11,18 +11,26 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#define SYS_PTS "/sys/class/tty/pts/"
+#define SYS_TTY "/sys/class/tty/"
 
+/* /sys/class/tty/NAME where /dev/NAME is (a link to) a pty slave. */
 static int
 is_pts_sysfs(const char *path)
 {
-	return strncmp(path, SYS_PTS, sizeof(SYS_PTS) - 1) == 0;
+	char dev[512], real[4096];
+
+	if (strncmp(path, SYS_TTY, sizeof(SYS_TTY) - 1) != 0)
+		return 0;
+	snprintf(dev, sizeof(dev), "/dev/%s", path + sizeof(SYS_TTY) - 1);
+	return realpath(dev, real) != NULL &&
+	    strncmp(real, "/dev/pts/", 9) == 0;
 }
 
 static void
@@ -42,13 +50,9 @@ lstat(const char *path, struct stat *st)
 		return 0;
 	}
 	if (real == NULL)
-		real = (int (*)(const char *, struct stat *))dlsym(RTLD_NEXT,
-		    "lstat");
+		*(void **)&real = dlsym(RTLD_NEXT, "lstat");
 	return real(path, st);
 }
-
-int lstat64(const char *path, struct stat64 *st)
-    __attribute__((alias("lstat")));
 
 /* What Debian's libserialport 0.1.1 actually links against. */
 int __lxstat(int ver, const char *path, struct stat *st);
@@ -63,8 +67,7 @@ __lxstat(int ver, const char *path, struct stat *st)
 		return 0;
 	}
 	if (real == NULL)
-		real = (int (*)(int, const char *, struct stat *))dlsym(
-		    RTLD_NEXT, "__lxstat");
+		*(void **)&real = dlsym(RTLD_NEXT, "__lxstat");
 	return real(ver, path, st);
 }
 
@@ -75,13 +78,12 @@ readlink(const char *path, char *buf, size_t len)
 	int n;
 
 	if (is_pts_sysfs(path)) {
-		n = snprintf(buf, len, "../../devices/virtual/tty/pts%s",
-		    path + sizeof(SYS_PTS) - 2);
+		n = snprintf(buf, len, "../../devices/virtual/tty/%s",
+		    path + sizeof(SYS_TTY) - 1);
 		return n < 0 || (size_t)n >= len ? (errno = ENAMETOOLONG, -1) : n;
 	}
 	if (real == NULL)
-		real = (ssize_t (*)(const char *, char *, size_t))dlsym(
-		    RTLD_NEXT, "readlink");
+		*(void **)&real = dlsym(RTLD_NEXT, "readlink");
 	return real(path, buf, len);
 }
 
@@ -105,7 +107,6 @@ ioctl(int fd, unsigned long req, ...)
 		return 0;
 	}
 	if (real == NULL)
-		real = (int (*)(int, unsigned long, ...))dlsym(RTLD_NEXT,
-		    "ioctl");
+		*(void **)&real = dlsym(RTLD_NEXT, "ioctl");
 	return real(fd, req, arg);
 }

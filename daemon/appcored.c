@@ -1,0 +1,623 @@
+/*
+ * appcored: the appcore daemon.  Finds boards, keeps a session with each
+ * agent and stores what they say (SQLite rows, gdbm blobs).  See
+ * appcored(8) and docs/.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "appcored.h"
+#include "log.h"
+#include "sim.h"
+
+#define APPCORED_VERSION	"0.1.0"
+#define MAX_POLL		256
+
+static volatile sig_atomic_t quit, reload;
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		reload = 1;
+	else
+		quit = 1;
+}
+
+uint64_t
+now_wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: appcored [options]\n"
+"       appcored --demo [--state-dir DIR] [--sim-args \"...\"]\n"
+"The appcore daemon: reads ESP32-S3 core-1 agents over serial or TCP and\n"
+"stores their telemetry in STATE_DIR/appcore.db (SQLite) and blobs.gdbm.\n"
+"\n"
+"  -c, --config FILE        configuration (default " CONFIG_DEFAULT_PATH ")\n"
+"  -s, --state-dir DIR      where the database lives (/var/lib/appcored)\n"
+"  -p, --port PATH|GLOB|tcp://HOST:PORT\n"
+"                           an agent link; repeatable, replaces the\n"
+"                           configuration's ports\n"
+"      --no-autodetect      do not open Espressif USB-Serial-JTAG (303a:1001)\n"
+"                           ports by themselves\n"
+"      --baud N             serial baud rate (921600)\n"
+"      --framing 8N1        serial data bits, parity, stop bits\n"
+"      --rate HZ            ask every agent for this sample rate\n"
+"      --raw-window DUR     keep raw samples this long (24h)\n"
+"      --budget SIZE        database size budget (2G)\n"
+"      --snapshot-interval DUR  shared-region snapshots (5m; 0: none)\n"
+"      --listen ADDR:PORT   HTTP address (127.0.0.1:8080)\n"
+"      --user NAME          drop to this user when started as root\n"
+"      --demo               run the built-in simulator; no config, no root\n"
+"      --sim-args \"ARGS\"    appcore-sim options for --demo\n"
+"  -f, --foreground         accepted; appcored never forks\n"
+"  -v, --verbose            more logging (twice: debug)\n"
+"      --check-config       check the configuration and exit\n"
+"  -h, --help, -V, --version\n");
+}
+
+/* ---- the simulator in a thread (--demo) ---- */
+
+struct demo {
+	pthread_t th;
+	struct sim_board board;
+	volatile sig_atomic_t stop;
+	bool running;
+};
+
+static void *
+demo_main(void *arg)
+{
+	struct demo *dm = arg;
+
+	if (sim_board_run(&dm->board) < 0)
+		log_warn("demo simulator stopped");
+	return NULL;
+}
+
+static int
+demo_start(struct demo *dm, struct daemon *d, const char *sim_args)
+{
+	char *argv[64], *copy, *tok, *save = NULL, link[32], err[256];
+	struct sim_opts o;
+	int argc = 0, sv[2], rc;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+	    sv) < 0)
+		fatal("socketpair");
+	snprintf(link, sizeof(link), "--link=fd:%d", sv[1]);
+	argv[argc++] = (char *)"appcore-sim";
+	copy = strdup(sim_args != NULL ? sim_args : "");
+	for (tok = strtok_r(copy, " \t", &save); tok != NULL && argc < 60;
+	    tok = strtok_r(NULL, " \t", &save))
+		argv[argc++] = tok;
+	argv[argc++] = link;
+	argv[argc] = NULL;
+	rc = sim_parse_args(&o, argc, argv, stdout, err, sizeof(err));
+	if (rc != 0) {
+		if (rc < 0)
+			fprintf(stderr, "appcored: --sim-args: %s\n", err);
+		free(copy);
+		return -1;
+	}
+	o.quiet = true;
+	if (sim_board_init(&dm->board, &o, &dm->stop) < 0) {
+		fprintf(stderr, "appcored: demo simulator: %s\n",
+		    strerror(errno));
+		free(copy);
+		return -1;
+	}
+	free(copy);
+	if (pthread_create(&dm->th, NULL, demo_main, dm) != 0)
+		fatalx("cannot start the demo simulator");
+	dm->running = true;
+	{
+		struct link *l = link_add(d, LINK_FD, ORIGIN_DEMO, "demo");
+
+		l->fd = sv[0];
+		l->backoff_ms = 0;
+		l->opened_at = now_wall_us();
+		l->hello_asked = l->opened_at;
+		l->next_snapshot = l->opened_at + 2000000;
+		link_cmd(l, AC_CMD_HELLO, 0, 0);
+	}
+	return 0;
+}
+
+static void
+demo_stop(struct demo *dm)
+{
+	if (!dm->running)
+		return;
+	dm->stop = 1;
+	pthread_join(dm->th, NULL);
+	sim_board_free(&dm->board);
+	dm->running = false;
+}
+
+/* ---- setup ---- */
+
+static void
+make_state_dir(const char *dir)
+{
+	char path[sizeof(((struct config *)0)->state_dir)];
+
+	snprintf(path, sizeof(path), "%s", dir);
+	for (char *p = path + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			fatal("%s", path);
+		*p = '/';
+	}
+	if (mkdir(path, 0750) < 0 && errno != EEXIST)
+		fatal("%s", path);
+}
+
+static int
+lock_state_dir(const char *dir)
+{
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/appcored.lock", dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640)) < 0)
+		fatal("%s", path);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK)
+			fatalx("another appcored is using %s", dir);
+		fatal("%s", path);
+	}
+	return fd;
+}
+
+static void
+drop_privileges(const struct config *c)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0)
+		return;
+	if ((pw = getpwnam(c->user)) == NULL)
+		fatalx("user '%s' does not exist (systemd-sysusers creates "
+		    "it; or set [daemon] user)", c->user);
+	if (pw->pw_uid == 0) {
+		log_warnx("running as root: [daemon] user is %s", c->user);
+		return;
+	}
+	if (chown(c->state_dir, pw->pw_uid, pw->pw_gid) < 0)
+		fatal("chown %s", c->state_dir);
+	if (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
+	    setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
+		fatal("cannot drop privileges to %s", c->user);
+	if (setuid(0) == 0)
+		fatalx("could regain root after dropping privileges");
+	log_info("running as %s", c->user);
+}
+
+/* Explicit ports get a link each; globs are found by link_scan. */
+static void
+add_config_links(struct daemon *d)
+{
+	for (int i = 0; i < d->cfg.nports; i++) {
+		const char *p = d->cfg.ports[i];
+		bool have = false;
+
+		if (strpbrk(p, "*?[") != NULL)
+			continue;
+		for (struct link *l = d->links; l != NULL; l = l->next)
+			have |= strcmp(l->spec, p) == 0;
+		if (!have)
+			link_add(d, strncmp(p, "tcp://", 6) == 0 ? LINK_TCP :
+			    LINK_SERIAL, ORIGIN_CONFIG, p);
+	}
+}
+
+/* ---- command line ---- */
+
+enum {
+	OPT_NO_AUTODETECT = 256, OPT_BAUD, OPT_FRAMING, OPT_RATE,
+	OPT_RAW_WINDOW, OPT_BUDGET, OPT_SNAPSHOT, OPT_LISTEN, OPT_USER,
+	OPT_DEMO, OPT_SIM_ARGS, OPT_CHECK
+};
+
+static const struct option longopts[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "state-dir", required_argument, NULL, 's' },
+	{ "port", required_argument, NULL, 'p' },
+	{ "no-autodetect", no_argument, NULL, OPT_NO_AUTODETECT },
+	{ "baud", required_argument, NULL, OPT_BAUD },
+	{ "framing", required_argument, NULL, OPT_FRAMING },
+	{ "rate", required_argument, NULL, OPT_RATE },
+	{ "raw-window", required_argument, NULL, OPT_RAW_WINDOW },
+	{ "budget", required_argument, NULL, OPT_BUDGET },
+	{ "snapshot-interval", required_argument, NULL, OPT_SNAPSHOT },
+	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "demo", no_argument, NULL, OPT_DEMO },
+	{ "sim-args", required_argument, NULL, OPT_SIM_ARGS },
+	{ "foreground", no_argument, NULL, 'f' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "check-config", no_argument, NULL, OPT_CHECK },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+struct args {
+	const char *config;
+	bool demo, check;
+	const char *sim_args;
+	int verbose;
+};
+
+/* First pass: what decides how the configuration is read. */
+static void
+scan_args(int argc, char **argv, struct args *a)
+{
+	int ch;
+
+	memset(a, 0, sizeof(*a));
+	opterr = 0;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:s:p:fvhV", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c': a->config = optarg; break;
+		case OPT_DEMO: a->demo = true; break;
+		case OPT_SIM_ARGS: a->sim_args = optarg; break;
+		case OPT_CHECK: a->check = true; break;
+		case 'v': a->verbose++; break;
+		case 'h': usage(stdout); exit(0);
+		case 'V': printf("appcored %s\n", APPCORED_VERSION); exit(0);
+		case '?':
+			fprintf(stderr, "appcored: unknown option or missing "
+			    "value: '%s'\n", argv[optind - 1]);
+			usage(stderr);
+			exit(2);
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "appcored: unexpected argument '%s'\n",
+		    argv[optind]);
+		usage(stderr);
+		exit(2);
+	}
+}
+
+/* Second pass, after the file: options override it.  0 or -1. */
+static int
+apply_args(struct config *c, int argc, char **argv, char *err, size_t errlen)
+{
+	bool ports_replaced = false;
+	char e[256];
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:s:p:fvhV", longopts,
+	    NULL)) != -1) {
+		const char *sec = NULL, *key = NULL, *val = optarg;
+
+		switch (ch) {
+		case 's': sec = "daemon"; key = "state_dir"; break;
+		case 'p':
+			if (!ports_replaced) {
+				config_free(c);
+				ports_replaced = true;
+			}
+			sec = "link"; key = "port"; break;
+		case OPT_NO_AUTODETECT: c->autodetect = false; break;
+		case OPT_BAUD: sec = "link"; key = "baud"; break;
+		case OPT_FRAMING: sec = "link"; key = "framing"; break;
+		case OPT_RATE: sec = "link"; key = "rate"; break;
+		case OPT_RAW_WINDOW: sec = "storage"; key = "raw_window"; break;
+		case OPT_BUDGET: sec = "storage"; key = "budget"; break;
+		case OPT_SNAPSHOT:
+			sec = "storage"; key = "snapshot_interval"; break;
+		case OPT_LISTEN: sec = "http"; key = "listen"; break;
+		case OPT_USER: sec = "daemon"; key = "user"; break;
+		default: break;
+		}
+		if (sec != NULL && config_set(c, sec, key, val, e,
+		    sizeof(e)) < 0) {
+			snprintf(err, errlen, "--%s: %s", key, e);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+load_config(struct config *c, const struct args *a, int argc, char **argv,
+    char *err, size_t errlen)
+{
+	config_defaults(c);
+	if (a->demo) {
+		const char *xdg = getenv("XDG_STATE_HOME"), *home =
+		    getenv("HOME");
+
+		if (xdg != NULL && xdg[0] == '/')
+			snprintf(c->state_dir, sizeof(c->state_dir),
+			    "%s/appcored-demo", xdg);
+		else if (home != NULL && home[0] == '/')
+			snprintf(c->state_dir, sizeof(c->state_dir),
+			    "%s/.local/state/appcored-demo", home);
+		else
+			snprintf(c->state_dir, sizeof(c->state_dir),
+			    "/tmp/appcored-demo-%u", (unsigned)getuid());
+		c->autodetect = false;
+		c->snapshot_us = 60ull * 1000000;
+	}
+	if ((a->config != NULL || !a->demo) && config_load(c, a->config ?
+	    a->config : CONFIG_DEFAULT_PATH, a->config != NULL, err,
+	    errlen) < 0)
+		return -1;
+	if (apply_args(c, argc, argv, err, errlen) < 0)
+		return -1;
+	c->verbosity += a->verbose;
+	return 0;
+}
+
+/* ---- the loop ---- */
+
+static void
+status(struct daemon *d, uint64_t now, uint64_t *last_samples,
+    uint64_t *last_t)
+{
+	const struct store_stats *st = store_stats(d->store);
+	unsigned up = 0, known = 0;
+	double rate = 0;
+
+	for (struct device *dev = d->devices; dev != NULL; dev = dev->next) {
+		known++;
+		up += dev->link != NULL;
+	}
+	if (now > *last_t)
+		rate = (double)(d->samples_total - *last_samples) * 1e6 /
+		    (double)(now - *last_t);
+	*last_samples = d->samples_total;
+	*last_t = now;
+	sd_notifyf(0, "STATUS=%u of %u devices connected, %.0f samples/s, "
+	    "database %.1f MB%s", up, known, rate,
+	    (double)st->db_bytes / 1e6, st->paused ?
+	    ", WRITES PAUSED (disk full?)" : "");
+}
+
+static void
+do_reload(struct daemon *d, const struct args *a, int argc, char **argv)
+{
+	struct config nc;
+	char err[512];
+
+	sd_notify(0, "RELOADING=1");
+	if (load_config(&nc, a, argc, argv, err, sizeof(err)) < 0) {
+		log_warnx("reload: %s; keeping the running configuration", err);
+		config_free(&nc);
+		sd_notify(0, "READY=1");
+		return;
+	}
+	if (strcmp(nc.state_dir, d->cfg.state_dir) != 0)
+		log_warnx("reload: state_dir changes need a restart");
+	snprintf(nc.state_dir, sizeof(nc.state_dir), "%s", d->cfg.state_dir);
+	config_free(&d->cfg);
+	d->cfg = nc;
+	log_init("appcored", d->cfg.verbosity);
+	store_set_cfg(d->store, &d->cfg.store);
+	/* Configured links no longer configured go; new ones come. */
+	for (struct link *l = d->links, *next; l != NULL; l = next) {
+		bool keep = l->origin != ORIGIN_CONFIG;
+
+		next = l->next;
+		for (int i = 0; i < d->cfg.nports && !keep; i++)
+			keep = strcmp(d->cfg.ports[i], l->spec) == 0;
+		if (!keep) {
+			log_notice("%s: removed from the configuration",
+			    l->spec);
+			link_free(l);
+		}
+	}
+	add_config_links(d);
+	d->next_scan = 0;
+	log_notice("configuration reloaded");
+	sd_notify(0, "READY=1");
+}
+
+static int
+run(struct daemon *d, const struct args *a, int argc, char **argv)
+{
+	struct pollfd pfd[MAX_POLL];
+	struct link *pl[MAX_POLL];
+	uint64_t watchdog_us = 0, next_watchdog = 0, next_status = 0,
+	    last_samples = 0, last_t = now_wall_us();
+
+	if (sd_watchdog_enabled(0, &watchdog_us) <= 0)
+		watchdog_us = 0;
+	sd_notify(0, "READY=1");
+	while (!quit) {
+		uint64_t now = now_wall_us(), next = now + 1000000;
+		int n = 0, timeout;
+
+		if (reload) {
+			reload = 0;
+			do_reload(d, a, argc, argv);
+		}
+		link_scan(d, now);
+		for (struct link *l = d->links; l != NULL; l = l->next) {
+			if (l->fd < 0 && l->kind != LINK_FD &&
+			    now >= l->next_try)
+				(void)link_open(l, now);
+			if (l->fd < 0) {
+				if (l->kind != LINK_FD && l->next_try < next)
+					next = l->next_try;
+				continue;
+			}
+			device_tick(d, l, now);
+			if (n < MAX_POLL) {
+				pfd[n].fd = l->fd;
+				pfd[n].events = POLLIN | (l->connecting ||
+				    l->txlen ? POLLOUT : 0);
+				pfd[n].revents = 0;
+				pl[n++] = l;
+			}
+		}
+		{
+			uint64_t s = store_tick(d->store, now);
+
+			next = s < next ? s : next;
+		}
+		if (watchdog_us != 0 && now >= next_watchdog) {
+			sd_notify(0, "WATCHDOG=1");
+			next_watchdog = now + watchdog_us / 2;
+		}
+		if (now >= next_status) {
+			status(d, now, &last_samples, &last_t);
+			next_status = now + 5000000;
+		}
+		timeout = next > now ? (int)((next - now + 999) / 1000) : 0;
+		if (timeout > 1000)
+			timeout = 1000;
+		if (poll(pfd, (nfds_t)n, timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			fatal("poll");
+		}
+		now = now_wall_us();
+		for (int i = 0; i < n; i++) {
+			struct link *l = pl[i];
+
+			if (pfd[i].revents == 0 || l->fd != pfd[i].fd)
+				continue;
+			if (pfd[i].revents & POLLOUT) {
+				if (l->connecting)
+					link_read(l, now);
+				else
+					link_write(l);
+			}
+			if (l->fd >= 0 && (pfd[i].revents & POLLIN))
+				link_read(l, now);
+			/* Unplug (or a pty master's close) shows up as HUP or
+			 * ERR, with POLLIN too; what could be read was read. */
+			if (l->fd >= 0 && (pfd[i].revents &
+			    (POLLHUP | POLLERR | POLLNVAL)))
+				link_close(l, now, pfd[i].revents & POLLHUP ?
+				    "hang-up" : "error on the port");
+		}
+	}
+	sd_notify(0, "STOPPING=1");
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct daemon d;
+	static struct demo dm;
+	struct args a;
+	struct sigaction sa;
+	char err[512], note[512], path[512];
+	int lockfd;
+
+	scan_args(argc, argv, &a);
+	log_init("appcored", a.verbose);
+	if (load_config(&d.cfg, &a, argc, argv, err, sizeof(err)) < 0) {
+		fprintf(stderr, "appcored: %s\n", err);
+		return 2;
+	}
+	if (a.check) {
+		printf("appcored: configuration ok\n");
+		return 0;
+	}
+	log_init("appcored", d.cfg.verbosity);
+	d.demo = a.demo;
+	d.config_path = a.config;
+	d.quit = &quit;
+	d.started = now_wall_us();
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+
+	make_state_dir(d.cfg.state_dir);
+	if (!d.demo)
+		drop_privileges(&d.cfg);
+	lockfd = lock_state_dir(d.cfg.state_dir);
+	snprintf(path, sizeof(path), "%s/appcore.db", d.cfg.state_dir);
+	if ((d.store = store_open(path, &d.cfg.store, err, sizeof(err))) ==
+	    NULL)
+		fatalx("%s", err);
+	snprintf(path, sizeof(path), "%s/blobs.gdbm", d.cfg.state_dir);
+	if ((d.blobs = blobs_open(path, err, sizeof(err), note,
+	    sizeof(note))) == NULL)
+		fatalx("%s", err);
+	if (note[0] != '\0') {
+		log_warnx("%s", note);
+		store_event(d.store, 0, 0, now_wall_us(), "blobs-recovered", 1,
+		    note);
+	}
+	store_event(d.store, 0, 0, now_wall_us(), "daemon-start", 1,
+	    APPCORED_VERSION);
+	add_config_links(&d);
+	if (d.demo) {
+		if (demo_start(&dm, &d, a.sim_args) < 0)
+			return 2;
+		printf("appcored: demo: simulator running, database %s/"
+		    "appcore.db\n", d.cfg.state_dir);
+		fflush(stdout);
+	}
+	log_notice("appcored %s: state in %s, %d configured port(s)%s",
+	    APPCORED_VERSION, d.cfg.state_dir, d.cfg.nports,
+	    d.cfg.autodetect ? ", auto-detecting 303a:1001" : "");
+
+	run(&d, &a, argc, argv);
+
+	log_notice("stopping");
+	demo_stop(&dm);
+	for (struct link *l = d.links, *next; l != NULL; l = next) {
+		next = l->next;
+		link_free(l);
+	}
+	store_event(d.store, 0, 0, now_wall_us(), "daemon-stop", 1, "");
+	store_close(d.store, 5000);
+	blobs_close(d.blobs);
+	while (d.devices != NULL) {
+		struct device *next = d.devices->next;
+
+		free(d.devices);
+		d.devices = next;
+	}
+	config_free(&d.cfg);
+	close(lockfd);
+	return 0;
+}

@@ -1,0 +1,136 @@
+/*
+ * appcored: private header, a section per file.
+ * One thread owns the links, the sessions, the live state and the store;
+ * it runs the poll loop in appcored.c.
+ */
+#ifndef APPCORED_H
+#define APPCORED_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "appcore/wire.h"
+#include "blobs.h"
+#include "config.h"
+#include "session.h"
+#include "store.h"
+
+struct sp_port;
+struct daemon;
+
+/* ---- device.c: one board, across links and boots ---- */
+
+struct device {
+	struct device *next;
+	struct daemon *d;
+	char key[2 * AC_DEVICE_ID_MAX + 1];	/* hex device id */
+	char name[AC_DEVICE_ID_MAX * 4 + 1];
+	int64_t id;				/* devices.id */
+	struct link *link;			/* NULL while disconnected */
+
+	struct ac_msg_hello hello;		/* the current boot */
+	bool have_boot;
+	int64_t boot;				/* boots.id */
+	int64_t offset_us;			/* wall = device + offset */
+	int64_t min_est_us;			/* drift estimate this window */
+	uint64_t est_window_end;
+	int64_t last_t;				/* last wall time stored */
+	uint32_t anchor_moves;			/* since the last event */
+	int64_t anchor_moved_us;
+	uint64_t next_clock_event;
+
+	bool gap_check;				/* next sample: gap? */
+	uint32_t ncols;				/* counters mapped */
+	bool counters_pending;			/* retry registering them */
+	int64_t counter_id[AC_MAX_COUNTERS];
+	bool is_signed[AC_MAX_COUNTERS];
+
+	/* Live state. */
+	uint32_t vals[AC_MAX_COUNTERS];
+	uint64_t samples;
+	uint8_t state;
+	uint32_t generation;
+	uint32_t heartbeat;
+	struct ac_msg_stats agent;		/* the agent's last STATS */
+	uint64_t last_seen;
+	uint64_t next_seen_update;
+};
+
+/* Session callbacks for link l (arg is the link). */
+extern const struct session_cb device_session_cb;
+void device_tick(struct daemon *, struct link *, uint64_t now);
+struct device *device_find(struct daemon *, const char *key);
+void device_link_lost(struct link *, uint64_t now, const char *why);
+int64_t device_wall(const struct device *, uint64_t device_us);
+
+/* ---- link.c: serial ports, TCP, the in-process simulator ---- */
+
+enum link_kind { LINK_SERIAL, LINK_TCP, LINK_FD };
+enum link_origin { ORIGIN_CONFIG, ORIGIN_GLOB, ORIGIN_AUTODETECT,
+    ORIGIN_DEMO };
+
+struct mem_xfer {
+	bool active;
+	uint32_t req_id;
+	uint8_t kind;
+	uint32_t start, total, got;
+	uint64_t t_us;			/* device time of the first chunk */
+	uint8_t *buf;
+};
+
+struct link {
+	struct link *next;
+	struct daemon *d;
+	enum link_kind kind;
+	enum link_origin origin;
+	char spec[256];			/* as configured or found */
+	struct sp_port *sp;
+	int fd;				/* -1 while closed */
+	bool connecting;		/* TCP connect in progress */
+	bool seen_in_scan;
+	uint64_t next_try;		/* while closed */
+	uint32_t backoff_ms;
+	uint64_t opened_at;
+	uint64_t hello_asked;		/* 0 once HELLO arrived */
+	bool rate_asked;
+	uint64_t next_snapshot;
+	struct session s;
+	struct device *dev;
+	struct mem_xfer xfer;
+	uint64_t rx_bytes;
+	uint64_t unattributed;		/* samples before HELLO */
+	uint8_t tx[512];
+	size_t txlen;
+};
+
+struct link *link_add(struct daemon *, enum link_kind, enum link_origin,
+    const char *spec);
+void link_free(struct link *);
+int link_open(struct link *, uint64_t now);
+void link_close(struct link *, uint64_t now, const char *why);
+void link_read(struct link *, uint64_t now);
+void link_write(struct link *);
+void link_cmd(struct link *, uint8_t cmd, uint32_t arg0, uint32_t arg1);
+/* Globs and USB auto-detection: open what appeared. */
+void link_scan(struct daemon *, uint64_t now);
+
+/* ---- appcored.c ---- */
+
+struct daemon {
+	struct config cfg;
+	const char *config_path;
+	bool demo;
+	struct store *store;
+	struct blobs *blobs;
+	struct link *links;
+	struct device *devices;
+	uint64_t next_scan;
+	volatile sig_atomic_t *quit;
+	uint64_t started;
+	uint64_t samples_total;
+};
+
+uint64_t now_wall_us(void);
+
+#endif

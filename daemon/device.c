@@ -1,0 +1,538 @@
+/*
+ * What a session says, turned into rows and live state.  A device is known
+ * by its agent's device id and outlives links (unplug, re-enumeration) and
+ * boots.
+ *
+ * Clock: the agent stamps everything with its own microseconds since boot.
+ * Wall time = device time + offset.  The offset is anchored at the HELLO
+ * that starts a boot (host receive time minus the agent's uptime) and is
+ * kept while the link drops and returns.  Each sample bounds the offset
+ * from above (it cannot arrive before it was taken), so the smallest
+ * "receive time - device time" over 10 s is the best estimate; when it
+ * differs from the anchor by more than 20 ms (crystal drift, a late
+ * first HELLO) the anchor moves, and the clock table records it.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "appcored.h"
+#include "log.h"
+
+#define DRIFT_WINDOW_US		10000000
+#define DRIFT_MAX_US		20000
+#define FUTURE_MAX_US		5000
+
+int64_t
+device_wall(const struct device *dev, uint64_t device_us)
+{
+	return (int64_t)device_us + dev->offset_us;
+}
+
+struct device *
+device_find(struct daemon *d, const char *key)
+{
+	for (struct device *dev = d->devices; dev != NULL; dev = dev->next)
+		if (strcmp(dev->key, key) == 0)
+			return dev;
+	return NULL;
+}
+
+static void
+event(struct device *dev, uint64_t t, const char *kind, uint64_t count,
+    const char *detail)
+{
+	struct daemon *d = dev->d;
+
+	store_event(d->store, dev->id > 0 ? dev->id : 0,
+	    dev->have_boot ? dev->boot : 0, t, kind, count, detail);
+}
+
+/* The last clock anchor of a boot seen before (a daemon restart). */
+static bool
+last_anchor(struct daemon *d, int64_t boot, int64_t *offset)
+{
+	sqlite3_stmt *st;
+	bool found = false;
+
+	if (sqlite3_prepare_v2(store_db(d->store), "SELECT offset_us FROM "
+	    "clock WHERE boot_id = ? ORDER BY from_us DESC LIMIT 1", -1, &st,
+	    NULL) != SQLITE_OK)
+		return false;
+	sqlite3_bind_int64(st, 1, boot);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*offset = sqlite3_column_int64(st, 0);
+		found = true;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+/*
+ * Every change of the offset is a clock row, so wall times map back to
+ * device times exactly; events are summarised, one per window at most
+ * (reading a backlog moves the anchor a little with every frame).
+ */
+static void
+set_anchor(struct device *dev, uint64_t from_us, int64_t offset,
+    uint64_t now, const char *why)
+{
+	char detail[160];
+
+	if (dev->have_boot && dev->boot > 0) {
+		(void)store_clock(dev->d->store, dev->boot, from_us, offset);
+		dev->anchor_moves++;
+		dev->anchor_moved_us += offset - dev->offset_us;
+		if (now >= dev->next_clock_event) {
+			snprintf(detail, sizeof(detail), "%s: anchor moved "
+			    "%+" PRId64 " us in %u step(s), at device time %"
+			    PRIu64, why, dev->anchor_moved_us,
+			    dev->anchor_moves, from_us);
+			event(dev, now, "clock", dev->anchor_moves, detail);
+			dev->anchor_moves = 0;
+			dev->anchor_moved_us = 0;
+			dev->next_clock_event = now + DRIFT_WINDOW_US;
+		}
+	}
+	dev->offset_us = offset;
+}
+
+static void
+on_hello(void *arg, struct session *s)
+{
+	struct link *l = arg;
+	struct daemon *d = l->d;
+	const struct ac_msg_hello *h = &s->hello;
+	uint64_t now = now_wall_us();
+	struct device *dev;
+	char key[sizeof(dev->key)], name[sizeof(dev->name)];
+	bool printable = true;
+	int64_t offset;
+
+	for (int i = 0; i < h->device_id_len; i++) {
+		snprintf(key + 2 * i, 3, "%02x", h->device_id[i]);
+		printable &= isprint(h->device_id[i]) && h->device_id[i] != ' ';
+	}
+	if (printable)
+		snprintf(name, sizeof(name), "%.*s", (int)h->device_id_len,
+		    (const char *)h->device_id);
+	else
+		snprintf(name, sizeof(name), "%s", key);
+	if ((dev = device_find(d, key)) == NULL) {
+		if ((dev = calloc(1, sizeof(*dev))) == NULL)
+			fatal("device");
+		dev->d = d;
+		snprintf(dev->key, sizeof(dev->key), "%s", key);
+		snprintf(dev->name, sizeof(dev->name), "%s", name);
+		dev->next = d->devices;
+		d->devices = dev;
+	}
+	if (dev->link != NULL && dev->link != l) {
+		log_notice("%s: %s moved here from %s", l->spec, dev->name,
+		    dev->link->spec);
+		dev->link->dev = NULL;
+	}
+	if (dev->link != l) {
+		event(dev, now, "link-up", 1, l->spec);
+		dev->gap_check = true;
+	}
+	dev->link = l;
+	l->dev = dev;
+	l->hello_asked = 0;
+	l->backoff_ms = 0;
+	dev->id = store_device(d->store, dev->key, dev->name, l->spec, now);
+	if (dev->id < 0) {
+		log_warnx("%s: %s: cannot record the device: %s", l->spec,
+		    dev->name, store_stats(d->store)->last_error);
+		return;
+	}
+	if (!dev->have_boot || dev->hello.boot_id != h->boot_id) {
+		offset = (int64_t)now - (int64_t)h->uptime_us;
+		dev->boot = store_boot(d->store, dev->id, h, (uint64_t)offset,
+		    now);
+		if (dev->boot < 0) {
+			log_warnx("%s: %s: cannot record the boot: %s",
+			    l->spec, dev->name,
+			    store_stats(d->store)->last_error);
+			return;
+		}
+		dev->have_boot = true;
+		dev->ncols = 0;
+		memset(dev->counter_id, 0, sizeof(dev->counter_id));
+		if (last_anchor(d, dev->boot, &dev->offset_us)) {
+			log_notice("%s: %s: boot %016" PRIx64 " again",
+			    l->spec, dev->name, h->boot_id);
+		} else {
+			char detail[160];
+
+			dev->offset_us = offset;
+			(void)store_clock(d->store, dev->boot, 0, offset);
+			snprintf(detail, sizeof(detail), "boot %016" PRIx64
+			    ", agent %s, protocol %u, layout %u", h->boot_id,
+			    h->agent_version, h->proto_version,
+			    h->layout_version);
+			event(dev, now, "boot", 1, detail);
+			log_notice("%s: %s: new boot %016" PRIx64 ", agent %s, "
+			    "%u Hz, %u counters", l->spec, dev->name,
+			    h->boot_id, h->agent_version, h->rate_hz,
+			    h->counters_used);
+		}
+		dev->min_est_us = INT64_MAX;
+		dev->est_window_end = now + DRIFT_WINDOW_US;
+	}
+	dev->hello = *h;
+	dev->state = h->core1_state;
+	dev->generation = h->generation;
+}
+
+/* The newest sample stored for this device, for gap detection after a
+ * daemon restart. */
+static int64_t
+last_stored(struct daemon *d, struct device *dev)
+{
+	sqlite3_stmt *st;
+	int64_t t = 0;
+
+	if (dev->ncols == 0 || dev->counter_id[0] <= 0 ||
+	    sqlite3_prepare_v2(store_db(d->store), "SELECT max(t) FROM "
+	    "samples WHERE counter_id = ?", -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_int64(st, 1, dev->counter_id[0]);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		t = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return t;
+}
+
+/* Data resumes after the link or the daemon was away: say how long. */
+static void
+check_gap(struct device *dev, int64_t t, uint64_t now)
+{
+	int64_t last = dev->last_t != 0 ? dev->last_t :
+	    last_stored(dev->d, dev);
+	int64_t interval = 1000000 / (dev->hello.rate_hz ? dev->hello.rate_hz :
+	    1);
+	char detail[160];
+
+	dev->gap_check = false;
+	if (last == 0 || t - last <= 2 * interval)
+		return;
+	snprintf(detail, sizeof(detail), "no samples for %.3f s (link or "
+	    "daemon down)", (double)(t - last) / 1e6);
+	store_event(dev->d->store, dev->id, dev->boot, now, "gap",
+	    (uint64_t)((t - last) / interval - 1), detail);
+	log_notice("%s: %s", dev->name, detail);
+}
+
+static void
+on_desc(void *arg, struct session *s)
+{
+	struct link *l = arg;
+	struct device *dev = l->dev;
+	uint64_t now = now_wall_us();
+
+	if (dev == NULL || !dev->have_boot)
+		return;
+	dev->counters_pending = false;
+	for (uint32_t i = 0; i < s->ndesc; i++) {
+		dev->is_signed[i] = (s->ctr[i].flags & AC_FLAG_SIGNED) != 0;
+		if (s->ctr[i].kind == AC_KIND_UNUSED) {
+			dev->counter_id[i] = 0;
+			continue;
+		}
+		dev->counter_id[i] = store_counter(l->d->store, dev->id, i,
+		    &s->ctr[i], now);
+		if (dev->counter_id[i] < 0) {
+			dev->counter_id[i] = 0;
+			dev->counters_pending = true;
+		}
+	}
+	dev->ncols = s->ndesc;
+	log_info("%s: %s: %u counters", l->spec, dev->name, s->ndesc);
+}
+
+static void
+track_clock(struct device *dev, uint64_t device_us, uint64_t now)
+{
+	int64_t est = (int64_t)now - (int64_t)device_us;
+
+	if (est < dev->min_est_us)
+		dev->min_est_us = est;
+	if (est < dev->offset_us - FUTURE_MAX_US) {
+		/* A sample from the future: the anchor is late. */
+		set_anchor(dev, device_us, est, now, "sample ahead of wall "
+		    "time");
+		dev->min_est_us = INT64_MAX;
+		dev->est_window_end = now + DRIFT_WINDOW_US;
+	} else if (now >= dev->est_window_end) {
+		if (dev->min_est_us != INT64_MAX &&
+		    dev->min_est_us - dev->offset_us > DRIFT_MAX_US)
+			set_anchor(dev, device_us, dev->min_est_us, now,
+			    "drift");
+		dev->min_est_us = INT64_MAX;
+		dev->est_window_end = now + DRIFT_WINDOW_US;
+	}
+}
+
+static void
+on_sample(void *arg, uint64_t index, uint64_t t_us, const uint32_t *vals,
+    uint32_t n)
+{
+	struct link *l = arg;
+	struct device *dev = l->dev;
+	uint64_t now;
+	int64_t t;
+
+	(void)index;
+	if (dev == NULL || !dev->have_boot || !l->s.desc_complete ||
+	    dev->counters_pending || n != dev->ncols) {
+		l->unattributed++;
+		return;
+	}
+	now = now_wall_us();
+	track_clock(dev, t_us, now);
+	t = device_wall(dev, t_us);
+	if (dev->gap_check)
+		check_gap(dev, t, now);
+	if (t <= dev->last_t)
+		t = dev->last_t + 1;	/* keep time order across re-anchors */
+	dev->last_t = t;
+	for (uint32_t i = 0; i < n; i++)
+		if (dev->counter_id[i] > 0)
+			store_sample(l->d->store, dev->counter_id[i],
+			    (uint64_t)t, dev->is_signed[i] ?
+			    (int64_t)(int32_t)vals[i] : (int64_t)vals[i]);
+	memcpy(dev->vals, vals, n * sizeof(*vals));
+	dev->samples++;
+	l->d->samples_total++;
+	dev->last_seen = now;
+}
+
+static void
+on_log(void *arg, const struct ac_msg_log *m)
+{
+	struct link *l = arg;
+	struct device *dev = l->dev;
+
+	if (dev == NULL || !dev->have_boot)
+		return;
+	store_log(l->d->store, dev->id, dev->boot,
+	    (uint64_t)device_wall(dev, m->t_us), dev->generation, m);
+	if (m->lost_before > 0)
+		event(dev, (uint64_t)device_wall(dev, m->t_us), "log-lost",
+		    m->lost_before, "core-1 log records lost before this one");
+}
+
+static void
+on_state(void *arg, const struct ac_msg_state *m)
+{
+	struct link *l = arg;
+	struct device *dev = l->dev;
+
+	if (dev == NULL || !dev->have_boot)
+		return;
+	store_state(l->d->store, dev->id, dev->boot,
+	    (uint64_t)device_wall(dev, m->t_us), m);
+	dev->state = m->state;
+	dev->generation = m->generation;
+	dev->heartbeat = m->heartbeat;
+	if (m->state == AC_STATE_PANICKED || m->state == AC_STATE_HUNG ||
+	    m->state == AC_STATE_CORRUPT) {
+		log_warnx("%s: %s: core 1 %s -> %s", l->spec, dev->name,
+		    ac_state_name(m->prev), ac_state_name(m->state));
+		l->next_snapshot = 0;	/* keep the region as it is now */
+	} else
+		log_info("%s: %s: core 1 %s -> %s", l->spec, dev->name,
+		    ac_state_name(m->prev), ac_state_name(m->state));
+}
+
+static void
+on_crash(void *arg, const struct ac_msg_crash *m)
+{
+	struct link *l = arg;
+	struct device *dev = l->dev;
+	char hash[65], detail[200];
+
+	if (dev == NULL || !dev->have_boot)
+		return;
+	for (int i = 0; i < 32; i++)
+		snprintf(hash + 2 * i, 3, "%02x", dev->hello.image_hash[i]);
+	store_crash(l->d->store, dev->id, dev->boot,
+	    (uint64_t)device_wall(dev, m->t_us), m, hash);
+	snprintf(detail, sizeof(detail), "%s:%u %s (pc 0x%08x)", m->file,
+	    m->line, m->msg, m->pc);
+	event(dev, (uint64_t)device_wall(dev, m->t_us), "crash", 1, detail);
+	log_warnx("%s: %s: core 1 crashed: %s", l->spec, dev->name, detail);
+}
+
+static void
+on_mem(void *arg, const struct ac_msg_mem *m)
+{
+	struct link *l = arg;
+	struct device *dev = l->dev;
+	struct mem_xfer *x = &l->xfer;
+	uint8_t key[BLOB_KEY_LEN];
+	char hex[BLOB_HEX_LEN];
+
+	if (dev == NULL || !dev->have_boot)
+		return;
+	if (m->offset == m->start) {	/* a transfer begins */
+		free(x->buf);
+		*x = (struct mem_xfer){ true, m->req_id, m->kind, m->start,
+		    m->total, 0, m->t_us, malloc(m->total ? m->total : 1) };
+		if (x->buf == NULL)
+			x->active = false;
+	}
+	if (!x->active || m->req_id != x->req_id ||
+	    m->offset != x->start + x->got) {
+		if (x->active)
+			event(dev, now_wall_us(), "snapshot-incomplete", 1,
+			    "a memory chunk was lost; transfer abandoned");
+		x->active = false;
+		return;
+	}
+	memcpy(x->buf + x->got, m->data, m->len);
+	x->got += m->len;
+	if (x->got < x->total)
+		return;
+	x->active = false;
+	if (blobs_put(l->d->blobs, x->buf, x->total, key) < 0) {
+		log_warn("%s: %s: snapshot not stored", l->spec, dev->name);
+		event(dev, now_wall_us(), "snapshot-failed", 1,
+		    "the blob store refused it");
+	} else {
+		blob_key_hex(key, hex);
+		store_snapshot(l->d->store, dev->id, dev->boot,
+		    (uint64_t)device_wall(dev, x->t_us),
+		    dev->hello.region_base + x->start, x->total, hex);
+		log_info("%s: %s: snapshot of %u bytes, %.16s", l->spec,
+		    dev->name, x->total, hex);
+	}
+	free(x->buf);
+	x->buf = NULL;
+}
+
+static void
+on_reply(void *arg, const struct ac_msg_reply *m)
+{
+	struct link *l = arg;
+
+	if (m->status != AC_ST_OK)
+		log_info("%s: %s: %s", l->spec, ac_cmd_name(m->cmd),
+		    ac_status_name(m->status));
+	if (m->cmd == AC_CMD_SET_RATE && m->status == AC_ST_OK &&
+	    l->dev != NULL)
+		l->dev->hello.rate_hz = (uint32_t)m->value;
+}
+
+static void
+loss_event(struct device *dev, uint64_t now, const char *kind,
+    uint64_t before, uint64_t after, const char *what)
+{
+	if (after > before)
+		event(dev, now, kind, after - before, what);
+}
+
+static void
+on_stats(void *arg, const struct ac_msg_stats *m)
+{
+	struct link *l = arg;
+	struct device *dev = l->dev;
+	uint64_t now = now_wall_us();
+
+	if (dev == NULL || !dev->have_boot)
+		return;
+	/* The agent's own losses, as deltas since its last report. */
+	if (dev->agent.t_us != 0 && m->samples >= dev->agent.samples) {
+		loss_event(dev, now, "agent-samples-dropped",
+		    dev->agent.samples_dropped, m->samples_dropped,
+		    "the agent's transmit queue was full");
+		loss_event(dev, now, "agent-log-lost", dev->agent.log_lost,
+		    m->log_lost, "core-1 log records lost in the agent");
+	}
+	dev->agent = *m;
+	store_link_stats(l->d->store, dev->id, dev->boot,
+	    (uint64_t)device_wall(dev, m->t_us), m);
+}
+
+static void
+on_event(void *arg, enum session_event e, uint64_t n, const char *why)
+{
+	struct link *l = arg;
+	struct device *dev = l->dev;
+	uint64_t now = now_wall_us();
+
+	switch (e) {
+	case SE_NEW_BOOT:
+		return;
+	case SE_VERSION:
+		log_warnx("%s: %s", l->spec, why);
+		break;
+	case SE_SEQ_GAP:
+	case SE_SAMPLES_LOST:
+		log_info("%s: %s", l->spec, why);
+		break;
+	default:
+		log_debug("%s: %s: %s", l->spec, session_event_name(e), why);
+		break;
+	}
+	if (dev != NULL)
+		event(dev, now, session_event_name(e), n, why);
+	else
+		store_event(l->d->store, 0, 0, now, session_event_name(e), n,
+		    why);
+}
+
+const struct session_cb device_session_cb = {
+	.hello = on_hello, .desc = on_desc, .sample = on_sample,
+	.log = on_log, .state = on_state, .crash = on_crash, .mem = on_mem,
+	.reply = on_reply, .stats = on_stats, .event = on_event,
+};
+
+void
+device_link_lost(struct link *l, uint64_t now, const char *why)
+{
+	struct device *dev = l->dev;
+
+	if (dev == NULL)
+		return;
+	event(dev, now, "link-down", 1, why);
+	dev->link = NULL;
+	l->dev = NULL;
+}
+
+void
+device_tick(struct daemon *d, struct link *l, uint64_t now)
+{
+	struct device *dev = l->dev;
+
+	if (l->fd < 0 || l->connecting)
+		return;
+	if (l->hello_asked != 0 && now - l->hello_asked > 1000000) {
+		link_cmd(l, AC_CMD_HELLO, 0, 0);
+		l->hello_asked = now;
+	}
+	if (dev == NULL)
+		return;
+	if (d->cfg.rate_hz != 0 && dev->hello.rate_hz != d->cfg.rate_hz &&
+	    !l->rate_asked) {
+		link_cmd(l, AC_CMD_SET_RATE, d->cfg.rate_hz, 0);
+		l->rate_asked = true;
+	}
+	if (d->cfg.snapshot_us != 0 && now >= l->next_snapshot &&
+	    !l->xfer.active) {
+		link_cmd(l, AC_CMD_SNAPSHOT, 0, 0);
+		l->next_snapshot = now + d->cfg.snapshot_us;
+	}
+	if (dev->counters_pending)
+		on_desc(l, &l->s);
+	if (now >= dev->next_seen_update && dev->id > 0) {
+		store_seen(d->store, dev->id, dev->boot, now, l->spec);
+		dev->next_seen_update = now + 1000000;
+	}
+}
