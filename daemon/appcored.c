@@ -457,6 +457,7 @@ run(struct daemon *d, const struct args *a, int argc, char **argv)
 	struct link *pl[MAX_POLL];
 	uint64_t watchdog_us = 0, next_watchdog = 0, next_status = 0,
 	    last_samples = 0, last_t = now_wall_us();
+	bool paused = false;
 
 	if (sd_watchdog_enabled(0, &watchdog_us) <= 0)
 		watchdog_us = 0;
@@ -490,8 +491,22 @@ run(struct daemon *d, const struct args *a, int argc, char **argv)
 		}
 		{
 			uint64_t s = store_tick(d->store, now);
+			const struct store_stats *st = store_stats(d->store);
 
 			next = s < next ? s : next;
+			if (st->paused != paused) {
+				paused = st->paused;
+				if (paused)
+					log_warnx("database writes failing (%s); "
+					    "holding %" PRIu64 " rows in memory "
+					    "and retrying", st->last_error,
+					    st->queued);
+				else
+					log_notice("database writes resumed");
+				store_event(d->store, 0, 0, now, paused ?
+				    "writes-paused" : "writes-resumed", 1,
+				    paused ? st->last_error : "");
+			}
 		}
 		if (watchdog_us != 0 && now >= next_watchdog) {
 			sd_notify(0, "WATCHDOG=1");

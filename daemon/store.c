@@ -17,7 +17,6 @@
 
 #define RETENTION_US	10000000u	/* run retention every 10 s */
 #define RETRY_US	1000000u	/* retry a failed commit after 1 s */
-#define ROLLUP_IDLE_US	2000000u	/* flush a bucket no sample came for */
 #define MAX_PARTITIONS	480		/* < SQLITE_MAX_COMPOUND_SELECT */
 
 struct qsample {
@@ -41,8 +40,7 @@ struct bucket {
 };
 
 struct agg {
-	struct bucket b[2];		/* 1 s, 1 min */
-	uint64_t touched;		/* wall time of the last sample */
+	struct bucket b[2];		/* 1 s, 1 min, since the last commit */
 };
 
 struct part {
@@ -74,7 +72,6 @@ struct store {
 	uint64_t batch_start;		/* 0: nothing queued */
 	uint64_t next_retry;
 	uint64_t next_retention;
-	uint64_t next_rollup_flush;
 };
 
 static const char *const q_sql[Q_COUNT] = {
@@ -483,7 +480,6 @@ aggregate(struct store *s, int64_t counter, int64_t t, int64_t v)
 		b->last = v;
 		b->count++;
 	}
-	s->agg[counter].touched = (uint64_t)t;
 }
 
 void
@@ -889,9 +885,24 @@ clear_queue(struct store *s)
 	s->st.queued = 0;
 }
 
+/*
+ * Open buckets go out with every commit as partial aggregates, which the
+ * upsert merges: committed roll-ups always cover exactly the committed raw
+ * samples, even after a crash.
+ */
+static void
+flush_buckets(struct store *s)
+{
+	for (size_t c = 0; c < s->nagg; c++) {
+		emit_bucket(s, (int64_t)c, 0);
+		emit_bucket(s, (int64_t)c, 1);
+	}
+}
+
 int
 store_commit(struct store *s, uint64_t now)
 {
+	flush_buckets(s);
 	if (s->nsamples == 0 && s->nrows == 0) {
 		s->batch_start = 0;
 		return 0;
@@ -1002,28 +1013,11 @@ fail:
 
 /* ---- the clock of the store ---- */
 
-static void
-flush_idle_buckets(struct store *s, uint64_t now, bool all)
-{
-	for (size_t c = 0; c < s->nagg; c++) {
-		if (!s->agg[c].b[0].have && !s->agg[c].b[1].have)
-			continue;
-		if (all || now - s->agg[c].touched > ROLLUP_IDLE_US) {
-			emit_bucket(s, (int64_t)c, 0);
-			emit_bucket(s, (int64_t)c, 1);
-		}
-	}
-}
-
 uint64_t
 store_tick(struct store *s, uint64_t now)
 {
 	uint64_t next = now + 1000000;
 
-	if (now >= s->next_rollup_flush) {
-		flush_idle_buckets(s, now, false);
-		s->next_rollup_flush = now + 1000000;
-	}
 	if (s->batch_start == 1)
 		s->batch_start = now;
 	if (s->batch_start != 0) {
@@ -1070,7 +1064,6 @@ store_close(struct store *s, uint32_t wait_ms)
 	if (s->db != NULL) {
 		uint64_t tries = wait_ms / 100 + 1;
 
-		flush_idle_buckets(s, 0, true);
 		while (tries-- > 0 && (s->nsamples > 0 || s->nrows > 0))
 			if (store_commit(s, 0) < 0 && tries > 0) {
 				struct timespec ts = { 0, 100000000 };

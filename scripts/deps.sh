@@ -6,6 +6,9 @@ set -euo pipefail
 packages=(
 	# build
 	gcc meson ninja-build pkg-config libssl-dev
+	libserialport-dev libsqlite3-dev libgdbm-dev libinih-dev libsystemd-dev
+	# tests: the database from the shell, systemd-analyze
+	sqlite3 systemd util-linux
 	# tests: sanitizers, libFuzzer, Xtensa cross-compiler
 	clang libclang-rt-14-dev
 	gcc-xtensa-lx106 binutils-xtensa-lx106 picolibc-xtensa-lx106-elf
