@@ -514,7 +514,7 @@ run(struct daemon *d, const struct args *a, int argc, char **argv)
 		}
 		if (now >= next_status) {
 			status(d, now, &last_samples, &last_t);
-			next_status = now + 5000000;
+			next_status = now + 2000000;
 		}
 		timeout = next > now ? (int)((next - now + 999) / 1000) : 0;
 		if (timeout > 1000)
