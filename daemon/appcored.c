@@ -42,15 +42,6 @@ on_signal(int sig)
 		quit = 1;
 }
 
-uint64_t
-now_wall_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 static void
 usage(FILE *f)
 {

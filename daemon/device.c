@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -27,6 +28,15 @@
 #define DRIFT_WINDOW_US		10000000
 #define DRIFT_MAX_US		20000
 #define FUTURE_MAX_US		5000
+
+uint64_t
+now_wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 int64_t
 device_wall(const struct device *dev, uint64_t device_us)

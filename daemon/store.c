@@ -476,7 +476,10 @@ aggregate(struct store *s, int64_t counter, int64_t t, int64_t v)
 		}
 		b->min = v < b->min ? v : b->min;
 		b->max = v > b->max ? v : b->max;
-		b->sum += v;
+		/* Device values are 32-bit, so a minute's sum stays far below
+		 * 2^63; saturate rather than overflow whatever comes in. */
+		if (__builtin_add_overflow(b->sum, v, &b->sum))
+			b->sum = v > 0 ? INT64_MAX : INT64_MIN;
 		b->last = v;
 		b->count++;
 	}

@@ -170,7 +170,8 @@ config)
 	"$appcored" --bogus > /dev/null 2>&1
 	check "an unknown option: exit 2" [ $? -eq 2 ]
 	printf '[daemon]\nlog_level = info\n[link]\nport = tcp://127.0.0.1:1\nport = /dev/ttyACM*\nbaud = 460800\nframing = 8E1\n[storage]\nraw_window = 6h\npartition = 5m\nbudget = 500M\n[http]\nlisten = 127.0.0.1:9000\n' > "$tmp/good.conf"
-	check "a good configuration passes --check-config" "$appcored" --config "$tmp/good.conf" --check-config
+	check "a good configuration passes --check-config" \
+	    bash -c "'$appcored' --config '$tmp/good.conf' --check-config > /dev/null"
 	# SIGHUP: a broken file keeps the running configuration.
 	start_daemon --config "$tmp/good.conf" --snapshot-interval 0
 	sleep 1

@@ -27,7 +27,7 @@ check "installed sysusers.d and tmpfiles.d entries" \
     [ "$(find "$tmp/root" -path '*sysusers.d/appcored.conf' -o -path '*tmpfiles.d/appcored.conf' | wc -l)" = 2 ]
 check "installed /etc/appcored/appcored.conf" [ -n "$(find "$tmp/root" -path '*appcored/appcored.conf' -not -path '*.d/*')" ]
 check "the installed example configuration is valid" \
-    "$appcored" --config "$(find "$tmp/root" -path '*etc/appcored/appcored.conf')" --check-config
+    bash -c "'$appcored' --config '$(find "$tmp/root" -path '*etc/appcored/appcored.conf')' --check-config > /dev/null"
 
 # verify and score the unit, with ExecStart pointing at a real binary
 sed "s|^ExecStart=[^ ]*|ExecStart=$(readlink -f "$appcored")|" "$unit" > "$tmp/appcored.service"
@@ -41,8 +41,8 @@ echo "# systemd-analyze security: exposure $score"
 grep '✗' "$tmp/security" | sed 's/  */ /g; s/^/#   /'
 check "exposure score $score is at most 2.0" \
     python3 -c "import sys; sys.exit(not (0 <= float('$score') <= 2.0))"
-check "sysusers entry parses" systemd-sysusers --dry-run \
-    "$(find "$tmp/root" -path '*sysusers.d/appcored.conf')"
+check "sysusers entry parses" bash -c "systemd-sysusers --dry-run \
+    '$(find "$tmp/root" -path '*sysusers.d/appcored.conf')' > /dev/null 2>&1"
 for m in "$tmp/root$prefix"/share/man/man*/appcored*; do
 	check "man page $(basename "$m") has no groff warnings" \
 	    bash -c "[ -z \"\$(LC_ALL=C.UTF-8 groff -man -ww -z '$m' 2>&1)\" ]"

@@ -141,7 +141,7 @@ main(void)
 		cfg.raw_window_us = 86400000000ull;
 		for (uint64_t t = t0 + 40000000; t < t0 + 100000000;
 		    t += 1000)
-			store_sample(s, c1, t, (int64_t)t);
+			store_sample(s, c1, t, (int64_t)(t % 4000000000u));
 		(void)store_commit(s, t0 + 100000000);
 		store_set_cfg(s, &cfg);
 		(void)store_tick(s, t0 + 100000000);
