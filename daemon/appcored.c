@@ -66,6 +66,9 @@ usage(FILE *f)
 "      --snapshot-interval DUR  shared-region snapshots (5m; 0: none)\n"
 "      --listen ADDR:PORT   HTTP address (127.0.0.1:8080)\n"
 "      --user NAME          drop to this user when started as root\n"
+"  -o, --option SECTION.KEY=VALUE\n"
+"                           any key of appcored.conf, e.g.\n"
+"                           -o storage.partition=5m -o daemon.log_level=info\n"
 "      --demo               run the built-in simulator; no config, no root\n"
 "      --sim-args \"ARGS\"    appcore-sim options for --demo\n"
 "  -f, --foreground         accepted; appcored never forks\n"
@@ -240,10 +243,13 @@ enum {
 	OPT_DEMO, OPT_SIM_ARGS, OPT_CHECK
 };
 
+#define GETOPT_SHORT	"c:s:p:o:fvhV"
+
 static const struct option longopts[] = {
 	{ "config", required_argument, NULL, 'c' },
 	{ "state-dir", required_argument, NULL, 's' },
 	{ "port", required_argument, NULL, 'p' },
+	{ "option", required_argument, NULL, 'o' },
 	{ "no-autodetect", no_argument, NULL, OPT_NO_AUTODETECT },
 	{ "baud", required_argument, NULL, OPT_BAUD },
 	{ "framing", required_argument, NULL, OPT_FRAMING },
@@ -279,7 +285,7 @@ scan_args(int argc, char **argv, struct args *a)
 	memset(a, 0, sizeof(*a));
 	opterr = 0;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:s:p:fvhV", longopts,
+	while ((ch = getopt_long(argc, argv, GETOPT_SHORT, longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c': a->config = optarg; break;
@@ -313,7 +319,7 @@ apply_args(struct config *c, int argc, char **argv, char *err, size_t errlen)
 	int ch;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:s:p:fvhV", longopts,
+	while ((ch = getopt_long(argc, argv, GETOPT_SHORT, longopts,
 	    NULL)) != -1) {
 		const char *sec = NULL, *key = NULL, *val = optarg;
 
@@ -335,6 +341,32 @@ apply_args(struct config *c, int argc, char **argv, char *err, size_t errlen)
 			sec = "storage"; key = "snapshot_interval"; break;
 		case OPT_LISTEN: sec = "http"; key = "listen"; break;
 		case OPT_USER: sec = "daemon"; key = "user"; break;
+		case 'o': {
+			/* Any key of the file: -o storage.partition=5m */
+			static char buf[512];
+			char *dot, *eq;
+
+			snprintf(buf, sizeof(buf), "%s", optarg);
+			dot = strchr(buf, '.');
+			eq = strchr(buf, '=');
+			if (dot == NULL || eq == NULL || eq < dot) {
+				snprintf(err, errlen, "-o: '%s' is not "
+				    "SECTION.KEY=VALUE", optarg);
+				return -1;
+			}
+			*dot = *eq = '\0';
+			if (strcmp(buf, "link") == 0 &&
+			    strcmp(dot + 1, "port") == 0 && !ports_replaced) {
+				config_free(c);
+				ports_replaced = true;
+			}
+			if (config_set(c, buf, dot + 1, eq + 1, e,
+			    sizeof(e)) < 0) {
+				snprintf(err, errlen, "-o %s: %s", optarg, e);
+				return -1;
+			}
+			break;
+		}
 		default: break;
 		}
 		if (sec != NULL && config_set(c, sec, key, val, e,

@@ -46,9 +46,11 @@ for cid, idx, name, kind, signed in con.execute(
     counters[idx] = (cid, signed)
 
 stored = {}
+mine = set(c for c, _ in counters.values())
 for cid, t, v in con.execute("SELECT counter_id, t, value FROM samples "
                              "ORDER BY counter_id, t"):
-    stored.setdefault(cid, []).append((t, v))
+    if cid in mine:
+        stored.setdefault(cid, []).append((t, v))
 
 total_truth = 0
 expected = {}

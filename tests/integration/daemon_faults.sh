@@ -5,13 +5,16 @@
 #   kill9      kill -9 of the daemon during ingest, then a restart
 #   diskfull   the file system fills up, then space returns
 #   config     configuration errors
-# usage: daemon_faults.sh FAULT APPCORED APPCORE_SIM SHIM
+#   multi      several boards at once, serial and TCP
+#   privdrop   started as root, runs as another user
+# usage: daemon_faults.sh FAULT APPCORED APPCORE_SIM SHIM BLOB_GET
 set -u
 . "$(dirname "$0")/lib.sh"
 fault=$1
 appcored=$2
 sim=$3
 shim=$4
+blob_get=$5
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -f /dev/appcore-test-$$-*; rm -rf "$tmp"' EXIT
@@ -93,6 +96,7 @@ kill9)
 	start_daemon --port "$pty"
 	sleep 5
 	before=$(q "SELECT count(*) FROM samples")
+	snap=$(q "SELECT blob_key FROM snapshots ORDER BY t DESC LIMIT 1")
 	kill -9 $dpid
 	wait $dpid 2>/dev/null
 	echo "# killed with $before counter-samples committed"
@@ -110,6 +114,52 @@ kill9)
 	    [ "$(q "SELECT count(*) FROM events WHERE kind = 'daemon-start'")" = 2 ]
 	python3 "$here/check_db.py" "$db" sim-0 "$tmp/t1" --subset | sed 's/^/# /'
 	check "everything stored equals the truth" [ ${PIPESTATUS[0]} -eq 0 ]
+	"$blob_get" "$tmp/state/blobs.gdbm" "$snap" > "$tmp/snap.bin"
+	check "the snapshot taken before the kill is found again (${snap:0:16})" \
+	    bash -c "[ -n '$snap' ] && [ \$(stat -c %s '$tmp/snap.bin') = 131072 ] && [ \$(sha256sum < '$tmp/snap.bin' | cut -c1-64) = '$snap' ] && [ \$(head -c 4 '$tmp/snap.bin') = AC1R ]"
+	latest=$(q "SELECT blob_key FROM snapshots WHERE device_id = 1 ORDER BY t DESC LIMIT 1")
+	"$blob_get" "$tmp/state/blobs.gdbm" "$latest" > "$tmp/latest.bin"
+	check "the latest snapshot of the device after the restart is readable" \
+	    [ "$(stat -c %s "$tmp/latest.bin")" = 131072 ]
+	;;
+multi)
+	start_sim "$tmp/s1" --link pty --rate 500 --counters 32 --duration 6 \
+	    --device-id board-a --truth "$tmp/ta"
+	p1=$simpid
+	start_sim "$tmp/s2" --link pty --rate 1000 --counters 64 --duration 6 \
+	    --device-id board-b --truth "$tmp/tb" --seed 2
+	p2=$simpid
+	start_sim "$tmp/s3" --link tcp:0 --rate 100 --counters 16 --duration 6 \
+	    --device-id board-c --truth "$tmp/tc" --seed 3
+	p3=$simpid
+	start_daemon --port "$(awk '/link pty/{print $4}' "$tmp/s1")" \
+	    --port "$(awk '/link pty/{print $4}' "$tmp/s2")" \
+	    --port "tcp://$(awk '/link tcp/{print $4}' "$tmp/s3")"
+	wait $p1 $p2
+	sleep 1
+	stop_daemon
+	check "three devices" [ "$(q "SELECT count(*) FROM devices")" = 3 ]
+	for b in a b; do
+		python3 "$here/check_db.py" "$db" board-$b "$tmp/t$b" --no-loss-events | sed 's/^/# /'
+		check "board-$b (serial) stored completely" [ ${PIPESTATUS[0]} -eq 0 ]
+	done
+	python3 "$here/check_db.py" "$db" board-c "$tmp/tc" --subset | sed 's/^/# /'
+	check "board-c (TCP, from when it was reached) stored correctly" [ ${PIPESTATUS[0]} -eq 0 ]
+	;;
+privdrop)
+	chmod 755 "$tmp"
+	start_sim "$tmp/s1" --link tcp:0 --rate 100 --counters 8 --duration 4
+	"$appcored" --state-dir "$tmp/state" --no-autodetect --user nobody \
+	    --port "tcp://$(awk '/link tcp/{print $4}' "$tmp/s1")" > "$tmp/d.out" 2>&1 &
+	dpid=$!
+	sleep 2
+	uid=$(awk '/^Uid:/{print $2 $3 $4 $5}' /proc/$dpid/status)
+	check "started as root, runs as nobody (uid $uid)" [ "$uid" = 65534655346553465534 ]
+	check "no supplementary root group" bash -c "! awk '/^Groups:/' /proc/$dpid/status | grep -qw 0"
+	wait $simpid
+	stop_daemon
+	check "the database belongs to nobody" [ "$(stat -c %U "$db")" = nobody ]
+	check "and holds the samples" [ "$(q "SELECT count(*) FROM samples")" -gt 1000 ]
 	;;
 diskfull)
 	# A private mount namespace: the small file system goes with us.

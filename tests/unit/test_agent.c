@@ -438,9 +438,59 @@ test_corrupt(void)
 	    "re-initialised region => running, new descriptors, sampling");
 }
 
+/* A host meeting a newer agent says so instead of misreading it. */
+static void
+test_versions(void)
+{
+	struct ac_msg_hello h;
+	uint8_t payload[AC_WIRE_MAX_PAYLOAD], frame[AC_FRAME_MAX_ENC];
+	struct ac_wr w;
+	size_t n;
+	static char why[256];
+
+	memset(&S, 0, sizeof(S));
+	memset(&h, 0, sizeof(h));
+	h.proto_version = AC_PROTO_VERSION;
+	h.layout_version = AC_LAYOUT_VERSION + 1;
+	strcpy(h.agent_version, "9.0");
+	h.device_id_len = 1;
+	h.rate_hz = 100;
+	session_init(&host, &cbs, NULL);
+	ac_wr_init(&w, payload, sizeof(payload));
+	(void)ac_hello_encode(&w, &h);
+	n = ac_frame_encode(frame, sizeof(frame), AC_MSG_HELLO, 0, payload,
+	    w.len);
+	session_feed(&host, frame, n);
+	snprintf(why, sizeof(why), "%s", host.why);
+	CHECK(S.events[SE_VERSION] == 1 && S.hellos == 0 &&
+	    strstr(why, "layout 2") != NULL &&
+	    strstr(why, "upgrade appcore on the host") != NULL,
+	    "newer layout refused: %s", why);
+	payload[0] = AC_PROTO_VERSION + 1;
+	n = ac_frame_encode(frame, sizeof(frame), AC_MSG_HELLO, 1, payload,
+	    w.len);
+	session_feed(&host, frame, n);
+	CHECK(S.events[SE_VERSION] == 2 && S.hellos == 0 &&
+	    strstr(host.why, "protocol version 2") != NULL,
+	    "newer protocol refused: %s", host.why);
+	/* Until a HELLO it understands arrives, nothing else is taken. */
+	{
+		struct ac_msg_log lg = { .level = AC_LOG_INFO, .record = 1 };
+
+		strcpy(lg.text, "x");
+		ac_wr_init(&w, payload, sizeof(payload));
+		(void)ac_log_encode(&w, &lg);
+		n = ac_frame_encode(frame, sizeof(frame), AC_MSG_LOG, 2,
+		    payload, w.len);
+		session_feed(&host, frame, n);
+		CHECK(S.logs == 0, "frames of an incompatible agent ignored");
+	}
+}
+
 int
 main(void)
 {
+	test_versions();
 	test_basics();
 	test_rates();
 	test_hang();
