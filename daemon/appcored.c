@@ -158,6 +158,58 @@ demo_stop(struct demo *dm)
 
 /* ---- setup ---- */
 
+/* The API's bearer token: made once, kept in the state directory, 0600. */
+static void
+load_token(struct daemon *d)
+{
+	char path[600];
+	uint8_t raw[32];
+	FILE *f;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/api-token", d->cfg.state_dir);
+	if ((f = fopen(path, "r")) != NULL) {
+		if (fscanf(f, "%64s", d->token) == 1 && strlen(d->token) == 64) {
+			fclose(f);
+			return;
+		}
+		fclose(f);
+		log_warnx("%s is not a token; making a new one", path);
+	}
+	if ((fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) < 0 ||
+	    read(fd, raw, sizeof(raw)) != (ssize_t)sizeof(raw))
+		fatal("/dev/urandom");
+	close(fd);
+	for (int i = 0; i < 32; i++)
+		snprintf(d->token + 2 * i, 3, "%02x", raw[i]);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) < 0 || fchmod(fd, 0600) < 0 ||
+	    write(fd, d->token, 64) != 64 || write(fd, "\n", 1) != 1)
+		fatal("%s", path);
+	close(fd);
+	log_notice("API token written to %s", path);
+}
+
+static void
+pick_web_root(struct daemon *d)
+{
+	struct stat st;
+
+	if (d->cfg.web_root[0] != '\0')
+		snprintf(d->web_root, sizeof(d->web_root), "%s",
+		    d->cfg.web_root);
+	else if (!d->demo && stat(APPCORE_WEB_INSTALLED "/index.html",
+	    &st) == 0)
+		snprintf(d->web_root, sizeof(d->web_root), "%s",
+		    APPCORE_WEB_INSTALLED);
+	else if (stat(APPCORE_WEB_SOURCE "/index.html", &st) == 0)
+		snprintf(d->web_root, sizeof(d->web_root), "%s",
+		    APPCORE_WEB_SOURCE);
+	else
+		snprintf(d->web_root, sizeof(d->web_root), "%s",
+		    APPCORE_WEB_INSTALLED);
+}
+
 static void
 make_state_dir(const char *dir)
 {
@@ -473,13 +525,51 @@ do_reload(struct daemon *d, const struct args *a, int argc, char **argv)
 	sd_notify(0, "READY=1");
 }
 
+/* Control commands the API queued: to the device's link. */
+static void
+run_commands(struct daemon *d)
+{
+	struct command c;
+
+	while (http_next_command(d->http, &c)) {
+		struct device *dev;
+
+		for (dev = d->devices; dev != NULL; dev = dev->next)
+			if (dev->id == c.device)
+				break;
+		if (dev == NULL || dev->link == NULL) {
+			log_info("API: %s for device %" PRId64 ": not connected",
+			    ac_cmd_name(c.cmd), c.device);
+			continue;
+		}
+		log_notice("%s: %s: %s (from the API)", dev->link->spec,
+		    dev->name, ac_cmd_name(c.cmd));
+		if (c.cmd == AC_CMD_SNAPSHOT)
+			dev->link->next_snapshot = 0;	/* with the next tick */
+		else
+			link_cmd(dev->link, c.cmd, c.arg0, c.arg1);
+	}
+}
+
+static void
+copy_store_stats(struct daemon *d)
+{
+	const struct store_stats *st = store_stats(d->store);
+
+	pthread_mutex_lock(&d->live.mu);
+	d->live.store = (struct store_copy){ st->samples_written, st->commits,
+	    st->commit_failures, st->samples_lost, st->queued, st->db_bytes,
+	    st->file_bytes, st->partitions, st->paused };
+	pthread_mutex_unlock(&d->live.mu);
+}
+
 static int
 run(struct daemon *d, const struct args *a, int argc, char **argv)
 {
 	struct pollfd pfd[MAX_POLL];
 	struct link *pl[MAX_POLL];
 	uint64_t watchdog_us = 0, next_watchdog = 0, next_status = 0,
-	    last_samples = 0, last_t = now_wall_us();
+	    last_samples = 0, last_t = now_wall_us(), next_keepalive = 0;
 	bool paused = false;
 
 	if (sd_watchdog_enabled(0, &watchdog_us) <= 0)
@@ -539,6 +629,17 @@ run(struct daemon *d, const struct args *a, int argc, char **argv)
 			status(d, now, &last_samples, &last_t);
 			next_status = now + 2000000;
 		}
+		copy_store_stats(d);
+		if (now >= next_keepalive) {
+			http_keepalive(d->http);
+			next_keepalive = now + 15000000;
+		}
+		if (n < MAX_POLL) {
+			pfd[n].fd = http_command_fd(d->http);
+			pfd[n].events = POLLIN;
+			pfd[n].revents = 0;
+			pl[n++] = NULL;
+		}
 		timeout = next > now ? (int)((next - now + 999) / 1000) : 0;
 		if (timeout > 1000)
 			timeout = 1000;
@@ -551,6 +652,11 @@ run(struct daemon *d, const struct args *a, int argc, char **argv)
 		for (int i = 0; i < n; i++) {
 			struct link *l = pl[i];
 
+			if (l == NULL) {
+				if (pfd[i].revents & POLLIN)
+					run_commands(d);
+				continue;
+			}
 			if (pfd[i].revents == 0 || l->fd != pfd[i].fd)
 				continue;
 			if (pfd[i].revents & POLLOUT) {
@@ -598,6 +704,9 @@ main(int argc, char **argv)
 	d.config_path = a.config;
 	d.quit = &quit;
 	d.started = now_wall_us();
+	live_init(&d.live);
+	d.live.started = d.started;
+	pthread_mutex_init(&d.blobs_mu, NULL);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -626,13 +735,27 @@ main(int argc, char **argv)
 	}
 	store_event(d.store, 0, 0, now_wall_us(), "daemon-start", 1,
 	    APPCORED_VERSION);
+	(void)store_commit(d.store, now_wall_us());	/* the HTTP reader */
+	load_token(&d);
+	pick_web_root(&d);
+	if ((d.http = http_start(&d, err, sizeof(err))) == NULL)
+		fatalx("http: %s", err);
 	add_config_links(&d);
 	if (d.demo) {
 		if (demo_start(&dm, &d, a.sim_args) < 0)
 			return 2;
 		printf("appcored: demo: simulator running, database %s/"
 		    "appcore.db\n", d.cfg.state_dir);
+	}
+	{
+		char host[128];
+
+		snprintf(host, sizeof(host), "%s", d.cfg.listen);
+		*strrchr(host, ':') = '\0';
+		printf("appcored: dashboard on http://%s:%u/\n", host[0] ?
+		    host : "127.0.0.1", http_port(d.http));
 		fflush(stdout);
+		log_info("web root %s", d.web_root);
 	}
 	log_notice("appcored %s: state in %s, %d configured port(s)%s",
 	    APPCORED_VERSION, d.cfg.state_dir, d.cfg.nports,
@@ -641,6 +764,7 @@ main(int argc, char **argv)
 	run(&d, &a, argc, argv);
 
 	log_notice("stopping");
+	http_stop(d.http);
 	demo_stop(&dm);
 	for (struct link *l = d.links, *next; l != NULL; l = next) {
 		next = l->next;
@@ -656,6 +780,8 @@ main(int argc, char **argv)
 		d.devices = next;
 	}
 	config_free(&d.cfg);
+	live_free(&d.live);
+	pthread_mutex_destroy(&d.blobs_mu);
 	close(lockfd);
 	return 0;
 }

@@ -6,6 +6,7 @@
 #ifndef APPCORED_H
 #define APPCORED_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -13,6 +14,7 @@
 #include "appcore/wire.h"
 #include "blobs.h"
 #include "config.h"
+#include "live.h"
 #include "session.h"
 #include "store.h"
 
@@ -53,6 +55,7 @@ struct device {
 	uint32_t generation;
 	uint32_t heartbeat;
 	struct ac_msg_stats agent;		/* the agent's last STATS */
+	uint32_t agent_hb;			/* heartbeat, from STATS */
 	uint64_t last_seen;
 	uint64_t next_seen_update;
 };
@@ -115,6 +118,53 @@ void link_cmd(struct link *, uint8_t cmd, uint32_t arg0, uint32_t arg1);
 /* Globs and USB auto-detection: open what appeared. */
 void link_scan(struct daemon *, uint64_t now);
 
+/* ---- http.c: the HTTP server (its own thread) ---- */
+
+#define HTTP_BODY_MAX		(64 * 1024)
+#define HTTP_CONN_MAX		256
+#define HTTP_PER_IP_MAX		64
+#define HTTP_TIMEOUT_S		30
+#define HTTP_MEMORY		(32 * 1024)	/* per connection: headers */
+
+/* A control command from the API for the ingest thread. */
+struct command {
+	int64_t device;
+	uint8_t cmd;
+	uint32_t arg0, arg1;
+};
+
+#define CMDQ_MAX	64
+
+struct http;
+struct http *http_start(struct daemon *, char *err, size_t errlen);
+void http_stop(struct http *);
+uint16_t http_port(const struct http *);
+/* Ingest thread: take the next queued command; false when none. */
+bool http_next_command(struct http *, struct command *);
+int http_command_fd(const struct http *);
+/* Ingest thread, every ~15 s: keep-alive comments to idle streams. */
+void http_keepalive(struct http *);
+
+/* ---- api.c: /api/v1 and /metrics (HTTP thread) ---- */
+
+struct MHD_Connection;
+struct api_reply {
+	int status;
+	char *body;			/* malloc'd */
+	size_t len;
+	const char *type;
+};
+void api_handle(struct http *, const char *method, const char *url,
+    struct MHD_Connection *, const char *body, size_t len, bool authorized,
+    struct api_reply *);
+void api_metrics(struct http *, struct api_reply *);
+void api_error(struct api_reply *, int status, const char *code,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* http.c's parts api.c uses */
+struct daemon *http_daemon(struct http *);
+struct sqlite3 *http_db(struct http *);
+bool http_queue_command(struct http *, const struct command *);
+
 /* ---- appcored.c ---- */
 
 struct daemon {
@@ -129,6 +179,11 @@ struct daemon {
 	volatile sig_atomic_t *quit;
 	uint64_t started;
 	uint64_t samples_total;
+	struct live live;		/* shared with the HTTP thread */
+	struct http *http;
+	pthread_mutex_t blobs_mu;	/* the HTTP thread reads blobs too */
+	char token[65];			/* the API's bearer token */
+	char web_root[512];
 };
 
 uint64_t now_wall_us(void);

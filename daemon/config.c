@@ -217,6 +217,10 @@ config_set(struct config *c, const char *section, const char *key,
 				BAD("listen: '%s' is not ADDR:PORT or a unix "
 				    "socket path", v);
 			snprintf(c->listen, sizeof(c->listen), "%s", v);
+		} else if (strcmp(key, "web_root") == 0) {
+			if (v[0] != '/')
+				BAD("web_root: '%s' is not an absolute path", v);
+			snprintf(c->web_root, sizeof(c->web_root), "%s", v);
 		} else
 			BAD("unknown key '%s' in [http]", key);
 	} else

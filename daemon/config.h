@@ -31,7 +31,8 @@ struct config {
 	struct store_cfg store;
 	uint64_t snapshot_us;		/* 0: no periodic snapshots */
 
-	char listen[128];		/* http, issue 4 */
+	char listen[128];		/* ADDR:PORT */
+	char web_root[256];		/* "": the installed dashboard */
 };
 
 void config_defaults(struct config *);

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <json-c/json.h>
 #include <sqlite3.h>
 
 #include "appcored.h"
@@ -53,14 +54,50 @@ device_find(struct daemon *d, const char *key)
 	return NULL;
 }
 
+/* To the live stream: {"device": id, "t": ..., ...}; o is consumed. */
+static void
+publish(struct device *dev, const char *type, uint64_t t, json_object *o)
+{
+	json_object *e = json_object_new_object();
+
+	json_object_object_add(e, "device", json_object_new_int64(dev->id));
+	json_object_object_add(e, "t", json_object_new_int64((int64_t)t));
+	json_object_object_foreach(o, k, v)
+		json_object_object_add(e, k, json_object_get(v));
+	json_object_put(o);
+	pthread_mutex_lock(&dev->d->live.mu);
+	live_publish(&dev->d->live, type, json_object_to_json_string_ext(e,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	pthread_mutex_unlock(&dev->d->live.mu);
+	json_object_put(e);
+}
+
 static void
 event(struct device *dev, uint64_t t, const char *kind, uint64_t count,
     const char *detail)
 {
 	struct daemon *d = dev->d;
+	json_object *o = json_object_new_object();
 
 	store_event(d->store, dev->id > 0 ? dev->id : 0,
 	    dev->have_boot ? dev->boot : 0, t, kind, count, detail);
+	json_object_object_add(o, "kind", json_object_new_string(kind));
+	json_object_object_add(o, "count", json_object_new_int64((int64_t)count));
+	json_object_object_add(o, "detail", json_object_new_string(detail));
+	publish(dev, "event", t, o);
+}
+
+/* With the live mutex held. */
+static struct live_device *
+live_of(struct device *dev)
+{
+	struct live_device *ld = live_device_get(&dev->d->live, dev->id);
+
+	if (ld != NULL && ld->name[0] == '\0') {
+		snprintf(ld->name, sizeof(ld->name), "%s", dev->name);
+		snprintf(ld->key, sizeof(ld->key), "%s", dev->key);
+	}
+	return ld;
 }
 
 /* The last clock anchor of a boot seen before (a daemon restart). */
@@ -198,6 +235,24 @@ on_hello(void *arg, struct session *s)
 	dev->hello = *h;
 	dev->state = h->core1_state;
 	dev->generation = h->generation;
+	pthread_mutex_lock(&d->live.mu);
+	{
+		struct live_device *ld = live_of(dev);
+
+		if (ld != NULL) {
+			ld->connected = true;
+			snprintf(ld->link, sizeof(ld->link), "%s", l->spec);
+			ld->boot_id = h->boot_id;
+			snprintf(ld->agent_version, sizeof(ld->agent_version),
+			    "%s", h->agent_version);
+			ld->rate_hz = h->rate_hz;
+			ld->region_base = h->region_base;
+			ld->region_size = h->region_size;
+			ld->state = h->core1_state;
+			ld->generation = h->generation;
+		}
+	}
+	pthread_mutex_unlock(&d->live.mu);
 }
 
 /* The newest sample stored for this device, for gap detection after a
@@ -263,6 +318,24 @@ on_desc(void *arg, struct session *s)
 		}
 	}
 	dev->ncols = s->ndesc;
+	pthread_mutex_lock(&l->d->live.mu);
+	{
+		struct live_device *ld = live_of(dev);
+
+		for (uint32_t i = 0; ld != NULL && i < s->ndesc; i++) {
+			struct live_counter *c = &ld->c[i];
+
+			memset(c, 0, sizeof(*c));
+			snprintf(c->name, sizeof(c->name), "%s", s->ctr[i].name);
+			snprintf(c->unit, sizeof(c->unit), "%s", s->ctr[i].unit);
+			c->kind = s->ctr[i].kind;
+			c->flags = s->ctr[i].flags;
+			c->id = dev->counter_id[i];
+		}
+		if (ld != NULL)
+			ld->ncols = s->ndesc;
+	}
+	pthread_mutex_unlock(&l->d->live.mu);
 	log_info("%s: %s: %u counters", l->spec, dev->name, s->ndesc);
 }
 
@@ -287,6 +360,53 @@ track_clock(struct device *dev, uint64_t device_us, uint64_t now)
 		dev->min_est_us = INT64_MAX;
 		dev->est_window_end = now + DRIFT_WINDOW_US;
 	}
+}
+
+/* Live values and rates; the stream gets the latest values at most every
+ * LIVE_DISPLAY_US per device (display rate; storage has them all). */
+static void
+live_sample(struct device *dev, uint64_t t, const uint32_t *vals, uint32_t n,
+    uint64_t now)
+{
+	struct live *lv = &dev->d->live;
+	struct live_device *ld;
+	json_object *o, *arr;
+
+	pthread_mutex_lock(&lv->mu);
+	if ((ld = live_of(dev)) == NULL || ld->ncols != n) {
+		pthread_mutex_unlock(&lv->mu);
+		return;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		struct live_counter *c = &ld->c[i];
+
+		c->value = (c->flags & AC_FLAG_SIGNED) ? (int32_t)vals[i] :
+		    (int64_t)vals[i];
+		if (c->rate_t == 0) {
+			c->rate_t = t;
+			c->rate_base = c->value;
+		} else if (t - c->rate_t >= 1000000) {
+			c->rate = (double)(uint32_t)(c->value - c->rate_base) *
+			    1e6 / (double)(t - c->rate_t);
+			c->rate_t = t;
+			c->rate_base = c->value;
+		}
+	}
+	ld->last_sample_t = t;
+	ld->samples++;
+	if (now < ld->next_display) {
+		pthread_mutex_unlock(&lv->mu);
+		return;
+	}
+	ld->next_display = now + LIVE_DISPLAY_US;
+	pthread_mutex_unlock(&lv->mu);
+	o = json_object_new_object();
+	arr = json_object_new_array_ext((int)n);
+	for (uint32_t i = 0; i < n; i++)
+		json_object_array_add(arr, json_object_new_int64(
+		    dev->is_signed[i] ? (int32_t)vals[i] : (int64_t)vals[i]));
+	json_object_object_add(o, "values", arr);
+	publish(dev, "sample", t, o);
 }
 
 static void
@@ -321,6 +441,7 @@ on_sample(void *arg, uint64_t index, uint64_t t_us, const uint32_t *vals,
 	dev->samples++;
 	l->d->samples_total++;
 	dev->last_seen = now;
+	live_sample(dev, (uint64_t)t, vals, n, now);
 }
 
 static void
@@ -333,6 +454,16 @@ on_log(void *arg, const struct ac_msg_log *m)
 		return;
 	store_log(l->d->store, dev->id, dev->boot,
 	    (uint64_t)device_wall(dev, m->t_us), dev->generation, m);
+	{
+		static const char *const lv[] = { "?", "error", "warn", "info",
+		    "debug" };
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "level", json_object_new_string(
+		    m->level <= 4 ? lv[m->level] : "?"));
+		json_object_object_add(o, "text", json_object_new_string(m->text));
+		publish(dev, "log", (uint64_t)device_wall(dev, m->t_us), o);
+	}
 	if (m->lost_before > 0)
 		event(dev, (uint64_t)device_wall(dev, m->t_us), "log-lost",
 		    m->lost_before, "core-1 log records lost before this one");
@@ -351,6 +482,27 @@ on_state(void *arg, const struct ac_msg_state *m)
 	dev->state = m->state;
 	dev->generation = m->generation;
 	dev->heartbeat = m->heartbeat;
+	pthread_mutex_lock(&l->d->live.mu);
+	{
+		struct live_device *ld = live_of(dev);
+
+		if (ld != NULL) {
+			ld->state = m->state;
+			ld->generation = m->generation;
+		}
+	}
+	pthread_mutex_unlock(&l->d->live.mu);
+	{
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "state", json_object_new_string(
+		    ac_state_name(m->state)));
+		json_object_object_add(o, "prev", json_object_new_string(
+		    ac_state_name(m->prev)));
+		json_object_object_add(o, "detail",
+		    json_object_new_int64(m->detail));
+		publish(dev, "state", (uint64_t)device_wall(dev, m->t_us), o);
+	}
 	if (m->state == AC_STATE_PANICKED || m->state == AC_STATE_HUNG ||
 	    m->state == AC_STATE_CORRUPT) {
 		log_warnx("%s: %s: core 1 %s -> %s", l->spec, dev->name,
@@ -378,6 +530,19 @@ on_crash(void *arg, const struct ac_msg_crash *m)
 	    m->line, m->msg, m->pc);
 	event(dev, (uint64_t)device_wall(dev, m->t_us), "crash", 1, detail);
 	log_warnx("%s: %s: core 1 crashed: %s", l->spec, dev->name, detail);
+	{
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "reason",
+		    json_object_new_int64(m->reason));
+		json_object_object_add(o, "message", json_object_new_string(
+		    m->msg));
+		json_object_object_add(o, "file", json_object_new_string(
+		    m->file));
+		json_object_object_add(o, "line", json_object_new_int64(m->line));
+		json_object_object_add(o, "pc", json_object_new_int64(m->pc));
+		publish(dev, "crash", (uint64_t)device_wall(dev, m->t_us), o);
+	}
 }
 
 static void
@@ -388,6 +553,7 @@ on_mem(void *arg, const struct ac_msg_mem *m)
 	struct mem_xfer *x = &l->xfer;
 	uint8_t key[BLOB_KEY_LEN];
 	char hex[BLOB_HEX_LEN];
+	int rc;
 
 	if (dev == NULL || !dev->have_boot)
 		return;
@@ -411,7 +577,10 @@ on_mem(void *arg, const struct ac_msg_mem *m)
 	if (x->got < x->total)
 		return;
 	x->active = false;
-	if (blobs_put(l->d->blobs, x->buf, x->total, key) < 0) {
+	pthread_mutex_lock(&l->d->blobs_mu);
+	rc = blobs_put(l->d->blobs, x->buf, x->total, key);
+	pthread_mutex_unlock(&l->d->blobs_mu);
+	if (rc < 0) {
 		log_warn("%s: %s: snapshot not stored", l->spec, dev->name);
 		event(dev, now_wall_us(), "snapshot-failed", 1,
 		    "the blob store refused it");
@@ -466,6 +635,7 @@ on_stats(void *arg, const struct ac_msg_stats *m)
 		    m->log_lost, "core-1 log records lost in the agent");
 	}
 	dev->agent = *m;
+	dev->agent_hb = m->heartbeat;
 	store_link_stats(l->d->store, dev->id, dev->boot,
 	    (uint64_t)device_wall(dev, m->t_us), m);
 }
@@ -514,6 +684,14 @@ device_link_lost(struct link *l, uint64_t now, const char *why)
 	event(dev, now, "link-down", 1, why);
 	dev->link = NULL;
 	l->dev = NULL;
+	pthread_mutex_lock(&l->d->live.mu);
+	{
+		struct live_device *ld = live_of(dev);
+
+		if (ld != NULL)
+			ld->connected = false;
+	}
+	pthread_mutex_unlock(&l->d->live.mu);
 }
 
 void
@@ -542,7 +720,31 @@ device_tick(struct daemon *d, struct link *l, uint64_t now)
 	if (dev->counters_pending)
 		on_desc(l, &l->s);
 	if (now >= dev->next_seen_update && dev->id > 0) {
+		struct live_device *ld;
+
 		store_seen(d->store, dev->id, dev->boot, now, l->spec);
 		dev->next_seen_update = now + 1000000;
+		pthread_mutex_lock(&d->live.mu);
+		if ((ld = live_of(dev)) != NULL) {
+			const struct session_stats *st = &l->s.st;
+
+			ld->health.rx_bytes = l->rx_bytes;
+			ld->health.frames = st->frames;
+			ld->health.crc_errors = st->crc_errors;
+			ld->health.framing_errors = st->framing_errors;
+			ld->health.seq_gaps = st->seq_gaps;
+			ld->health.frames_lost = st->frames_lost;
+			ld->health.samples_lost = st->samples_lost;
+			ld->health.malformed = st->malformed;
+			ld->health.agent = dev->agent;
+			if (ld->hb_t != 0)
+				ld->heartbeat_rate = (double)(dev->agent_hb -
+				    ld->hb_base) * 1e6 / (double)(now - ld->hb_t);
+			ld->hb_base = dev->agent_hb;
+			ld->hb_t = now;
+			ld->heartbeat = dev->agent_hb;
+			ld->rate_hz = dev->hello.rate_hz;
+		}
+		pthread_mutex_unlock(&d->live.mu);
 	}
 }

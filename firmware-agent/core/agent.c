@@ -636,6 +636,7 @@ send_stats(struct ac_agent *a, uint64_t now)
 	a->st.t_us = now;
 	a->st.txq_high_water = a->q.high_water;
 	a->st.txq_size = AC_TXQ_SIZE;
+	a->st.heartbeat = a->last_hb;
 	(void)msg_send(a, AC_MSG_STATS, ac_stats_encode(msg_begin(a), &a->st));
 }
 

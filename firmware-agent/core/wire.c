@@ -827,6 +827,7 @@ ac_stats_encode(struct ac_wr *w, const struct ac_msg_stats *m)
 	ac_wr_varint(w, m->rx_errors);
 	ac_wr_varint(w, m->txq_high_water);
 	ac_wr_varint(w, m->txq_size);
+	ac_wr_varint(w, m->heartbeat);
 	return wr_done(w);
 }
 
@@ -845,6 +846,7 @@ ac_stats_decode(struct ac_rd *r, struct ac_msg_stats *m)
 	TRY(ac_rd_varint(r, &m->rx_errors));
 	TRY(ac_rd_varint32(r, &m->txq_high_water));
 	TRY(ac_rd_varint32(r, &m->txq_size));
+	TRY(ac_rd_varint32(r, &m->heartbeat));
 	return ac_rd_end(r);
 }
 

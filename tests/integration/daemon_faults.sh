@@ -32,7 +32,7 @@ start_sim() { # start_sim OUTFILE ARGS...
 }
 
 start_daemon() {
-	LD_PRELOAD=$shim "$appcored" --state-dir "$tmp/state" --no-autodetect \
+	LD_PRELOAD=$shim "$appcored" --state-dir "$tmp/state" --no-autodetect --listen 127.0.0.1:0 \
 	    --user root -v "$@" >> "$tmp/d.out" 2>&1 &
 	dpid=$!
 }
@@ -149,7 +149,7 @@ multi)
 privdrop)
 	chmod 755 "$tmp"
 	start_sim "$tmp/s1" --link tcp:0 --rate 100 --counters 8 --duration 4
-	"$appcored" --state-dir "$tmp/state" --no-autodetect --user nobody \
+	"$appcored" --state-dir "$tmp/state" --no-autodetect --user nobody --listen 127.0.0.1:0 \
 	    --port "tcp://$(awk '/link tcp/{print $4}' "$tmp/s1")" > "$tmp/d.out" 2>&1 &
 	dpid=$!
 	sleep 2
@@ -173,7 +173,7 @@ diskfull)
 	simpid=$!
 	wait_line "$tmp/s1" "link pty" 10
 	LD_PRELOAD='"$shim"' "'"$appcored"'" --state-dir "$tmp/state" \
-	    --no-autodetect --user root -v --port "$(awk "/link pty/{print \$4}" "$tmp/s1")" \
+	    --no-autodetect --user root -v --listen 127.0.0.1:0 --port "$(awk "/link pty/{print \$4}" "$tmp/s1")" \
 	    > "$tmp/d.out" 2>&1 &
 	dpid=$!
 	sleep 4

@@ -20,7 +20,7 @@ simpid=$!
 wait_line "$tmp/sim.out" 'link pty' 10
 pty=$(awk '/link pty/{print $4}' "$tmp/sim.out")
 echo "# $secs s at 1 kHz x 64 counters, $pty -> libserialport -> appcored"
-LD_PRELOAD=$shim "$appcored" --state-dir "$tmp/state" --port "$pty" \
+LD_PRELOAD=$shim "$appcored" --state-dir "$tmp/state" --port "$pty" --listen 127.0.0.1:0 \
     --no-autodetect --user root -v > "$tmp/d.out" 2>&1 &
 dpid=$!
 wait $simpid

@@ -9,7 +9,7 @@ doc=$2
 tmp=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
 
-"$appcored" --demo --state-dir "$tmp/state" --user root \
+"$appcored" --demo --state-dir "$tmp/state" --user root --listen 127.0.0.1:0 \
     --sim-args "--rate 1000 --counters 64 --panic-after 12" > /dev/null 2>&1 &
 dpid=$!
 sleep 15

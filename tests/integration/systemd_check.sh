@@ -52,7 +52,7 @@ done
 python3 "$here/notify_listen.py" "$tmp/notify" > "$tmp/notes" &
 wait_line "$tmp/notes" listening 5
 NOTIFY_SOCKET=$tmp/notify WATCHDOG_USEC=400000 bash -c \
-    'WATCHDOG_PID=$$ exec "$0" --demo --state-dir "$1/state" --user root' \
+    'WATCHDOG_PID=$$ exec "$0" --demo --state-dir "$1/state" --user root --listen 127.0.0.1:0' \
     "$appcored" "$tmp" > "$tmp/d.out" 2>&1 &
 dpid=$!
 wait_line "$tmp/notes" 'READY=1' 10

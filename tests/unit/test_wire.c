@@ -192,7 +192,8 @@ make_msgs(void)
 		M.crash.bt[i] = 0x42000000u + i * 0x40;
 	M.reply = (struct ac_msg_reply){ 17, AC_CMD_SET_RATE,
 	    AC_ST_OUT_OF_RANGE, 1000 };
-	M.stats = (struct ac_msg_stats){ 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 16384 };
+	M.stats = (struct ac_msg_stats){ 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 16384,
+	    4000000000u };
 	for (unsigned c = 1; c < AC_CMD_COUNT; c++)
 		M.cmd[c] = (struct ac_msg_cmd){ 100 + c, (uint8_t)c,
 		    c == AC_CMD_PING || c == AC_CMD_SET_RATE ||

@@ -281,6 +281,7 @@ struct ac_msg_stats {
 	uint64_t rx_errors;		/* frames from the host that failed */
 	uint32_t txq_high_water;	/* bytes */
 	uint32_t txq_size;
+	uint32_t heartbeat;		/* core 1's, as last seen */
 };
 
 struct ac_msg_cmd {

@@ -1,0 +1,893 @@
+/*
+ * The JSON API, v1 (docs/api.md, web/openapi.json), and /metrics.
+ * Runs on the HTTP thread: live state under the live mutex, history from
+ * the thread's read-only SQLite connection, blobs under their mutex.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+#include <microhttpd.h>
+#include <sqlite3.h>
+
+#include "appcored.h"
+#include "log.h"
+
+#define LIST_MAX	1000
+#define POINTS_MAX	10000
+#define MEM_RANGE_MAX	4096
+
+static void
+reply_json(struct api_reply *a, int status, json_object *o)
+{
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+
+	a->status = status;
+	a->body = strdup(s);
+	a->len = strlen(s);
+	a->type = "application/json";
+	json_object_put(o);
+}
+
+/* Strict integers from the query: all digits, in range. */
+static int
+query_i64(struct MHD_Connection *c, const char *name, int64_t lo, int64_t hi,
+    int64_t dflt, int64_t *out, struct api_reply *a)
+{
+	const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+	    name);
+	char *end;
+	long long x;
+
+	if (v == NULL) {
+		*out = dflt;
+		return 0;
+	}
+	errno = 0;
+	x = strtoll(v, &end, 10);
+	if (*v == '\0' || *end != '\0' || errno != 0 || x < lo || x > hi) {
+		api_error(a, 400, "bad_parameter", "%s: '%.40s' is not an "
+		    "integer in [%" PRId64 ", %" PRId64 "]", name, v, lo, hi);
+		return -1;
+	}
+	*out = x;
+	return 0;
+}
+
+static const char *
+kind_name(uint8_t k)
+{
+	return k == AC_KIND_COUNTER ? "counter" : k == AC_KIND_GAUGE ?
+	    "gauge" : "unused";
+}
+
+static json_object *
+device_live_json(const struct live_device *d, bool full)
+{
+	json_object *o = json_object_new_object(), *h, *ctrs;
+	char boot[17];
+
+	snprintf(boot, sizeof(boot), "%016" PRIx64, d->boot_id);
+	json_object_object_add(o, "id", json_object_new_int64(d->id));
+	json_object_object_add(o, "name", json_object_new_string(d->name));
+	json_object_object_add(o, "key", json_object_new_string(d->key));
+	json_object_object_add(o, "connected",
+	    json_object_new_boolean(d->connected));
+	json_object_object_add(o, "link", json_object_new_string(d->link));
+	json_object_object_add(o, "state",
+	    json_object_new_string(ac_state_name(d->state)));
+	json_object_object_add(o, "boot", json_object_new_string(boot));
+	json_object_object_add(o, "agent_version",
+	    json_object_new_string(d->agent_version));
+	json_object_object_add(o, "rate_hz", json_object_new_int64(d->rate_hz));
+	json_object_object_add(o, "counters_count",
+	    json_object_new_int64(d->ncols));
+	json_object_object_add(o, "last_sample_us",
+	    json_object_new_int64((int64_t)d->last_sample_t));
+	if (!full)
+		return o;
+	json_object_object_add(o, "generation",
+	    json_object_new_int64(d->generation));
+	json_object_object_add(o, "heartbeat",
+	    json_object_new_int64(d->heartbeat));
+	json_object_object_add(o, "heartbeat_rate",
+	    json_object_new_double(d->heartbeat_rate));
+	json_object_object_add(o, "region_base",
+	    json_object_new_int64(d->region_base));
+	json_object_object_add(o, "region_size",
+	    json_object_new_int64(d->region_size));
+	ctrs = json_object_new_array();
+	for (uint32_t i = 0; i < d->ncols; i++) {
+		json_object *c = json_object_new_object();
+
+		json_object_object_add(c, "index", json_object_new_int64(i));
+		json_object_object_add(c, "name",
+		    json_object_new_string(d->c[i].name));
+		json_object_object_add(c, "unit",
+		    json_object_new_string(d->c[i].unit));
+		json_object_object_add(c, "kind",
+		    json_object_new_string(kind_name(d->c[i].kind)));
+		json_object_object_add(c, "value",
+		    json_object_new_int64(d->c[i].value));
+		json_object_object_add(c, "rate",
+		    json_object_new_double(d->c[i].rate));
+		json_object_array_add(ctrs, c);
+	}
+	json_object_object_add(o, "counters", ctrs);
+	h = json_object_new_object();
+#define H(name, v) json_object_object_add(h, name, \
+	json_object_new_int64((int64_t)(v)))
+	H("rx_bytes", d->health.rx_bytes);
+	H("frames", d->health.frames);
+	H("crc_errors", d->health.crc_errors);
+	H("framing_errors", d->health.framing_errors);
+	H("seq_gaps", d->health.seq_gaps);
+	H("frames_lost", d->health.frames_lost);
+	H("samples_lost", d->health.samples_lost);
+	H("malformed", d->health.malformed);
+	H("agent_samples", d->health.agent.samples);
+	H("agent_samples_dropped", d->health.agent.samples_dropped);
+	H("agent_frames_dropped", d->health.agent.frames_dropped);
+	H("agent_sampler_overruns", d->health.agent.sampler_overruns);
+	H("agent_log_lost", d->health.agent.log_lost);
+#undef H
+	json_object_object_add(o, "link_health", h);
+	return o;
+}
+
+/* ---- endpoints ---- */
+
+static void
+get_devices(struct http *h, struct api_reply *a)
+{
+	struct live *l = &http_daemon(h)->live;
+	json_object *arr = json_object_new_array(), *o;
+	sqlite3_stmt *st;
+
+	/* Every device ever seen; live fields when this daemon knows it. */
+	if (sqlite3_prepare_v2(http_db(h), "SELECT id, name, device_key, "
+	    "last_seen, coalesce(link, '') FROM devices ORDER BY id", -1, &st,
+	    NULL) != SQLITE_OK) {
+		json_object_put(arr);
+		api_error(a, 500, "database", "%s", sqlite3_errmsg(http_db(h)));
+		return;
+	}
+	pthread_mutex_lock(&l->mu);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		struct live_device *d = live_device_find(l, id);
+
+		if (d != NULL)
+			o = device_live_json(d, false);
+		else {
+			o = json_object_new_object();
+			json_object_object_add(o, "id",
+			    json_object_new_int64(id));
+			json_object_object_add(o, "name",
+			    json_object_new_string((const char *)
+			    sqlite3_column_text(st, 1)));
+			json_object_object_add(o, "key",
+			    json_object_new_string((const char *)
+			    sqlite3_column_text(st, 2)));
+			json_object_object_add(o, "connected",
+			    json_object_new_boolean(0));
+			json_object_object_add(o, "link",
+			    json_object_new_string((const char *)
+			    sqlite3_column_text(st, 4)));
+			json_object_object_add(o, "state",
+			    json_object_new_string("off"));
+		}
+		json_object_object_add(o, "last_seen_us",
+		    json_object_new_int64(sqlite3_column_int64(st, 3)));
+		json_object_array_add(arr, o);
+	}
+	pthread_mutex_unlock(&l->mu);
+	sqlite3_finalize(st);
+	o = json_object_new_object();
+	json_object_object_add(o, "devices", arr);
+	reply_json(a, 200, o);
+}
+
+static bool
+device_exists(struct http *h, int64_t id)
+{
+	sqlite3_stmt *st;
+	bool found = false;
+
+	if (sqlite3_prepare_v2(http_db(h), "SELECT 1 FROM devices WHERE id = ?",
+	    -1, &st, NULL) != SQLITE_OK)
+		return false;
+	sqlite3_bind_int64(st, 1, id);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return found;
+}
+
+static void
+get_device(struct http *h, int64_t id, struct api_reply *a)
+{
+	struct live *l = &http_daemon(h)->live;
+	struct live_device *d;
+	json_object *o;
+
+	pthread_mutex_lock(&l->mu);
+	d = live_device_find(l, id);
+	o = d != NULL ? device_live_json(d, true) : NULL;
+	pthread_mutex_unlock(&l->mu);
+	if (o != NULL)
+		reply_json(a, 200, o);
+	else if (device_exists(h, id))
+		api_error(a, 404, "not_connected", "device %" PRId64 " has not "
+		    "been connected since appcored started", id);
+	else
+		api_error(a, 404, "not_found", "no device %" PRId64, id);
+}
+
+static void
+get_history(struct http *h, struct MHD_Connection *c, int64_t dev,
+    int64_t idx, struct api_reply *a)
+{
+	int64_t from, to, step, counter = 0, now = (int64_t)now_wall_us();
+	const char *src, *table;
+	json_object *o, *pts;
+	sqlite3_stmt *st;
+	char sql[512];
+	int n = 0;
+
+	if (query_i64(c, "to", 0, INT64_MAX / 2, now, &to, a) < 0 ||
+	    query_i64(c, "from", 0, INT64_MAX / 2, to - 600000000, &from,
+	    a) < 0)
+		return;
+	if (from >= to) {
+		api_error(a, 400, "bad_parameter", "from must be before to");
+		return;
+	}
+	if (query_i64(c, "step", 1000, INT64_MAX / 2, (to - from) / 500 > 1000 ?
+	    (to - from) / 500 : 1000, &step, a) < 0)
+		return;
+	if ((to - from) / step > POINTS_MAX) {
+		api_error(a, 400, "bad_parameter", "(to - from) / step is %"
+		    PRId64 " points; at most %d", (to - from) / step,
+		    POINTS_MAX);
+		return;
+	}
+	if (sqlite3_prepare_v2(http_db(h), "SELECT max(id) FROM counters "
+	    "WHERE device_id = ? AND idx = ?", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, dev);
+		sqlite3_bind_int64(st, 2, idx);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			counter = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	if (counter <= 0) {
+		api_error(a, 404, "not_found", "device %" PRId64 " has no "
+		    "counter %" PRId64, dev, idx);
+		return;
+	}
+	/* Raw data for fine steps, roll-ups for coarse ones. */
+	if (step < 1000000) {
+		src = "raw";
+		snprintf(sql, sizeof(sql), "SELECT t / ?4 * ?4, min(value), "
+		    "max(value), avg(value), count(*) FROM samples WHERE "
+		    "counter_id = ?1 AND t >= ?2 AND t < ?3 GROUP BY 1 ORDER "
+		    "BY 1");
+	} else {
+		src = step < 60000000 ? "1s" : "1m";
+		table = step < 60000000 ? "rollup_1s" : "rollup_1m";
+		snprintf(sql, sizeof(sql), "SELECT t / ?4 * ?4, min(min), "
+		    "max(max), CAST(sum(sum) AS REAL) / sum(count), sum(count) "
+		    "FROM %s WHERE counter_id = ?1 AND t >= ?2 AND t < ?3 "
+		    "GROUP BY 1 ORDER BY 1", table);
+	}
+	if (sqlite3_prepare_v2(http_db(h), sql, -1, &st, NULL) != SQLITE_OK) {
+		api_error(a, 500, "database", "%s", sqlite3_errmsg(http_db(h)));
+		return;
+	}
+	sqlite3_bind_int64(st, 1, counter);
+	sqlite3_bind_int64(st, 2, from);
+	sqlite3_bind_int64(st, 3, to);
+	sqlite3_bind_int64(st, 4, step);
+	pts = json_object_new_array();
+	while (sqlite3_step(st) == SQLITE_ROW && n++ < POINTS_MAX + 1) {
+		json_object *p = json_object_new_array();
+
+		json_object_array_add(p, json_object_new_int64(
+		    sqlite3_column_int64(st, 0)));
+		json_object_array_add(p, json_object_new_int64(
+		    sqlite3_column_int64(st, 1)));
+		json_object_array_add(p, json_object_new_int64(
+		    sqlite3_column_int64(st, 2)));
+		json_object_array_add(p, json_object_new_double(
+		    sqlite3_column_double(st, 3)));
+		json_object_array_add(p, json_object_new_int64(
+		    sqlite3_column_int64(st, 4)));
+		json_object_array_add(pts, p);
+	}
+	sqlite3_finalize(st);
+	o = json_object_new_object();
+	json_object_object_add(o, "device", json_object_new_int64(dev));
+	json_object_object_add(o, "index", json_object_new_int64(idx));
+	json_object_object_add(o, "from", json_object_new_int64(from));
+	json_object_object_add(o, "to", json_object_new_int64(to));
+	json_object_object_add(o, "step", json_object_new_int64(step));
+	json_object_object_add(o, "source", json_object_new_string(src));
+	json_object_object_add(o, "columns", json_object_new_string(
+	    "t,min,max,mean,count"));
+	json_object_object_add(o, "points", pts);
+	reply_json(a, 200, o);
+}
+
+/* events and logs share their shape: rows between from and to. */
+static void
+get_rows(struct http *h, struct MHD_Connection *c, int64_t dev,
+    bool logs, struct api_reply *a)
+{
+	int64_t from, to, limit;
+	json_object *o, *arr;
+	sqlite3_stmt *st;
+	const char *sql = logs ?
+	    "SELECT id, t, level, text, generation, record FROM logs WHERE "
+	    "device_id = ?1 AND t >= ?2 AND t < ?3 ORDER BY t DESC, id DESC "
+	    "LIMIT ?4" :
+	    "SELECT id, t, kind, detail, count FROM events WHERE device_id = "
+	    "?1 AND t >= ?2 AND t < ?3 ORDER BY t DESC, id DESC LIMIT ?4";
+
+	if (query_i64(c, "from", 0, INT64_MAX / 2, 0, &from, a) < 0 ||
+	    query_i64(c, "to", 0, INT64_MAX / 2, INT64_MAX / 2, &to, a) < 0 ||
+	    query_i64(c, "limit", 1, LIST_MAX, 100, &limit, a) < 0)
+		return;
+	if (!device_exists(h, dev)) {
+		api_error(a, 404, "not_found", "no device %" PRId64, dev);
+		return;
+	}
+	if (sqlite3_prepare_v2(http_db(h), sql, -1, &st, NULL) != SQLITE_OK) {
+		api_error(a, 500, "database", "%s", sqlite3_errmsg(http_db(h)));
+		return;
+	}
+	sqlite3_bind_int64(st, 1, dev);
+	sqlite3_bind_int64(st, 2, from);
+	sqlite3_bind_int64(st, 3, to);
+	sqlite3_bind_int64(st, 4, limit);
+	arr = json_object_new_array();
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_object *r = json_object_new_object();
+
+		json_object_object_add(r, "id",
+		    json_object_new_int64(sqlite3_column_int64(st, 0)));
+		json_object_object_add(r, "t",
+		    json_object_new_int64(sqlite3_column_int64(st, 1)));
+		json_object_object_add(r, logs ? "level" : "kind",
+		    json_object_new_string((const char *)
+		    sqlite3_column_text(st, 2)));
+		json_object_object_add(r, logs ? "text" : "detail",
+		    json_object_new_string((const char *)
+		    sqlite3_column_text(st, 3)));
+		json_object_object_add(r, logs ? "generation" : "count",
+		    json_object_new_int64(sqlite3_column_int64(st, 4)));
+		if (logs)
+			json_object_object_add(r, "record",
+			    json_object_new_int64(sqlite3_column_int64(st, 5)));
+		json_object_array_add(arr, r);
+	}
+	sqlite3_finalize(st);
+	o = json_object_new_object();
+	json_object_object_add(o, logs ? "logs" : "events", arr);
+	reply_json(a, 200, o);
+}
+
+static uint32_t
+le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+static void
+get_snapshot(struct http *h, struct MHD_Connection *c, int64_t dev,
+    struct api_reply *a)
+{
+	struct daemon *d = http_daemon(h);
+	int64_t off, len, t = 0, base = 0;
+	uint8_t key[BLOB_KEY_LEN], *p = NULL;
+	char hexkey[BLOB_HEX_LEN] = "", *hex;
+	size_t n = 0;
+	sqlite3_stmt *st;
+	json_object *o, *hd;
+	int rc;
+
+	if (query_i64(c, "offset", 0, 1 << 24, 0, &off, a) < 0 ||
+	    query_i64(c, "length", 1, MEM_RANGE_MAX, 256, &len, a) < 0)
+		return;
+	if (sqlite3_prepare_v2(http_db(h), "SELECT t, blob_key, region_base "
+	    "FROM snapshots WHERE device_id = ? ORDER BY t DESC LIMIT 1", -1,
+	    &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, dev);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			t = sqlite3_column_int64(st, 0);
+			snprintf(hexkey, sizeof(hexkey), "%s",
+			    (const char *)sqlite3_column_text(st, 1));
+			base = sqlite3_column_int64(st, 2);
+		}
+		sqlite3_finalize(st);
+	}
+	if (hexkey[0] == '\0' || blob_key_parse(hexkey, key) < 0) {
+		api_error(a, 404, "not_found", "no snapshot of device %" PRId64
+		    " yet", dev);
+		return;
+	}
+	pthread_mutex_lock(&d->blobs_mu);
+	rc = blobs_get(d->blobs, key, (void **)&p, &n);
+	pthread_mutex_unlock(&d->blobs_mu);
+	if (rc < 0) {
+		api_error(a, 500, "blob_missing", "snapshot %s is not in the "
+		    "blob store: %s", hexkey, strerror(errno));
+		return;
+	}
+	if ((uint64_t)off >= n || (uint64_t)(off + len) > n) {
+		free(p);
+		api_error(a, 400, "bad_parameter", "offset + length must be "
+		    "within the %zu-byte snapshot", n);
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "device", json_object_new_int64(dev));
+	json_object_object_add(o, "t", json_object_new_int64(t));
+	json_object_object_add(o, "blob_key", json_object_new_string(hexkey));
+	json_object_object_add(o, "region_base", json_object_new_int64(base));
+	json_object_object_add(o, "size", json_object_new_int64((int64_t)n));
+	hd = json_object_new_object();
+	if (n >= sizeof(struct ac_region)) {
+		static const char *const names[] = { "magic", "layout_version",
+		    "region_size", "generation", "core1_off", "counters_off",
+		    "desc_off", "panic_off", "log_off", "user_off",
+		    "user_size" };
+		static const size_t offs[] = { 0, 4, 8, 12, 16, 20, 24, 28, 32,
+		    36, 40 };
+
+		for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++)
+			json_object_object_add(hd, names[i],
+			    json_object_new_int64(i == 1 ?
+			    (int64_t)(p[4] | p[5] << 8) :
+			    (int64_t)le32(p + offs[i])));
+		json_object_object_add(hd, "magic_ok", json_object_new_boolean(
+		    le32(p) == AC_REGION_MAGIC));
+		json_object_object_add(hd, "core1_state", json_object_new_string(
+		    ac_state_name(le32(p + 64))));
+		json_object_object_add(hd, "heartbeat",
+		    json_object_new_int64(le32(p + 68)));
+		json_object_object_add(hd, "counters_used",
+		    json_object_new_int64(le32(p + 72)));
+		json_object_object_add(hd, "log_head",
+		    json_object_new_int64(le32(p + 80)));
+	}
+	json_object_object_add(o, "header", hd);
+	json_object_object_add(o, "offset", json_object_new_int64(off));
+	json_object_object_add(o, "length", json_object_new_int64(len));
+	if ((hex = malloc((size_t)len * 2 + 1)) != NULL) {
+		for (int64_t i = 0; i < len; i++)
+			snprintf(hex + 2 * i, 3, "%02x", p[off + i]);
+		json_object_object_add(o, "bytes_hex",
+		    json_object_new_string(hex));
+		free(hex);
+	}
+	free(p);
+	reply_json(a, 200, o);
+}
+
+static json_object *
+crash_json(sqlite3_stmt *st, bool full)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "id", json_object_new_int64(
+	    sqlite3_column_int64(st, 0)));
+	json_object_object_add(o, "device", json_object_new_int64(
+	    sqlite3_column_int64(st, 1)));
+	json_object_object_add(o, "t", json_object_new_int64(
+	    sqlite3_column_int64(st, 2)));
+	json_object_object_add(o, "kind", json_object_new_string(
+	    (const char *)sqlite3_column_text(st, 3)));
+	json_object_object_add(o, "reason", json_object_new_string(
+	    (const char *)sqlite3_column_text(st, 4)));
+	json_object_object_add(o, "message", json_object_new_string(
+	    (const char *)sqlite3_column_text(st, 5)));
+	json_object_object_add(o, "file", json_object_new_string(
+	    (const char *)sqlite3_column_text(st, 6)));
+	json_object_object_add(o, "line", json_object_new_int64(
+	    sqlite3_column_int64(st, 7)));
+	json_object_object_add(o, "pc", json_object_new_int64(
+	    sqlite3_column_int64(st, 8)));
+	json_object_object_add(o, "sp", json_object_new_int64(
+	    sqlite3_column_int64(st, 9)));
+	if (full) {
+		json_object *bt = json_object_new_array();
+		const char *s = (const char *)sqlite3_column_text(st, 10);
+		char *copy = strdup(s != NULL ? s : ""), *tok, *save = NULL;
+
+		for (tok = strtok_r(copy, " ", &save); tok != NULL;
+		    tok = strtok_r(NULL, " ", &save))
+			json_object_array_add(bt, json_object_new_int64(
+			    strtoll(tok, NULL, 16)));
+		free(copy);
+		json_object_object_add(o, "backtrace", bt);
+		json_object_object_add(o, "generation", json_object_new_int64(
+		    sqlite3_column_int64(st, 11)));
+		json_object_object_add(o, "image_hash", json_object_new_string(
+		    (const char *)sqlite3_column_text(st, 12)));
+	}
+	return o;
+}
+
+#define CRASH_COLUMNS "id, device_id, t, kind, reason, message, file, " \
+	"line, pc, sp, backtrace, generation, image_hash"
+
+static void
+get_crashes(struct http *h, struct MHD_Connection *c, struct api_reply *a)
+{
+	int64_t dev, limit;
+	json_object *o, *arr;
+	sqlite3_stmt *st;
+
+	if (query_i64(c, "device", 0, INT64_MAX, 0, &dev, a) < 0 ||
+	    query_i64(c, "limit", 1, LIST_MAX, 100, &limit, a) < 0)
+		return;
+	if (sqlite3_prepare_v2(http_db(h), "SELECT " CRASH_COLUMNS " FROM "
+	    "crashes WHERE ?1 = 0 OR device_id = ?1 ORDER BY t DESC LIMIT ?2",
+	    -1, &st, NULL) != SQLITE_OK) {
+		api_error(a, 500, "database", "%s", sqlite3_errmsg(http_db(h)));
+		return;
+	}
+	sqlite3_bind_int64(st, 1, dev);
+	sqlite3_bind_int64(st, 2, limit);
+	arr = json_object_new_array();
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_object_array_add(arr, crash_json(st, false));
+	sqlite3_finalize(st);
+	o = json_object_new_object();
+	json_object_object_add(o, "crashes", arr);
+	reply_json(a, 200, o);
+}
+
+static void
+get_crash(struct http *h, int64_t id, struct api_reply *a)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(http_db(h), "SELECT " CRASH_COLUMNS " FROM "
+	    "crashes WHERE id = ?", -1, &st, NULL) != SQLITE_OK) {
+		api_error(a, 500, "database", "%s", sqlite3_errmsg(http_db(h)));
+		return;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		reply_json(a, 200, crash_json(st, true));
+	else
+		api_error(a, 404, "not_found", "no crash %" PRId64, id);
+	sqlite3_finalize(st);
+}
+
+static void
+post_control(struct http *h, int64_t dev, const char *what,
+    const char *body, size_t len, struct api_reply *a)
+{
+	struct live *l = &http_daemon(h)->live;
+	struct command cmd = { .device = dev };
+	struct live_device *d;
+	bool connected;
+	json_object *o;
+
+	if (!strcmp(what, "restart"))
+		cmd.cmd = AC_CMD_RESTART_CORE1;
+	else if (!strcmp(what, "snapshot"))
+		cmd.cmd = AC_CMD_SNAPSHOT;
+	else if (!strcmp(what, "rate")) {
+		enum json_tokener_error jerr;
+		json_object *j = len ? json_tokener_parse_verbose(body, &jerr) :
+		    NULL, *hz;
+
+		if (j == NULL) {
+			api_error(a, 400, "bad_json", "the body must be JSON "
+			    "like {\"hz\": 1000}%s%s", len ? ": " : "",
+			    len ? json_tokener_error_desc(jerr) : "");
+			return;
+		}
+		if (!json_object_is_type(j, json_type_object) ||
+		    !json_object_object_get_ex(j, "hz", &hz) ||
+		    !json_object_is_type(hz, json_type_int) ||
+		    json_object_get_int64(hz) < AC_RATE_MIN ||
+		    json_object_get_int64(hz) > AC_RATE_MAX) {
+			json_object_put(j);
+			api_error(a, 400, "bad_parameter", "hz must be an "
+			    "integer from %u to %u", AC_RATE_MIN, AC_RATE_MAX);
+			return;
+		}
+		cmd.cmd = AC_CMD_SET_RATE;
+		cmd.arg0 = (uint32_t)json_object_get_int64(hz);
+		json_object_put(j);
+	} else {
+		api_error(a, 404, "not_found", "no action '%.40s'", what);
+		return;
+	}
+	pthread_mutex_lock(&l->mu);
+	d = live_device_find(l, dev);
+	connected = d != NULL && d->connected;
+	pthread_mutex_unlock(&l->mu);
+	if (!connected) {
+		api_error(a, 409, "not_connected", "device %" PRId64 " is not "
+		    "connected", dev);
+		return;
+	}
+	if (!http_queue_command(h, &cmd)) {
+		api_error(a, 503, "busy", "too many commands queued");
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "device", json_object_new_int64(dev));
+	json_object_object_add(o, "command",
+	    json_object_new_string(ac_cmd_name(cmd.cmd)));
+	json_object_object_add(o, "queued", json_object_new_boolean(1));
+	reply_json(a, 202, o);
+}
+
+/* "/api/v1/devices/12/logs" -> 12, "logs"; strict digits. */
+static int
+parse_id(const char *p, int64_t *id, const char **rest)
+{
+	char *end;
+	long long v;
+
+	if (*p < '1' || *p > '9')
+		return -1;
+	errno = 0;
+	v = strtoll(p, &end, 10);
+	if (errno != 0 || v <= 0 || (*end != '/' && *end != '\0'))
+		return -1;
+	*id = v;
+	*rest = end;
+	return 0;
+}
+
+void
+api_handle(struct http *h, const char *method, const char *url,
+    struct MHD_Connection *c, const char *body, size_t len,
+    bool authorized, struct api_reply *a)
+{
+	bool get = strcmp(method, "GET") == 0, post = !strcmp(method, "POST");
+	const char *rest;
+	int64_t id, idx;
+
+	if (strncmp(url, "/api/v1/", 8) != 0) {
+		api_error(a, 404, "not_found", "the API lives under /api/v1/");
+		return;
+	}
+	url += 7;
+	if (strcmp(url, "/devices") == 0) {
+		if (!get)
+			goto method;
+		get_devices(h, a);
+		return;
+	}
+	if (strcmp(url, "/crashes") == 0) {
+		if (!get)
+			goto method;
+		get_crashes(h, c, a);
+		return;
+	}
+	if (strncmp(url, "/crashes/", 9) == 0) {
+		if (parse_id(url + 9, &id, &rest) < 0 || *rest != '\0')
+			goto notfound;
+		if (!get)
+			goto method;
+		get_crash(h, id, a);
+		return;
+	}
+	if (strncmp(url, "/devices/", 9) != 0 ||
+	    parse_id(url + 9, &id, &rest) < 0)
+		goto notfound;
+	if (*rest == '\0') {
+		if (!get)
+			goto method;
+		get_device(h, id, a);
+		return;
+	}
+	if (post) {
+		if (!authorized) {
+			api_error(a, 401, "unauthorized", "control needs "
+			    "'Authorization: Bearer <token>'; the token is in "
+			    "the daemon's state directory, file api-token");
+			return;
+		}
+		if (strcmp(rest, "/restart") && strcmp(rest, "/rate") &&
+		    strcmp(rest, "/snapshot"))
+			goto notfound;
+		post_control(h, id, rest + 1, body, len, a);
+		return;
+	}
+	if (!get)
+		goto method;
+	if (strcmp(rest, "/events") == 0)
+		get_rows(h, c, id, false, a);
+	else if (strcmp(rest, "/logs") == 0)
+		get_rows(h, c, id, true, a);
+	else if (strcmp(rest, "/snapshot") == 0)
+		get_snapshot(h, c, id, a);
+	else if (strncmp(rest, "/counters/", 10) == 0) {
+		char *end;
+
+		errno = 0;
+		idx = strtoll(rest + 10, &end, 10);
+		if (rest[10] < '0' || rest[10] > '9' || errno != 0 ||
+		    idx >= AC_MAX_COUNTERS || strcmp(end, "/history") != 0)
+			goto notfound;
+		get_history(h, c, id, idx, a);
+	} else
+		goto notfound;
+	return;
+notfound:
+	api_error(a, 404, "not_found", "no such resource");
+	return;
+method:
+	api_error(a, 405, "method_not_allowed", "%s is not allowed here",
+	    method);
+}
+
+/* ---- /metrics ---- */
+
+struct buf {
+	char *p;
+	size_t len, cap;
+};
+
+static void
+bprintf(struct buf *b, const char *fmt, ...) __attribute__((format(printf,
+    2, 3)));
+
+static void
+bprintf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return;
+		if ((size_t)n < b->cap - b->len) {
+			b->len += (size_t)n;
+			return;
+		}
+		b->cap = b->cap * 2 + (size_t)n;
+		if ((b->p = realloc(b->p, b->cap)) == NULL)
+			fatal("metrics");
+	}
+}
+
+/* Label values: backslash, quote and newline escaped. */
+static const char *
+esc(const char *s, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (; *s != '\0' && n + 3 < cap; s++) {
+		if (*s == '\\' || *s == '"')
+			out[n++] = '\\', out[n++] = *s;
+		else if (*s == '\n')
+			out[n++] = '\\', out[n++] = 'n';
+		else
+			out[n++] = *s;
+	}
+	out[n] = '\0';
+	return out;
+}
+
+void
+api_metrics(struct http *h, struct api_reply *a)
+{
+	struct daemon *d = http_daemon(h);
+	struct live *l = &d->live;
+	struct buf b = { malloc(16384), 0, 16384 };
+	char dn[160], cn[96], un[32];
+	unsigned clients = 0;
+
+	if (b.p == NULL)
+		fatal("metrics");
+	pthread_mutex_lock(&l->mu);
+	bprintf(&b, "# HELP appcore_counter_value Latest value of a core-1 "
+	    "counter.\n# TYPE appcore_counter_value gauge\n");
+	for (int i = 0; i < l->ndev; i++)
+		for (uint32_t k = 0; k < l->dev[i].ncols; k++)
+			bprintf(&b, "appcore_counter_value{device=\"%s\","
+			    "counter=\"%s\",unit=\"%s\"} %" PRId64 "\n",
+			    esc(l->dev[i].name, dn, sizeof(dn)),
+			    esc(l->dev[i].c[k].name, cn, sizeof(cn)),
+			    esc(l->dev[i].c[k].unit, un, sizeof(un)),
+			    l->dev[i].c[k].value);
+	bprintf(&b, "# HELP appcore_counter_rate Change of a counter per "
+	    "second, over the last second.\n# TYPE appcore_counter_rate "
+	    "gauge\n");
+	for (int i = 0; i < l->ndev; i++)
+		for (uint32_t k = 0; k < l->dev[i].ncols; k++)
+			if (l->dev[i].c[k].kind == AC_KIND_COUNTER)
+				bprintf(&b, "appcore_counter_rate{device=\"%s\","
+				    "counter=\"%s\"} %.3f\n",
+				    esc(l->dev[i].name, dn, sizeof(dn)),
+				    esc(l->dev[i].c[k].name, cn, sizeof(cn)),
+				    l->dev[i].c[k].rate);
+	bprintf(&b, "# HELP appcore_device_connected Whether the board's "
+	    "link is up.\n# TYPE appcore_device_connected gauge\n");
+	for (int i = 0; i < l->ndev; i++)
+		bprintf(&b, "appcore_device_connected{device=\"%s\"} %d\n",
+		    esc(l->dev[i].name, dn, sizeof(dn)), l->dev[i].connected);
+	bprintf(&b, "# HELP appcore_core1_state Core 1's state (1 for the "
+	    "current one).\n# TYPE appcore_core1_state gauge\n");
+	for (int i = 0; i < l->ndev; i++)
+		for (unsigned s = 0; s < AC_STATE_COUNT; s++)
+			bprintf(&b, "appcore_core1_state{device=\"%s\",state="
+			    "\"%s\"} %d\n", esc(l->dev[i].name, dn, sizeof(dn)),
+			    ac_state_name(s), l->dev[i].state == s);
+	bprintf(&b, "# HELP appcore_core1_heartbeats_total Core 1's heartbeat "
+	    "count.\n# TYPE appcore_core1_heartbeats_total counter\n");
+	for (int i = 0; i < l->ndev; i++)
+		bprintf(&b, "appcore_core1_heartbeats_total{device=\"%s\"} %u\n",
+		    esc(l->dev[i].name, dn, sizeof(dn)), l->dev[i].heartbeat);
+#define LINK(metric, help, field)					\
+	bprintf(&b, "# HELP appcore_link_" metric " " help "\n# TYPE "	\
+	    "appcore_link_" metric " counter\n");			\
+	for (int i = 0; i < l->ndev; i++)				\
+		bprintf(&b, "appcore_link_" metric "{device=\"%s\"} %" PRIu64 \
+		    "\n", esc(l->dev[i].name, dn, sizeof(dn)),		\
+		    (uint64_t)l->dev[i].field);
+	LINK("rx_bytes_total", "Bytes received from the agent.",
+	    health.rx_bytes)
+	LINK("frames_total", "Good frames received.", health.frames)
+	LINK("crc_errors_total", "Frames that failed their CRC.",
+	    health.crc_errors)
+	LINK("framing_errors_total", "Frames that did not decode.",
+	    health.framing_errors)
+	LINK("frames_lost_total", "Frames missing from the sequence.",
+	    health.frames_lost)
+	LINK("samples_lost_total", "Samples the host never received.",
+	    health.samples_lost)
+	LINK("agent_samples_dropped_total", "Samples the agent had to drop.",
+	    health.agent.samples_dropped)
+#undef LINK
+	for (struct live_client *cl = l->clients; cl != NULL; cl = cl->next)
+		clients++;
+	bprintf(&b, "# HELP appcored_samples_stored_total Samples committed to "
+	    "the database.\n# TYPE appcored_samples_stored_total counter\n"
+	    "appcored_samples_stored_total %" PRIu64 "\n"
+	    "# HELP appcored_commit_failures_total Database commits that "
+	    "failed.\n# TYPE appcored_commit_failures_total counter\n"
+	    "appcored_commit_failures_total %" PRIu64 "\n"
+	    "# HELP appcored_writes_paused Whether database writes are "
+	    "failing now.\n# TYPE appcored_writes_paused gauge\n"
+	    "appcored_writes_paused %d\n"
+	    "# HELP appcored_queued_rows Rows waiting to be written.\n"
+	    "# TYPE appcored_queued_rows gauge\nappcored_queued_rows %" PRIu64
+	    "\n# HELP appcored_database_bytes Used bytes of the database.\n"
+	    "# TYPE appcored_database_bytes gauge\nappcored_database_bytes %"
+	    PRIu64 "\n# HELP appcored_stream_clients Live stream clients.\n"
+	    "# TYPE appcored_stream_clients gauge\nappcored_stream_clients %u\n"
+	    "# HELP appcored_stream_clients_dropped_total Stream clients "
+	    "dropped for falling behind.\n# TYPE "
+	    "appcored_stream_clients_dropped_total counter\n"
+	    "appcored_stream_clients_dropped_total %" PRIu64 "\n"
+	    "# HELP appcored_uptime_seconds Seconds since appcored started.\n"
+	    "# TYPE appcored_uptime_seconds gauge\nappcored_uptime_seconds "
+	    "%.1f\n", l->store.samples_written, l->store.commit_failures,
+	    l->store.paused, l->store.queued, l->store.db_bytes, clients,
+	    l->clients_dropped, (double)(now_wall_us() - l->started) / 1e6);
+	pthread_mutex_unlock(&l->mu);
+	a->status = 200;
+	a->body = b.p;
+	a->len = b.len;
+	a->type = "text/plain; version=0.0.4; charset=utf-8";
+}

@@ -1,0 +1,667 @@
+/*
+ * The HTTP server: libmicrohttpd with one internal polling thread.
+ * /api/v1/... and /metrics come from api.c; /api/v1/stream is the live
+ * stream (server-sent events) served here from the live ring; everything
+ * else is a static file of the web root.  The thread reads live state
+ * under its mutex and history through its own read-only SQLite
+ * connection; it never writes, and asks the ingest thread for control
+ * commands through a queue.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <sqlite3.h>
+
+#include "appcored.h"
+#include "log.h"
+
+#define SSE_BLOCK	(32 * 1024)
+
+
+
+struct http {
+	struct daemon *d;
+	struct MHD_Daemon *mhd;
+	sqlite3 *ro;
+	uint16_t port;
+	int cmd_fd;			/* eventfd: commands are queued */
+	pthread_mutex_t cmd_mu;
+	struct command cmds[CMDQ_MAX];
+	int ncmds;
+	char root[PATH_MAX];		/* realpath of the web root */
+};
+
+struct req {
+	char *body;
+	size_t len;
+	bool too_big;
+	bool seen;
+};
+
+struct daemon *
+http_daemon(struct http *h)
+{
+	return h->d;
+}
+
+struct sqlite3 *
+http_db(struct http *h)
+{
+	return h->ro;
+}
+
+uint16_t
+http_port(const struct http *h)
+{
+	return h->port;
+}
+
+int
+http_command_fd(const struct http *h)
+{
+	return h->cmd_fd;
+}
+
+bool
+http_queue_command(struct http *h, const struct command *c)
+{
+	uint64_t one = 1;
+	bool ok = false;
+
+	pthread_mutex_lock(&h->cmd_mu);
+	if (h->ncmds < CMDQ_MAX) {
+		h->cmds[h->ncmds++] = *c;
+		ok = true;
+	}
+	pthread_mutex_unlock(&h->cmd_mu);
+	if (ok && write(h->cmd_fd, &one, sizeof(one)) < 0)
+		log_warn("http: command queue");
+	return ok;
+}
+
+bool
+http_next_command(struct http *h, struct command *c)
+{
+	uint64_t v;
+	bool ok = false;
+
+	(void)!read(h->cmd_fd, &v, sizeof(v));
+	pthread_mutex_lock(&h->cmd_mu);
+	if (h->ncmds > 0) {
+		*c = h->cmds[0];
+		memmove(h->cmds, h->cmds + 1, (size_t)--h->ncmds *
+		    sizeof(h->cmds[0]));
+		ok = true;
+	}
+	pthread_mutex_unlock(&h->cmd_mu);
+	return ok;
+}
+
+/* ---- responses ---- */
+
+static void
+common_headers(struct MHD_Response *r)
+{
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "X-Frame-Options", "DENY");
+	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(r, "Content-Security-Policy",
+	    "default-src 'self'; img-src 'self' data:; "
+	    "style-src 'self' 'unsafe-inline'");
+}
+
+static enum MHD_Result
+send_reply(struct MHD_Connection *c, struct api_reply *a)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(a->len,
+	    a->body, MHD_RESPMEM_MUST_FREE);
+	enum MHD_Result ret;
+
+	if (r == NULL) {
+		free(a->body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", a->type);
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	if (a->status == 401)
+		MHD_add_response_header(r, "WWW-Authenticate",
+		    "Bearer realm=\"appcore\"");
+	common_headers(r);
+	ret = MHD_queue_response(c, (unsigned)a->status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+void
+api_error(struct api_reply *a, int status, const char *code,
+    const char *fmt, ...)
+{
+	char msg[512], *body;
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* The message is ours, but may quote input: escape it. */
+	body = malloc(2 * sizeof(msg) + 128);
+	if (body == NULL) {
+		a->body = NULL;
+		a->len = 0;
+		return;
+	}
+	n = (size_t)sprintf(body, "{\"error\":{\"code\":\"%s\",\"message\":\"",
+	    code);
+	for (const char *p = msg; *p != '\0'; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		if (ch == '"' || ch == '\\')
+			body[n++] = '\\', body[n++] = (char)ch;
+		else if (ch < 0x20)
+			n += (size_t)sprintf(body + n, "\\u%04x", ch);
+		else
+			body[n++] = (char)ch;
+	}
+	n += (size_t)sprintf(body + n, "\"}}");
+	a->status = status;
+	a->body = body;
+	a->len = n;
+	a->type = "application/json";
+}
+
+/* ---- static files ---- */
+
+static const char *
+content_type(const char *path)
+{
+	static const struct { const char *ext, *type; } types[] = {
+		{ ".html", "text/html; charset=utf-8" },
+		{ ".js", "text/javascript; charset=utf-8" },
+		{ ".mjs", "text/javascript; charset=utf-8" },
+		{ ".css", "text/css; charset=utf-8" },
+		{ ".json", "application/json" },
+		{ ".svg", "image/svg+xml" },
+		{ ".png", "image/png" },
+		{ ".ico", "image/x-icon" },
+		{ ".txt", "text/plain; charset=utf-8" },
+		{ ".map", "application/json" },
+	};
+	const char *dot = strrchr(path, '.');
+
+	for (size_t i = 0; dot != NULL && i < sizeof(types) / sizeof(types[0]);
+	    i++)
+		if (strcmp(dot, types[i].ext) == 0)
+			return types[i].type;
+	return "application/octet-stream";
+}
+
+/* The URL arrives %-decoded.  No ".." segment, no backslash, no NUL, and
+ * the resolved file must lie inside the root (symbolic links included). */
+static int
+resolve_static(struct http *h, const char *url, char *out, size_t outlen)
+{
+	char want[PATH_MAX + 1024];
+
+	if (url[0] != '/' || strstr(url, "/..") != NULL ||
+	    strchr(url, '\\') != NULL || strlen(url) > 512)
+		return -1;
+	snprintf(want, sizeof(want), "%s%s%s", h->root, url,
+	    url[strlen(url) - 1] == '/' ? "index.html" : "");
+	if (realpath(want, out) == NULL)
+		return -1;
+	if (strncmp(out, h->root, strlen(h->root)) != 0 ||
+	    out[strlen(h->root)] != '/')
+		return -1;
+	(void)outlen;
+	return 0;
+}
+
+static enum MHD_Result
+serve_static(struct http *h, struct MHD_Connection *c, const char *url,
+    bool head)
+{
+	char path[PATH_MAX], etag[64];
+	const char *inm;
+	struct MHD_Response *r;
+	struct api_reply a;
+	struct stat st;
+	enum MHD_Result ret;
+	int fd;
+
+	if (resolve_static(h, url, path, sizeof(path)) < 0 ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		api_error(&a, 404, "not_found", "no such file: %s", url);
+		return send_reply(c, &a);
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		api_error(&a, 404, "not_found", "no such file: %s", url);
+		return send_reply(c, &a);
+	}
+	snprintf(etag, sizeof(etag), "\"%llx-%llx\"",
+	    (unsigned long long)st.st_mtime, (unsigned long long)st.st_size);
+	inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_IF_NONE_MATCH);
+	if (inm != NULL && strcmp(inm, etag) == 0) {
+		close(fd);
+		r = MHD_create_response_from_buffer(0, NULL,
+		    MHD_RESPMEM_PERSISTENT);
+		MHD_add_response_header(r, "ETag", etag);
+		ret = MHD_queue_response(c, 304, r);
+		MHD_destroy_response(r);
+		return ret;
+	}
+	if (head) {
+		close(fd);
+		r = MHD_create_response_from_buffer(0, NULL,
+		    MHD_RESPMEM_PERSISTENT);
+	} else
+		r = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
+	if (r == NULL)
+		return MHD_NO;
+	MHD_add_response_header(r, "Content-Type", content_type(path));
+	MHD_add_response_header(r, "ETag", etag);
+	/* HTML names the other files: always revalidate it. */
+	MHD_add_response_header(r, "Cache-Control", strstr(path, ".html") ?
+	    "no-cache" : "public, max-age=300");
+	common_headers(r);
+	ret = MHD_queue_response(c, 200, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* ---- the live stream ---- */
+
+static void
+wake_clients(void *arg)
+{
+	struct daemon *d = arg;
+
+	for (struct live_client *cl = d->live.clients; cl != NULL;
+	    cl = cl->next)
+		if (cl->suspended) {
+			cl->suspended = false;
+			MHD_resume_connection(cl->conn);
+		}
+}
+
+void
+http_keepalive(struct http *h)
+{
+	struct live *l = &h->d->live;
+
+	pthread_mutex_lock(&l->mu);
+	for (struct live_client *cl = l->clients; cl != NULL; cl = cl->next)
+		cl->keepalive = true;
+	wake_clients(h->d);
+	pthread_mutex_unlock(&l->mu);
+}
+
+static bool
+wants(const struct live_client *cl, const struct live_event *e)
+{
+	char needle[48];
+
+	if (cl->device == 0)
+		return true;
+	snprintf(needle, sizeof(needle), "\"device\":%lld,",
+	    (long long)cl->device);
+	return strstr(e->data, needle) != NULL;
+}
+
+static ssize_t
+sse_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct live_client *cl = cls;
+	struct live *l;
+	size_t n = 0;
+
+	(void)pos;
+	l = &((struct daemon *)MHD_get_connection_info(cl->conn,
+	    MHD_CONNECTION_INFO_SOCKET_CONTEXT)->socket_context)->live;
+	pthread_mutex_lock(&l->mu);
+	if (cl->next_id < live_oldest(l))
+		cl->dropped = true;	/* it fell behind the ring */
+	if (cl->dropped) {
+		l->clients_dropped++;
+		pthread_mutex_unlock(&l->mu);
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	}
+	if (cl->greet) {
+		n += (size_t)snprintf(buf, max, "retry: 2000\n: appcore\n\n");
+		cl->greet = false;
+	}
+	while (cl->next_id < l->next_id) {
+		const struct live_event *e = &l->ring[cl->next_id % LIVE_RING];
+		size_t need;
+
+		if (!wants(cl, e)) {
+			cl->next_id++;
+			continue;
+		}
+		need = strlen(e->data) + strlen(e->type) + 48;
+		if (n + need > max)
+			break;
+		n += (size_t)snprintf(buf + n, max - n, "id: %llu\nevent: %s\n"
+		    "data: %s\n\n", (unsigned long long)e->id, e->type,
+		    e->data);
+		cl->next_id++;
+	}
+	if (n == 0 || cl->keepalive) {
+		n += (size_t)snprintf(buf + n, max - n, ":\n\n");
+		cl->keepalive = false;
+	}
+	if (cl->next_id == l->next_id && !cl->suspended) {
+		cl->suspended = true;
+		MHD_suspend_connection(cl->conn);
+	}
+	pthread_mutex_unlock(&l->mu);
+	return (ssize_t)n;
+}
+
+static void
+sse_free(void *cls)
+{
+	struct live_client *cl = cls, **pp;
+	struct live *l;
+
+	l = &((struct daemon *)MHD_get_connection_info(cl->conn,
+	    MHD_CONNECTION_INFO_SOCKET_CONTEXT)->socket_context)->live;
+	pthread_mutex_lock(&l->mu);
+	for (pp = &l->clients; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == cl) {
+			*pp = cl->next;
+			break;
+		}
+	pthread_mutex_unlock(&l->mu);
+	free(cl);
+}
+
+static enum MHD_Result
+serve_stream(struct http *h, struct MHD_Connection *c)
+{
+	struct live *l = &h->d->live;
+	struct live_client *cl = calloc(1, sizeof(*cl));
+	const char *last = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    "Last-Event-ID");
+	const char *dev = MHD_lookup_connection_value(c,
+	    MHD_GET_ARGUMENT_KIND, "device");
+	struct MHD_Response *r;
+	struct api_reply a;
+	enum MHD_Result ret;
+	char *end;
+
+	if (cl == NULL)
+		return MHD_NO;
+	cl->conn = c;
+	cl->greet = true;
+	if (dev != NULL) {
+		cl->device = strtoll(dev, &end, 10);
+		if (*dev == '\0' || *end != '\0' || cl->device <= 0) {
+			free(cl);
+			api_error(&a, 400, "bad_parameter", "device: '%.40s' "
+			    "is not a device id", dev);
+			return send_reply(c, &a);
+		}
+	}
+	pthread_mutex_lock(&l->mu);
+	cl->next_id = l->next_id;
+	if (last != NULL) {
+		unsigned long long v = strtoull(last, &end, 10);
+
+		/* Resume after the last event seen, if it is still here;
+		 * otherwise from the oldest we have. */
+		if (*last != '\0' && *end == '\0' && v < l->next_id)
+			cl->next_id = v + 1 < live_oldest(l) ?
+			    live_oldest(l) : v + 1;
+	}
+	cl->next = l->clients;
+	l->clients = cl;
+	pthread_mutex_unlock(&l->mu);
+	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, SSE_BLOCK,
+	    sse_read, cl, sse_free);
+	if (r == NULL) {
+		sse_free(cl);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", "text/event-stream");
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	common_headers(r);
+	ret = MHD_queue_response(c, 200, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* ---- requests ---- */
+
+static bool
+authorized(struct http *h, struct MHD_Connection *c)
+{
+	const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_AUTHORIZATION);
+	unsigned char diff = 0;
+	size_t n = strlen(h->d->token);
+
+	if (v == NULL || strncmp(v, "Bearer ", 7) != 0 ||
+	    strlen(v + 7) != n || n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++)	/* constant time */
+		diff |= (unsigned char)(v[7 + i] ^ h->d->token[i]);
+	return diff == 0;
+}
+
+static enum MHD_Result
+handler(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload,
+    size_t *upload_size, void **con_cls)
+{
+	struct http *h = cls;
+	struct req *r = *con_cls;
+	struct api_reply a = { 0 };
+	bool get = strcmp(method, "GET") == 0, head = !strcmp(method, "HEAD");
+
+	(void)version;
+	if (r == NULL) {
+		/* First call: headers only.  Answering on the next call keeps
+		 * the connection alive. */
+		if ((r = calloc(1, sizeof(*r))) == NULL)
+			return MHD_NO;
+		*con_cls = r;
+		return MHD_YES;
+	}
+	if (*upload_size > 0) {
+		if (!r->too_big && r->len + *upload_size <= HTTP_BODY_MAX) {
+			char *nb = realloc(r->body, r->len + *upload_size + 1);
+
+			if (nb == NULL)
+				return MHD_NO;
+			r->body = nb;
+			memcpy(r->body + r->len, upload, *upload_size);
+			r->len += *upload_size;
+			r->body[r->len] = '\0';
+		} else
+			r->too_big = true;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (r->too_big) {
+		api_error(&a, 413, "too_large", "request bodies are limited "
+		    "to %d bytes", HTTP_BODY_MAX);
+		return send_reply(c, &a);
+	}
+	if (strcmp(url, "/healthz") == 0 && (get || head)) {
+		a.status = 200;
+		a.body = strdup("ok\n");
+		a.len = 3;
+		a.type = "text/plain; charset=utf-8";
+		return send_reply(c, &a);
+	}
+	if (strcmp(url, "/metrics") == 0 && get) {
+		api_metrics(h, &a);
+		return send_reply(c, &a);
+	}
+	if (strcmp(url, "/api/v1/stream") == 0 && get)
+		return serve_stream(h, c);
+	if (strncmp(url, "/api/", 5) == 0) {
+		api_handle(h, method, url, c, r->body, r->len,
+		    authorized(h, c), &a);
+		return send_reply(c, &a);
+	}
+	if (get || head)
+		return serve_static(h, c, url, head);
+	api_error(&a, 405, "method_not_allowed", "%s is not allowed here",
+	    method);
+	return send_reply(c, &a);
+}
+
+static void
+completed(void *cls, struct MHD_Connection *c, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct req *r = *con_cls;
+
+	(void)cls; (void)c; (void)toe;
+	if (r != NULL) {
+		free(r->body);
+		free(r);
+		*con_cls = NULL;
+	}
+}
+
+/* Each connection's socket context is the daemon, for sse_read. */
+static void
+notify_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	(void)c;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+		*socket_ctx = ((struct http *)cls)->d;
+}
+
+static int
+listen_addr(const char *spec, struct sockaddr_storage *ss, socklen_t *len)
+{
+	char host[128], *port;
+	struct addrinfo hints, *res;
+
+	snprintf(host, sizeof(host), "%s", spec);
+	if ((port = strrchr(host, ':')) == NULL)
+		return -1;
+	*port++ = '\0';
+	if (host[0] == '[') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host[0] ? host : NULL, port, &hints, &res) != 0)
+		return -1;
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+struct http *
+http_start(struct daemon *d, char *err, size_t errlen)
+{
+	struct http *h = calloc(1, sizeof(*h));
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	const union MHD_DaemonInfo *info;
+	char path[600];
+
+	if (h == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	h->d = d;
+	h->cmd_fd = -1;
+	pthread_mutex_init(&h->cmd_mu, NULL);
+	if ((h->cmd_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	if (realpath(d->web_root, h->root) == NULL) {
+		snprintf(err, errlen, "web root %s: %s", d->web_root,
+		    strerror(errno));
+		goto fail;
+	}
+	snprintf(path, sizeof(path), "file:%s/appcore.db?mode=ro",
+	    d->cfg.state_dir);
+	if (sqlite3_open_v2(path, &h->ro, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(h->ro));
+		goto fail;
+	}
+	sqlite3_busy_timeout(h->ro, 2000);
+	if (listen_addr(d->cfg.listen, &ss, &sslen) < 0) {
+		snprintf(err, errlen, "listen: '%s' is not ADDR:PORT",
+		    d->cfg.listen);
+		goto fail;
+	}
+	pthread_mutex_lock(&d->live.mu);
+	d->live.wake = wake_clients;
+	d->live.wake_arg = d;
+	pthread_mutex_unlock(&d->live.mu);
+	h->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+	    MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+	    0, NULL, NULL, handler, h,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONN_MAX,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTP_PER_IP_MAX,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_TIMEOUT_S,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY,
+	    MHD_OPTION_NOTIFY_COMPLETED, completed, h,
+	    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, h,
+	    MHD_OPTION_END);
+	if (h->mhd == NULL) {
+		snprintf(err, errlen, "cannot listen on %s: %s", d->cfg.listen,
+		    strerror(errno));
+		goto fail;
+	}
+	info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	h->port = info != NULL ? info->port : 0;
+	return h;
+fail:
+	http_stop(h);
+	return NULL;
+}
+
+void
+http_stop(struct http *h)
+{
+	if (h == NULL)
+		return;
+	if (h->mhd != NULL) {
+		/* Streams end: they are resumed and told they are dropped. */
+		pthread_mutex_lock(&h->d->live.mu);
+		for (struct live_client *cl = h->d->live.clients; cl != NULL;
+		    cl = cl->next)
+			cl->dropped = true;
+		wake_clients(h->d);
+		h->d->live.wake = NULL;
+		pthread_mutex_unlock(&h->d->live.mu);
+		MHD_stop_daemon(h->mhd);
+	}
+	if (h->ro != NULL)
+		sqlite3_close(h->ro);
+	if (h->cmd_fd >= 0)
+		close(h->cmd_fd);
+	pthread_mutex_destroy(&h->cmd_mu);
+	free(h);
+}

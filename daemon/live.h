@@ -1,0 +1,113 @@
+/*
+ * Live state shared by the ingest thread (writer) and the HTTP thread
+ * (readers), under one mutex: per device the latest counter values and
+ * rates, core-1 state, link health; and the ring of events that the
+ * live stream (SSE) serves, each client with its own cursor.
+ */
+#ifndef APPCORE_LIVE_H
+#define APPCORE_LIVE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "appcore/wire.h"
+
+struct store_stats;
+
+#define LIVE_MAX_DEVICES	64
+#define LIVE_RING		8192	/* events kept for the stream */
+#define LIVE_DISPLAY_US		50000	/* samples to the stream at 20 Hz */
+
+struct live_counter {
+	char name[AC_NAME_LEN];
+	char unit[AC_UNIT_LEN];
+	uint8_t kind, flags;
+	int64_t id;			/* counters.id */
+	int64_t value;
+	double rate;			/* per second, over the last second */
+	int64_t rate_base;
+	uint64_t rate_t;
+};
+
+struct live_device {
+	int64_t id;			/* devices.id, the API's device id */
+	char key[2 * AC_DEVICE_ID_MAX + 1];
+	char name[AC_DEVICE_ID_MAX * 4 + 1];
+	bool connected;
+	char link[256];
+	uint64_t boot_id;
+	char agent_version[AC_VERSION_MAX];
+	uint32_t rate_hz;
+	uint32_t region_base, region_size;
+	uint8_t state;
+	uint32_t generation;
+	uint32_t heartbeat;
+	double heartbeat_rate;		/* per second */
+	uint32_t hb_base;
+	uint64_t hb_t;
+	uint64_t last_sample_t;		/* wall us */
+	uint64_t samples;
+	uint32_t ncols;
+	struct live_counter c[AC_MAX_COUNTERS];
+	struct {
+		uint64_t rx_bytes, frames, crc_errors, framing_errors;
+		uint64_t seq_gaps, frames_lost, samples_lost, malformed;
+		struct ac_msg_stats agent;
+	} health;
+	uint64_t next_display;
+};
+
+struct live_event {
+	uint64_t id;			/* SSE id, increasing */
+	char type[16];
+	char *data;			/* JSON, malloc'd */
+};
+
+struct MHD_Connection;
+
+/* A live stream client (http.c). */
+struct live_client {
+	struct live_client *next;
+	struct MHD_Connection *conn;
+	uint64_t next_id;		/* next event to send */
+	int64_t device;			/* 0: all devices */
+	bool suspended;
+	bool greet;			/* retry: and a comment, first */
+	bool keepalive;			/* a ":" comment is due */
+	bool dropped;			/* fell behind: close */
+};
+
+struct live {
+	pthread_mutex_t mu;
+	struct live_device dev[LIVE_MAX_DEVICES];
+	int ndev;
+	struct live_event ring[LIVE_RING];
+	uint64_t next_id;		/* id of the next event */
+	struct live_client *clients;
+	uint64_t clients_dropped;
+	uint64_t events_published;
+	/* The store's figures, copied by the ingest thread. */
+	struct store_copy {
+		uint64_t samples_written, commits, commit_failures;
+		uint64_t samples_lost, queued, db_bytes, file_bytes;
+		uint32_t partitions;
+		bool paused;
+	} store;
+	uint64_t started;		/* wall us */
+	/* Called with mu held when events were added (resumes clients). */
+	void (*wake)(void *arg);
+	void *wake_arg;
+};
+
+void live_init(struct live *);
+void live_free(struct live *);
+/* With mu held: the device of that id, created if need be. */
+struct live_device *live_device_get(struct live *, int64_t id);
+struct live_device *live_device_find(struct live *, int64_t id);
+/* With mu held: add an event (data is copied) and wake the stream. */
+void live_publish(struct live *, const char *type, const char *json);
+/* With mu held: the oldest event id still in the ring. */
+uint64_t live_oldest(const struct live *);
+
+#endif
