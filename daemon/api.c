@@ -619,8 +619,11 @@ post_control(struct http *h, int64_t dev, const char *what,
 	connected = d != NULL && d->connected;
 	pthread_mutex_unlock(&l->mu);
 	if (!connected) {
-		api_error(a, 409, "not_connected", "device %" PRId64 " is not "
-		    "connected", dev);
+		if (!device_exists(h, dev))
+			api_error(a, 404, "not_found", "no device %" PRId64, dev);
+		else
+			api_error(a, 409, "not_connected", "device %" PRId64
+			    " is not connected", dev);
 		return;
 	}
 	if (!http_queue_command(h, &cmd)) {

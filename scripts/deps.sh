@@ -9,7 +9,7 @@ packages=(
 	libserialport-dev libsqlite3-dev libgdbm-dev libinih-dev libsystemd-dev
 	libmicrohttpd-dev libjson-c-dev
 	# tests: the database from the shell, systemd-analyze
-	sqlite3 systemd util-linux
+	sqlite3 systemd util-linux python3-jsonschema curl
 	# tests: sanitizers, libFuzzer, Xtensa cross-compiler
 	clang libclang-rt-14-dev
 	gcc-xtensa-lx106 binutils-xtensa-lx106 picolibc-xtensa-lx106-elf

@@ -1,0 +1,339 @@
+#!/usr/bin/python3
+"""appcored's HTTP API against the real daemon and simulator: every
+endpoint, every documented error, each JSON response validated against
+web/openapi.json; hostile input.  TAP output.
+
+usage: api_test.py APPCORED OPENAPI_JSON"""
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+import jsonschema
+
+appcored, spec_path = sys.argv[1], sys.argv[2]
+spec = json.load(open(spec_path))
+n = failed = 0
+
+
+def check(ok, what):
+    global n, failed
+    n += 1
+    if not ok:
+        failed += 1
+    print("%sok %d - %s" % ("" if ok else "not ", n, what), flush=True)
+    return ok
+
+
+def schema_for(path, method, status):
+    """The response schema the spec documents for this request."""
+    for templ, item in spec["paths"].items():
+        rx = "^" + re.sub(r"\{[^}]+\}", r"[^/]+", templ) + "$"
+        if re.match(rx, path) and method.lower() in item:
+            resp = item[method.lower()]["responses"].get(str(status))
+            if resp is None:
+                return False            # undocumented status
+            content = resp.get("content", {}).get("application/json")
+            return content["schema"] if content else None
+    return False
+
+
+def validate(path, method, status, body):
+    s = schema_for(urllib.parse.urlsplit(path).path, method, status)
+    if s is False:
+        return "status %d is not documented for %s %s" % (status, method, path)
+    if s is None:
+        return None
+    try:
+        jsonschema.validate(body, {**s, "components": spec["components"]})
+    except jsonschema.ValidationError as e:
+        return "schema: %s" % e.message
+    return None
+
+
+tmp = tempfile.mkdtemp()
+proc = subprocess.Popen(
+    [appcored, "--demo", "--state-dir", tmp + "/state", "--user", "root",
+     "--listen", "127.0.0.1:0", "--sim-args",
+     "--rate 200 --counters 16 --panic-after 8"],
+    stdout=subprocess.PIPE, stderr=open(tmp + "/d.err", "w"), text=True)
+url = None
+for line in proc.stdout:
+    m = re.search(r"dashboard on (http://[^/]+)/", line)
+    if m:
+        url = m.group(1)
+        break
+u = urllib.parse.urlsplit(url)
+host, port = u.hostname, u.port
+token = open(tmp + "/state/api-token").read().strip()
+
+
+def call(method, path, body=None, headers=None, validate_schema=True):
+    c = http.client.HTTPConnection(host, port, timeout=10)
+    h = dict(headers or {})
+    data = None
+    if body is not None:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        h.setdefault("Content-Type", "application/json")
+    c.request(method, path, body=data, headers=h)
+    r = c.getresponse()
+    raw = r.read()
+    c.close()
+    ctype = r.getheader("Content-Type", "")
+    parsed = json.loads(raw) if ctype.startswith("application/json") and raw else raw
+    if validate_schema and path.startswith("/api/"):
+        problem = validate(path, method, r.status, parsed)
+        if problem:
+            check(False, "%s %s: %s" % (method, path, problem))
+    return r.status, r, parsed
+
+
+def raw_request(data, source=None):
+    s = socket.create_connection((host, port), timeout=5,
+                                 source_address=(source, 0) if source else None)
+    s.sendall(data)
+    out = b""
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+            if b"\r\n\r\n" in out and len(out) > 20:
+                break
+    except (socket.timeout, ConnectionResetError):
+        pass
+    s.close()
+    return out
+
+
+def status_of(resp):
+    m = re.match(rb"HTTP/1\.[01] (\d+)", resp)
+    return int(m.group(1)) if m else 0
+
+
+def wait_for(pred, secs):
+    end = time.time() + secs
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+try:
+    check(url is not None, "the demo prints its URL: %s" % url)
+    check(wait_for(lambda: call("GET", "/api/v1/devices/1", validate_schema=False)[0] == 200 and
+                   call("GET", "/api/v1/devices/1", validate_schema=False)[2]["counters_count"] == 16, 10),
+          "the simulated board is up with 16 counters")
+    time.sleep(1.5)
+
+    # ---- devices ----
+    st, _, b = call("GET", "/api/v1/devices")
+    check(st == 200 and b["devices"][0]["name"] == "sim-0" and b["devices"][0]["connected"],
+          "GET /devices lists sim-0, connected")
+    st, _, b = call("GET", "/api/v1/devices/1")
+    frames = [c for c in b["counters"] if c["name"] == "audio.frames"][0]
+    check(st == 200 and b["state"] == "running" and 150 < b["heartbeat_rate"] < 1200
+          and 40000 < frames["rate"] < 56000 and b["link_health"]["crc_errors"] == 0,
+          "GET /devices/1: running, heartbeat %.0f/s, frames %.0f/s" % (b["heartbeat_rate"], frames["rate"]))
+    for path in ("/api/v1/devices/99", "/api/v1/devices/0", "/api/v1/devices/abc",
+                 "/api/v1/devices/1/nothing", "/api/v1/nothing", "/api/v2/devices"):
+        st, _, b = call("GET", path, validate_schema=path.startswith("/api/v1/devices/9"))
+        check(st == 404 and b["error"]["code"] == "not_found", "GET %s: 404 not_found" % path)
+
+    # ---- history ----
+    now = int(time.time() * 1e6)
+    for step, src, span in ((1000, "raw", 5000000), (1000000, "1s", 120000000),
+                            (60000000, "1m", 600000000)):
+        st, _, b = call("GET", "/api/v1/devices/1/counters/0/history?from=%d&to=%d&step=%d"
+                        % (now - span, now + 1000000, step))
+        check(st == 200 and b["source"] == src and len(b["points"]) > 0,
+              "history with step %d us comes from %s (%d points)" % (step, src, len(b.get("points", []))))
+    st, _, b = call("GET", "/api/v1/devices/1/counters/1/history")
+    check(st == 200 and len(b["points"]) > 0, "history with default range and step")
+    for q, what in (("from=10&to=5", "from after to"), ("step=10", "step below 1 ms"),
+                    ("from=abc", "a non-number"), ("from=1e5", "an exponent"),
+                    ("step=-1", "a negative step"), ("from=0&to=100000000000&step=1000", "too many points"),
+                    ("to=%00", "a NUL byte")):
+        st, _, b = call("GET", "/api/v1/devices/1/counters/0/history?" + q)
+        check(st == 400 and b["error"]["code"] == "bad_parameter", "history with %s: 400" % what)
+    st, _, b = call("GET", "/api/v1/devices/1/counters/99/history")
+    check(st == 404, "history of a counter the device lacks: 404")
+    st, _, b = call("GET", "/api/v1/devices/1/counters/200/history", validate_schema=False)
+    check(st == 404, "history of counter 200: 404")
+
+    # ---- events, logs ----
+    st, _, b = call("GET", "/api/v1/devices/1/events?limit=50")
+    check(st == 200 and any(e["kind"] == "boot" for e in b["events"]), "events include the boot")
+    st, _, b = call("GET", "/api/v1/devices/1/logs")
+    check(st == 200 and any(l["text"].startswith("core1 up") for l in b["logs"]), "logs include core 1's first line")
+    for q in ("limit=0", "limit=5000", "from=x"):
+        st, _, b = call("GET", "/api/v1/devices/1/events?" + q)
+        check(st == 400, "events?%s: 400" % q)
+    st, _, b = call("GET", "/api/v1/devices/42/logs")
+    check(st == 404, "logs of an unknown device: 404")
+
+    # ---- snapshot ----
+    check(wait_for(lambda: call("GET", "/api/v1/devices/1/snapshot", validate_schema=False)[0] == 200, 10),
+          "a snapshot is taken")
+    st, _, b = call("GET", "/api/v1/devices/1/snapshot?offset=0&length=64")
+    check(st == 200 and b["header"]["magic_ok"] and b["bytes_hex"].startswith("41433152")
+          and len(b["bytes_hex"]) == 128 and b["size"] == 131072,
+          "snapshot: header decoded, bytes start with the magic AC1R")
+    for q in ("offset=131072", "length=0", "length=5000", "offset=131000&length=100"):
+        st, _, b = call("GET", "/api/v1/devices/1/snapshot?" + q)
+        check(st == 400, "snapshot?%s: 400" % q)
+
+    # ---- control ----
+    st, r, b = call("POST", "/api/v1/devices/1/restart")
+    check(st == 401 and r.getheader("WWW-Authenticate", "").startswith("Bearer"),
+          "POST without a token: 401 with WWW-Authenticate")
+    st, _, b = call("POST", "/api/v1/devices/1/restart", headers={"Authorization": "Bearer " + "0" * 64})
+    check(st == 401, "POST with a wrong token: 401")
+    auth = {"Authorization": "Bearer " + token}
+    st, _, b = call("POST", "/api/v1/devices/1/rate", body=b"{hz: 5", headers=auth)
+    check(st == 400 and b["error"]["code"] == "bad_json", "rate with invalid JSON: 400 bad_json")
+    for body in ({"hz": 0}, {"hz": 1001}, {"hz": "fast"}, [500], {}):
+        st, _, b = call("POST", "/api/v1/devices/1/rate", body=body, headers=auth)
+        check(st == 400, "rate %s: 400" % json.dumps(body))
+    st, _, b = call("POST", "/api/v1/devices/1/rate", body={"hz": 500}, headers=auth)
+    check(st == 202 and b["command"] == "set-rate", "rate 500: 202 queued")
+    check(wait_for(lambda: call("GET", "/api/v1/devices/1", validate_schema=False)[2]["rate_hz"] == 500, 5),
+          "the board now samples at 500 Hz")
+    st, _, b = call("POST", "/api/v1/devices/1/snapshot", headers=auth)
+    check(st == 202, "snapshot now: 202")
+    st, _, b = call("POST", "/api/v1/devices/77/restart", headers=auth)
+    check(st == 404, "control of an unknown device: 404")
+    st, _, b = call("POST", "/api/v1/devices/1/selfdestruct", headers=auth, validate_schema=False)
+    check(st == 404, "an unknown action: 404")
+    st, _, b = call("POST", "/api/v1/devices/1/rate", body=b"x" * 100000, headers=auth)
+    check(st == 413, "a 100 kB body: 413")
+    for m in ("DELETE", "PUT", "PATCH"):
+        st, _, b = call(m, "/api/v1/devices", validate_schema=False)
+        check(st == 405 and b["error"]["code"] == "method_not_allowed", "%s /devices: 405" % m)
+
+    # ---- crashes (the simulator panics 8 s in) ----
+    check(wait_for(lambda: len(call("GET", "/api/v1/crashes", validate_schema=False)[2]["crashes"]) > 0, 12),
+          "the panic shows up in /crashes")
+    st, _, b = call("GET", "/api/v1/crashes?device=1&limit=10")
+    cid = b["crashes"][0]["id"]
+    check(st == 200 and b["crashes"][0]["reason"] == "assert", "crash list: an assert")
+    st, _, b = call("GET", "/api/v1/crashes/%d" % cid)
+    check(st == 200 and b["file"] == "dsp/mixer.c" and b["line"] == 217 and len(b["backtrace"]) == 5
+          and b["backtrace"][0] == 0x42002a1c, "crash detail: file, line, backtrace")
+    st, _, b = call("GET", "/api/v1/crashes/9999")
+    check(st == 404, "an unknown crash: 404")
+    st, _, b = call("GET", "/api/v1/crashes?limit=-1")
+    check(st == 400, "crashes?limit=-1: 400")
+
+    # ---- metrics, health, static ----
+    st, r, b = call("GET", "/metrics")
+    text = b.decode()
+    check(st == 200 and r.getheader("Content-Type").startswith("text/plain; version=0.0.4")
+          and re.search(r'^appcore_counter_value\{device="sim-0",counter="audio.frames",unit="frames"\} \d+$', text, re.M)
+          and 'appcore_core1_state{device="sim-0",state="panicked"} 1' in text
+          and re.search(r"^appcored_samples_stored_total \d+$", text, re.M),
+          "/metrics: counters, core-1 state, daemon figures")
+    st, _, b = call("GET", "/healthz")
+    check(st == 200 and b == b"ok\n", "/healthz: ok")
+    st, r, b = call("GET", "/")
+    check(st == 200 and r.getheader("Content-Type").startswith("text/html")
+          and "default-src 'self'" in r.getheader("Content-Security-Policy", "")
+          and r.getheader("Access-Control-Allow-Origin") is None, "/ serves the dashboard, with a CSP, no CORS")
+    st, r, b = call("GET", "/openapi.json")
+    etag = r.getheader("ETag")
+    check(st == 200 and b["openapi"].startswith("3."), "/openapi.json served")
+    st, r, b = call("GET", "/openapi.json", headers={"If-None-Match": etag})
+    check(st == 304, "If-None-Match: 304")
+
+    # ---- the live stream ----
+    c = http.client.HTTPConnection(host, port, timeout=10)
+    c.request("GET", "/api/v1/stream")
+    r = c.getresponse()
+    buf = b""
+    while buf.count(b"\n\n") < 6:
+        buf += r.read1(65536)
+    c.close()
+    ids = [int(x) for x in re.findall(rb"^id: (\d+)$", buf, re.M)]
+    check(r.status == 200 and r.getheader("Content-Type") == "text/event-stream" and len(ids) >= 3
+          and b"event: sample" in buf and ids == sorted(ids), "the stream sends events with increasing ids")
+    last = ids[0]
+    c = http.client.HTTPConnection(host, port, timeout=10)
+    c.request("GET", "/api/v1/stream", headers={"Last-Event-ID": str(last)})
+    r = c.getresponse()
+    buf = b""
+    while b"id: " not in buf:
+        buf += r.read1(65536)
+    c.close()
+    first = int(re.search(rb"^id: (\d+)$", buf, re.M).group(1))
+    check(first == last + 1, "Last-Event-ID %d resumes at %d" % (last, first))
+    st, _, b = call("GET", "/api/v1/stream?device=abc")
+    check(st == 400, "stream?device=abc: 400")
+
+    # ---- hostile requests ----
+    for p in (b"/../../../../etc/passwd", b"/%2e%2e/%2e%2e/etc/passwd", b"/..%2f..%2fetc%2fpasswd",
+              b"/index.html/../../../../etc/passwd", b"//etc/passwd", b"/%00/etc/passwd",
+              b"/..\\..\\etc\\passwd"):
+        resp = raw_request(b"GET " + p + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        check(400 <= status_of(resp) < 500 and b"root:" not in resp,
+              "traversal %s: %d" % (p.decode(), status_of(resp)))
+    resp = raw_request(b"GET /api/v1/devices HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 65536 +
+                       b"\r\nConnection: close\r\n\r\n")
+    check(400 <= status_of(resp) < 500 or resp == b"", "a 64 kB header: refused (%d)" % status_of(resp))
+    resp = raw_request(b"NONSENSE\r\n\r\n")
+    check(400 <= status_of(resp) < 500 or resp == b"", "a broken request line: refused (%d)" % status_of(resp))
+
+    # A flood of idle connections from another address: limited per
+    # address; the daemon answers others and keeps ingesting.
+    before = call("GET", "/api/v1/devices/1", validate_schema=False)[2]["last_sample_us"]
+    flood = []
+    refused = 0
+    for i in range(300):
+        try:
+            s = socket.create_connection((host, port), timeout=2, source_address=("127.0.0.2", 0))
+            flood.append(s)
+        except OSError:
+            refused += 1
+    time.sleep(1.0)
+    t0 = time.time()
+    st, _, b = call("GET", "/healthz")
+    took = time.time() - t0
+    time.sleep(1.0)
+    after = call("GET", "/api/v1/devices/1", validate_schema=False)[2]["last_sample_us"]
+    open_ones = 0
+    for s in flood:
+        try:
+            s.settimeout(0.01)
+            if s.recv(1) != b"":
+                open_ones += 1
+        except socket.timeout:
+            open_ones += 1
+        except OSError:
+            pass
+        s.close()
+    check(st == 200, "with 300 idle connections, /healthz still answers (%.3f s)" % took)
+    check(open_ones <= 64, "at most 64 idle connections kept from one address (%d)" % open_ones)
+    check(after > before, "ingest went on during the flood")
+    check(proc.poll() is None, "appcored is still up")
+finally:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        rc = proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        rc = -1
+    check(rc == 0, "appcored stopped cleanly (%s)" % rc)
+    if failed:
+        sys.stdout.write("".join("# " + l for l in open(tmp + "/d.err").readlines()[-20:]))
+    shutil.rmtree(tmp, ignore_errors=True)
+print("1..%d" % n)
+sys.exit(1 if failed else 0)
