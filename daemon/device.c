@@ -530,6 +530,8 @@ on_crash(void *arg, const struct ac_msg_crash *m)
 	    m->line, m->msg, m->pc);
 	event(dev, (uint64_t)device_wall(dev, m->t_us), "crash", 1, detail);
 	log_warnx("%s: %s: core 1 crashed: %s", l->spec, dev->name, detail);
+	/* Readers must find the crash the stream is about to announce. */
+	(void)store_commit(l->d->store, now_wall_us());
 	{
 		json_object *o = json_object_new_object();
 

@@ -2,6 +2,7 @@
 # Installs the Debian packages appcore needs to build, test and demo,
 # and only those missing.  Needs root (or sudo).
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 packages=(
 	# build
@@ -14,9 +15,14 @@ packages=(
 	clang libclang-rt-14-dev
 	gcc-xtensa-lx106 binutils-xtensa-lx106 picolibc-xtensa-lx106-elf
 	python3
+	# the dashboard's browser test
+	chromium fonts-dejavu-core
 	# benchmarks
 	valgrind
 )
+
+# npm installs uPlot and playwright-core; a Node.js from elsewhere will do.
+command -v npm >/dev/null || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -25,7 +31,22 @@ for p in "${packages[@]}"; do
 		missing+=("$p")
 	fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+npm_install() {
+	# uPlot for the dashboard, playwright-core for the browser test:
+	# exactly what each package-lock.json names.
+	for d in web tests/browser; do
+		if [ ! -f "$d/node_modules/.package-lock.json" ] ||
+		    [ "$d/package-lock.json" -nt "$d/node_modules/.package-lock.json" ]; then
+			echo "appcore: npm ci in $d" >&2
+			(cd "$d" && npm ci --no-audit --no-fund --silent)
+		fi
+	done
+}
+
+if [ ${#missing[@]} -eq 0 ]; then
+	npm_install
+	exit 0
+fi
 
 echo "appcore: installing ${missing[*]}" >&2
 sudo=
@@ -39,3 +60,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+npm_install

@@ -1,0 +1,69 @@
+// The dashboard in headless Chromium: it loads without console errors, the
+// live chart advances while the simulator runs, a crash injected into the
+// simulator appears without a reload; screenshots of the live and crash
+// views are saved.  TAP output.
+// usage: node dashboard.mjs URL OUTDIR
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+
+const [url, outdir] = process.argv.slice(2);
+mkdirSync(outdir, { recursive: true });
+let n = 0, failed = 0;
+const check = (ok, what) => {
+  n++;
+  if (!ok) failed++;
+  console.log(`${ok ? '' : 'not '}ok ${n} - ${what}`);
+};
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update',
+    '--disable-sync'],
+});
+const errors = [];
+try {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1500 } });
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(`${m.text()} [${m.location().url}]`); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  const resp = await page.goto(url);
+  check(resp.status() === 200, `the dashboard loads (${resp.status()})`);
+  await page.waitForSelector('#live-chart canvas', { timeout: 15000 });
+  await page.waitForFunction(() => Number(document.querySelector('#live-chart').dataset.points) > 10,
+    null, { timeout: 15000 });
+  const t1 = Number(await page.getAttribute('#live-chart', 'data-last-t'));
+  await page.waitForTimeout(1500);
+  const t2 = Number(await page.getAttribute('#live-chart', 'data-last-t'));
+  const pts = Number(await page.getAttribute('#live-chart', 'data-points'));
+  check(t2 - t1 > 1e6, `the live chart advances (${((t2 - t1) / 1e6).toFixed(2)} s of data in 1.5 s, ${pts} points)`);
+  check(await page.textContent('#dev-state') === 'running', 'the state badge says running');
+  check((await page.textContent('#log')).includes('core1 up'), 'the log shows core 1 starting');
+  await page.waitForFunction(() => document.querySelector('#hex').textContent.length > 0,
+    null, { timeout: 15000 });
+  check((await page.textContent('#hex')).includes('AC1R'), 'the region viewer shows the magic AC1R');
+  await page.screenshot({ path: `${outdir}/live.png`, fullPage: true });
+  check(true, `screenshot ${outdir}/live.png`);
+  // The simulator panics a few seconds in: the page learns of it by itself.
+  const before = await page.evaluate(() => performance.getEntriesByType('navigation').length);
+  await page.waitForSelector('#crashes li.crash button', { timeout: 30000 });
+  check(true, 'the crash appears in the list without a reload');
+  await page.waitForFunction(() => document.querySelector('#dev-state').textContent === 'panicked',
+    null, { timeout: 10000 });
+  check(true, 'the state badge turns to panicked');
+  await page.click('#crashes li.crash button');
+  await page.waitForSelector('#crash-detail pre', { timeout: 5000 });
+  const detail = await page.textContent('#crash-detail');
+  check(detail.includes('dsp/mixer.c:217') && detail.includes('0x42002a1c'),
+    'the crash detail shows where and the backtrace');
+  const after = await page.evaluate(() => performance.getEntriesByType('navigation').length);
+  check(before === after, 'no page reload happened');
+  await page.screenshot({ path: `${outdir}/crash.png`, fullPage: true });
+  check(true, `screenshot ${outdir}/crash.png`);
+  check(errors.length === 0, `no console errors${errors.length ? ': ' + errors.join(' | ') : ''}`);
+} catch (e) {
+  check(false, String(e));
+} finally {
+  await browser.close();
+}
+console.log(`1..${n}`);
+process.exit(failed ? 1 : 0);
