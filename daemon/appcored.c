@@ -540,6 +540,25 @@ run_commands(struct daemon *d)
 		if (dev == NULL || dev->link == NULL) {
 			log_info("API: %s for device %" PRId64 ": not connected",
 			    ac_cmd_name(c.cmd), c.device);
+			if (c.cmd == AC_CMD_READ_MEM)
+				http_read_done(d->http, c.read, 503);
+			continue;
+		}
+		if (c.cmd == AC_CMD_READ_MEM) {
+			struct link *l = dev->link;
+
+			if (!http_read_alive(d->http, c.read))
+				continue;	/* the client gave up */
+			if (l->read != NULL) {
+				http_read_done(d->http, c.read, 409);
+				continue;
+			}
+			if ((l->read_req = link_cmd(l, c.cmd, c.arg0,
+			    c.arg1)) == 0) {
+				http_read_done(d->http, c.read, 503);
+				continue;
+			}
+			l->read = c.read;
 			continue;
 		}
 		log_notice("%s: %s: %s (from the API)", dev->link->spec,
@@ -630,6 +649,7 @@ run(struct daemon *d, const struct args *a, int argc, char **argv)
 			next_status = now + 2000000;
 		}
 		copy_store_stats(d);
+		http_read_timeouts(d->http, now);
 		if (now >= next_keepalive) {
 			http_keepalive(d->http);
 			next_keepalive = now + 15000000;

@@ -105,6 +105,8 @@ struct link {
 	uint64_t unattributed;		/* samples before HELLO */
 	uint8_t tx[512];
 	size_t txlen;
+	struct mem_read *read;		/* a live read in flight */
+	uint32_t read_req;		/* its command's req_id */
 };
 
 struct link *link_add(struct daemon *, enum link_kind, enum link_origin,
@@ -114,7 +116,8 @@ int link_open(struct link *, uint64_t now);
 void link_close(struct link *, uint64_t now, const char *why);
 void link_read(struct link *, uint64_t now);
 void link_write(struct link *);
-void link_cmd(struct link *, uint8_t cmd, uint32_t arg0, uint32_t arg1);
+/* Queues a command to the agent; returns its req_id, 0 if not sent. */
+uint32_t link_cmd(struct link *, uint8_t cmd, uint32_t arg0, uint32_t arg1);
 /* Globs and USB auto-detection: open what appeared. */
 void link_scan(struct daemon *, uint64_t now);
 
@@ -126,11 +129,28 @@ void link_scan(struct daemon *, uint64_t now);
 #define HTTP_TIMEOUT_S		30
 #define HTTP_MEMORY		(32 * 1024)	/* per connection: headers */
 
+/* A live memory read through the agent, waiting for its chunks.  Owned
+ * by the HTTP request; the fields below `done` are written by the ingest
+ * thread under the command mutex until done is set. */
+struct mem_read {
+	struct mem_read *next;
+	struct MHD_Connection *conn;
+	int64_t device;
+	uint32_t offset, len;
+	uint64_t deadline;		/* wall us */
+	bool done;
+	int status;			/* HTTP status to answer */
+	uint8_t *data;			/* len bytes once done with 200 */
+	uint32_t got;
+	uint64_t t_us;			/* wall time of the first chunk */
+};
+
 /* A control command from the API for the ingest thread. */
 struct command {
 	int64_t device;
 	uint8_t cmd;
 	uint32_t arg0, arg1;
+	struct mem_read *read;		/* READ_MEM only */
 };
 
 #define CMDQ_MAX	64
@@ -144,6 +164,13 @@ bool http_next_command(struct http *, struct command *);
 int http_command_fd(const struct http *);
 /* Ingest thread, every ~15 s: keep-alive comments to idle streams. */
 void http_keepalive(struct http *);
+/* Ingest thread: a live read got its answer (or failed, or timed out). */
+void http_read_done(struct http *, struct mem_read *, int status);
+/* -1: the read is gone, 0: more to come, 1: complete (and answered). */
+int http_read_chunk(struct http *, struct mem_read *, uint32_t offset,
+    const uint8_t *p, uint32_t n, uint64_t t);
+void http_read_timeouts(struct http *, uint64_t now);
+bool http_read_alive(struct http *, struct mem_read *);
 
 /* ---- api.c: /api/v1 and /metrics (HTTP thread) ---- */
 

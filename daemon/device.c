@@ -559,6 +559,13 @@ on_mem(void *arg, const struct ac_msg_mem *m)
 
 	if (dev == NULL || !dev->have_boot)
 		return;
+	if (m->kind == AC_MEM_READ) {
+		if (l->read != NULL && m->req_id == l->read_req &&
+		    http_read_chunk(l->d->http, l->read, m->offset, m->data,
+		    m->len, (uint64_t)device_wall(dev, m->t_us)) != 0)
+			l->read = NULL;
+		return;
+	}
 	if (m->offset == m->start) {	/* a transfer begins */
 		free(x->buf);
 		*x = (struct mem_xfer){ true, m->req_id, m->kind, m->start,
@@ -609,6 +616,14 @@ on_reply(void *arg, const struct ac_msg_reply *m)
 	if (m->cmd == AC_CMD_SET_RATE && m->status == AC_ST_OK &&
 	    l->dev != NULL)
 		l->dev->hello.rate_hz = (uint32_t)m->value;
+	if (m->cmd == AC_CMD_READ_MEM && l->read != NULL &&
+	    m->req_id == l->read_req && m->status != AC_ST_OK) {
+		/* busy: the agent is sending a snapshot; out of range: the
+		 * region is smaller than the API thought. */
+		http_read_done(l->d->http, l->read, m->status == AC_ST_BUSY ?
+		    409 : 400);
+		l->read = NULL;
+	}
 }
 
 static void

@@ -42,14 +42,17 @@ struct http {
 	struct command cmds[CMDQ_MAX];
 	int ncmds;
 	char root[PATH_MAX];		/* realpath of the web root */
+	struct mem_read *reads;		/* live reads, under cmd_mu */
 };
 
 struct req {
 	char *body;
 	size_t len;
 	bool too_big;
-	bool seen;
+	struct mem_read *read;		/* suspended for a live read */
 };
+
+#define READ_TIMEOUT_US	3000000
 
 struct daemon *
 http_daemon(struct http *h)
@@ -108,6 +111,95 @@ http_next_command(struct http *h, struct command *c)
 	}
 	pthread_mutex_unlock(&h->cmd_mu);
 	return ok;
+}
+
+/* ---- live reads (the ingest thread fills them in) ---- */
+
+static bool
+read_listed(struct http *h, struct mem_read *r)
+{
+	for (struct mem_read *x = h->reads; x != NULL; x = x->next)
+		if (x == r)
+			return true;
+	return false;
+}
+
+bool
+http_read_alive(struct http *h, struct mem_read *r)
+{
+	bool alive;
+
+	pthread_mutex_lock(&h->cmd_mu);
+	alive = read_listed(h, r) && !r->done;
+	pthread_mutex_unlock(&h->cmd_mu);
+	return alive;
+}
+
+/* With cmd_mu held. */
+static void
+read_finish(struct mem_read *r, int status)
+{
+	r->done = true;
+	r->status = status;
+	MHD_resume_connection(r->conn);
+}
+
+void
+http_read_done(struct http *h, struct mem_read *r, int status)
+{
+	pthread_mutex_lock(&h->cmd_mu);
+	if (read_listed(h, r) && !r->done)
+		read_finish(r, status);
+	pthread_mutex_unlock(&h->cmd_mu);
+}
+
+int
+http_read_chunk(struct http *h, struct mem_read *r, uint32_t offset,
+    const uint8_t *p, uint32_t n, uint64_t t)
+{
+	int rc = -1;
+
+	pthread_mutex_lock(&h->cmd_mu);
+	if (read_listed(h, r) && !r->done) {
+		rc = 0;
+		if (offset >= r->offset && n <= r->len &&
+		    offset - r->offset <= r->len - n) {
+			if (r->got == 0)
+				r->t_us = t;
+			memcpy(r->data + (offset - r->offset), p, n);
+			r->got += n;
+		}
+		if (r->got >= r->len) {
+			read_finish(r, 200);
+			rc = 1;
+		}
+	}
+	pthread_mutex_unlock(&h->cmd_mu);
+	return rc;
+}
+
+void
+http_read_timeouts(struct http *h, uint64_t now)
+{
+	pthread_mutex_lock(&h->cmd_mu);
+	for (struct mem_read *r = h->reads; r != NULL; r = r->next)
+		if (!r->done && now >= r->deadline)
+			read_finish(r, 504);
+	pthread_mutex_unlock(&h->cmd_mu);
+}
+
+static void
+read_unlist(struct http *h, struct mem_read *r)
+{
+	pthread_mutex_lock(&h->cmd_mu);
+	for (struct mem_read **pp = &h->reads; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == r) {
+			*pp = r->next;
+			break;
+		}
+	pthread_mutex_unlock(&h->cmd_mu);
+	free(r->data);
+	free(r);
 }
 
 /* ---- responses ---- */
@@ -445,6 +537,118 @@ serve_stream(struct http *h, struct MHD_Connection *c)
 	return ret;
 }
 
+/* GET /api/v1/devices/{id}/memory?offset=&length=: the agent reads the
+ * region now.  The connection waits (suspended) for the answer. */
+static enum MHD_Result
+serve_memory(struct http *h, struct MHD_Connection *c, const char *url,
+    struct req *r)
+{
+	struct api_reply a = { 0 };
+	struct mem_read *rd = r->read;
+	struct live *l = &h->d->live;
+	struct live_device *d;
+	struct command cmd;
+	uint32_t size = 0;
+	bool connected = false;
+	long long id, off, len;
+	char *end, *hex;
+	const char *v;
+
+	if (rd != NULL) {		/* resumed: the answer is here */
+		if (rd->status != 200)
+			api_error(&a, rd->status, rd->status == 504 ? "timeout" :
+			    rd->status == 409 ? "busy" : rd->status == 503 ?
+			    "not_connected" : "bad_parameter", rd->status == 504 ?
+			    "the agent did not answer within 3 s" :
+			    rd->status == 409 ? "the agent is sending a snapshot; "
+			    "try again" : rd->status == 503 ? "the link went "
+			    "down" : "the agent refused the range");
+		else if ((hex = malloc((size_t)rd->len * 2 + 1)) != NULL) {
+			size_t n;
+
+			for (uint32_t i = 0; i < rd->len; i++)
+				snprintf(hex + 2 * i, 3, "%02x", rd->data[i]);
+			a.body = malloc((size_t)rd->len * 2 + 160);
+			if (a.body != NULL) {
+				n = (size_t)sprintf(a.body, "{\"device\":%lld,"
+				    "\"t\":%llu,\"offset\":%u,\"length\":%u,"
+				    "\"bytes_hex\":\"%s\"}", (long long)rd->device,
+				    (unsigned long long)rd->t_us, rd->offset,
+				    rd->len, hex);
+				a.len = n;
+				a.status = 200;
+				a.type = "application/json";
+			}
+			free(hex);
+		}
+		r->read = NULL;
+		read_unlist(h, rd);
+		if (a.body == NULL)
+			return MHD_NO;
+		return send_reply(c, &a);
+	}
+	id = strtoll(url + 16, &end, 10);
+	if (url[16] < '1' || url[16] > '9' || strcmp(end, "/memory") != 0 ||
+	    id <= 0) {
+		api_error(&a, 404, "not_found", "no such resource");
+		return send_reply(c, &a);
+	}
+	v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "offset");
+	off = v ? strtoll(v, &end, 10) : 0;
+	if (v != NULL && (*v == '\0' || *end != '\0' || off < 0)) {
+		api_error(&a, 400, "bad_parameter", "offset: '%.40s' is not "
+		    "an integer of 0 or more", v);
+		return send_reply(c, &a);
+	}
+	v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "length");
+	len = v ? strtoll(v, &end, 10) : 256;
+	if (v != NULL && (*v == '\0' || *end != '\0' || len < 1 ||
+	    len > 4096)) {
+		api_error(&a, 400, "bad_parameter", "length: '%.40s' is not an "
+		    "integer in [1, 4096]", v);
+		return send_reply(c, &a);
+	}
+	pthread_mutex_lock(&l->mu);
+	if ((d = live_device_find(l, id)) != NULL) {
+		connected = d->connected;
+		size = d->region_size;
+	}
+	pthread_mutex_unlock(&l->mu);
+	if (!connected) {
+		api_error(&a, d == NULL ? 404 : 409, d == NULL ? "not_found" :
+		    "not_connected", "device %lld is not connected", id);
+		return send_reply(c, &a);
+	}
+	if ((uint64_t)off + (uint64_t)len > size) {
+		api_error(&a, 400, "bad_parameter", "offset + length must be "
+		    "within the %u-byte region", size);
+		return send_reply(c, &a);
+	}
+	if ((rd = calloc(1, sizeof(*rd))) == NULL ||
+	    (rd->data = malloc((size_t)len)) == NULL) {
+		free(rd);
+		return MHD_NO;
+	}
+	rd->conn = c;
+	rd->device = id;
+	rd->offset = (uint32_t)off;
+	rd->len = (uint32_t)len;
+	rd->deadline = now_wall_us() + READ_TIMEOUT_US;
+	pthread_mutex_lock(&h->cmd_mu);
+	rd->next = h->reads;
+	h->reads = rd;
+	pthread_mutex_unlock(&h->cmd_mu);
+	r->read = rd;
+	cmd = (struct command){ id, AC_CMD_READ_MEM, rd->offset, rd->len, rd };
+	MHD_suspend_connection(c);
+	if (!http_queue_command(h, &cmd)) {
+		pthread_mutex_lock(&h->cmd_mu);
+		read_finish(rd, 503);
+		pthread_mutex_unlock(&h->cmd_mu);
+	}
+	return MHD_YES;
+}
+
 /* ---- requests ---- */
 
 static bool
@@ -515,6 +719,10 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	if (strcmp(url, "/api/v1/stream") == 0 && get)
 		return serve_stream(h, c);
+	if (r->read != NULL || (get && strncmp(url, "/api/v1/devices/", 16) == 0 &&
+	    strstr(url + 16, "/memory") != NULL &&
+	    strcmp(strstr(url + 16, "/memory"), "/memory") == 0))
+		return serve_memory(h, c, url, r);
 	if (strncmp(url, "/api/", 5) == 0) {
 		api_handle(h, method, url, c, r->body, r->len,
 		    authorized(h, c), &a);
@@ -533,8 +741,10 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
 	struct req *r = *con_cls;
 
-	(void)cls; (void)c; (void)toe;
+	(void)c; (void)toe;
 	if (r != NULL) {
+		if (r->read != NULL)
+			read_unlist(cls, r->read);
 		free(r->body);
 		free(r);
 		*con_cls = NULL;
@@ -704,6 +914,8 @@ http_stop(struct http *h)
 		pthread_mutex_unlock(&h->d->live.mu);
 		MHD_stop_daemon(h->mhd);
 	}
+	while (h->reads != NULL)
+		read_unlist(h, h->reads);
 	if (h->ro != NULL)
 		sqlite3_close(h->ro);
 	if (h->cmd_fd >= 0)

@@ -229,6 +229,10 @@ link_close(struct link *l, uint64_t now, const char *why)
 	l->xfer.active = false;
 	free(l->xfer.buf);
 	l->xfer.buf = NULL;
+	if (l->read != NULL) {
+		http_read_done(l->d->http, l->read, 503);
+		l->read = NULL;
+	}
 	if (now != 0)
 		retry_later(l, now);
 }
@@ -292,22 +296,23 @@ link_write(struct link *l)
 	}
 }
 
-void
+uint32_t
 link_cmd(struct link *l, uint8_t cmd, uint32_t arg0, uint32_t arg1)
 {
 	struct ac_msg_cmd c = { .cmd = cmd, .arg0 = arg0, .arg1 = arg1 };
 	size_t n;
 
 	if (l->fd < 0)
-		return;
+		return 0;
 	n = session_cmd(&l->s, &c, l->tx + l->txlen, sizeof(l->tx) - l->txlen);
 	if (n == 0) {
 		log_warnx("%s: command queue full, %s dropped", l->spec,
 		    ac_cmd_name(cmd));
-		return;
+		return 0;
 	}
 	l->txlen += n;
 	link_write(l);
+	return c.req_id;
 }
 
 /* ---- scanning ---- */

@@ -17,7 +17,7 @@ struct store_stats;
 
 #define LIVE_MAX_DEVICES	64
 #define LIVE_RING		8192	/* events kept for the stream */
-#define LIVE_DISPLAY_US		50000	/* samples to the stream at 20 Hz */
+#define LIVE_DISPLAY_US		20000	/* samples to the stream at 50 Hz */
 
 struct live_counter {
 	char name[AC_NAME_LEN];

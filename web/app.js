@@ -185,7 +185,7 @@ function onSample(ev) {
   const box = $('live-chart');
   box.dataset.points = String(data[0].length);
   box.dataset.lastT = String(s.t);
-  // Samples come at up to 20 Hz per board; draw once per frame at most.
+  // Samples come at up to 50 Hz per board; draw once per frame at most.
   if (!state.redraw) {
     state.redraw = true;
     requestAnimationFrame(() => {
@@ -294,6 +294,16 @@ async function showCrash(id) {
 
 // ---- shared region ----
 
+function hexDump(hexstr, base) {
+  const lines = [];
+  for (let i = 0; i < hexstr.length / 2; i += 16) {
+    const bytes = hexstr.slice(i * 2, (i + 16) * 2).match(/../g);
+    const ascii = bytes.map((b) => { const c = parseInt(b, 16); return c >= 32 && c < 127 ? String.fromCharCode(c) : '.'; });
+    lines.push(`${hex32(base + i)}  ${bytes.join(' ').padEnd(47)}  ${ascii.join('')}`);
+  }
+  return lines.join('\n');
+}
+
 async function loadRegion(ev) {
   if (ev) ev.preventDefault();
   try {
@@ -304,16 +314,22 @@ async function loadRegion(ev) {
     dl.replaceChildren();
     for (const [k, v] of Object.entries(s.header))
       fact(dl, k, typeof v === 'number' && k.includes('magic') ? hex32(v) : String(v));
-    const lines = [];
-    for (let i = 0; i < s.bytes_hex.length / 2; i += 16) {
-      const bytes = s.bytes_hex.slice(i * 2, (i + 16) * 2).match(/../g);
-      const ascii = bytes.map((b) => { const c = parseInt(b, 16); return c >= 32 && c < 127 ? String.fromCharCode(c) : '.'; });
-      lines.push(`${hex32(s.region_base + s.offset + i)}  ${bytes.join(' ').padEnd(47)}  ${ascii.join('')}`);
-    }
-    $('hex').textContent = lines.join('\n');
+    $('hex').textContent = hexDump(s.bytes_hex, s.region_base + s.offset);
   } catch (e) {
     $('mem-note').textContent = e.message;
     $('hex').textContent = '';
+  }
+}
+
+// A live read through the agent: the same hex view, bytes as of now.
+async function readLive() {
+  try {
+    const m = await api(`/api/v1/devices/${state.selected}/memory?offset=${$('mem-off').value}` +
+      `&length=${$('mem-len').value}`);
+    $('mem-note').textContent = `read live at ${fmtTime(m.t)}`;
+    $('hex').textContent = hexDump(m.bytes_hex, (state.device ? state.device.region_base : 0) + m.offset);
+  } catch (e) {
+    $('mem-note').textContent = e.message;
   }
 }
 
@@ -379,6 +395,7 @@ function connect() {
 
 $('hist-form').onsubmit = loadHistory;
 $('mem-form').onsubmit = loadRegion;
+$('mem-live').onclick = readLive;
 $('btn-restart').onclick = () => control('restart');
 $('btn-snapshot').onclick = () => control('snapshot');
 $('btn-rate').onclick = () => control('rate', { hz: Number($('rate-hz').value) });

@@ -193,6 +193,18 @@ try:
         st, _, b = call("GET", "/api/v1/devices/1/snapshot?" + q)
         check(st == 400, "snapshot?%s: 400" % q)
 
+    # ---- a live read through the agent ----
+    st, _, b = call("GET", "/api/v1/devices/1/memory?offset=0&length=16")
+    check(st == 200 and b["bytes_hex"].startswith("41433152") and b["length"] == 16,
+          "a live read returns the region's magic")
+    st, _, b = call("GET", "/api/v1/devices/1/memory?offset=64&length=4096")
+    check(st == 200 and len(b["bytes_hex"]) == 8192, "a live read of 4096 bytes")
+    for q in ("offset=131070&length=8", "length=0", "length=4097", "offset=-1", "offset=x"):
+        st, _, b = call("GET", "/api/v1/devices/1/memory?" + q)
+        check(st == 400, "memory?%s: 400" % q)
+    st, _, b = call("GET", "/api/v1/devices/5/memory")
+    check(st == 404, "a live read of an unknown device: 404")
+
     # ---- control ----
     st, r, b = call("POST", "/api/v1/devices/1/restart")
     check(st == 401 and r.getheader("WWW-Authenticate", "").startswith("Bearer"),
