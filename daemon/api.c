@@ -90,6 +90,8 @@ device_live_json(const struct live_device *d, bool full)
 	    json_object_new_int64(d->ncols));
 	json_object_object_add(o, "last_sample_us",
 	    json_object_new_int64((int64_t)d->last_sample_t));
+	json_object_object_add(o, "last_snapshot_us",
+	    json_object_new_int64((int64_t)d->last_snapshot_t));
 	if (!full)
 		return o;
 	json_object_object_add(o, "generation",
@@ -209,19 +211,46 @@ device_exists(struct http *h, int64_t id)
 	return found;
 }
 
+/* The live state changes with every sample; serving it 10 ms old at most
+ * spares building the same JSON for every request of a busy poller. */
+#define LIVE_JSON_US	10000
+
 static void
 get_device(struct http *h, int64_t id, struct api_reply *a)
 {
 	struct live *l = &http_daemon(h)->live;
 	struct live_device *d;
-	json_object *o;
+	uint64_t now = now_wall_us();
+	char *copy = NULL;
+	size_t len = 0;
 
 	pthread_mutex_lock(&l->mu);
-	d = live_device_find(l, id);
-	o = d != NULL ? device_live_json(d, true) : NULL;
+	if ((d = live_device_find(l, id)) != NULL) {
+		if (d->json == NULL || now - d->json_at >= LIVE_JSON_US) {
+			json_object *o = device_live_json(d, true);
+			const char *s = json_object_to_json_string_ext(o,
+			    JSON_C_TO_STRING_PLAIN |
+			    JSON_C_TO_STRING_NOSLASHESCAPE);
+
+			free(d->json);
+			d->json = strdup(s);
+			d->json_len = strlen(s);
+			d->json_at = now;
+			json_object_put(o);
+		}
+		if (d->json != NULL && (copy = malloc(d->json_len)) != NULL) {
+			memcpy(copy, d->json, d->json_len);
+			len = d->json_len;
+		}
+	}
 	pthread_mutex_unlock(&l->mu);
-	if (o != NULL)
-		reply_json(a, 200, o);
+	if (copy != NULL) {
+		a->status = 200;
+		a->body = copy;
+		a->len = len;
+		a->type = "application/json";
+	} else if (d != NULL)
+		api_error(a, 500, "out_of_memory", "no memory for the answer");
 	else if (device_exists(h, id))
 		api_error(a, 404, "not_connected", "device %" PRId64 " has not "
 		    "been connected since appcored started", id);

@@ -100,6 +100,23 @@ live_of(struct device *dev)
 	return ld;
 }
 
+/* The newest snapshot of a device already stored, or 0. */
+static int64_t
+last_snapshot(struct daemon *d, int64_t device)
+{
+	sqlite3_stmt *st;
+	int64_t t = 0;
+
+	if (sqlite3_prepare_v2(store_db(d->store), "SELECT max(t) FROM "
+	    "snapshots WHERE device_id = ?", -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_int64(st, 1, device);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		t = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return t;
+}
+
 /* The last clock anchor of a boot seen before (a daemon restart). */
 static bool
 last_anchor(struct daemon *d, int64_t boot, int64_t *offset)
@@ -239,6 +256,8 @@ on_hello(void *arg, struct session *s)
 	{
 		struct live_device *ld = live_of(dev);
 
+		if (ld != NULL && ld->last_snapshot_t == 0)
+			ld->last_snapshot_t = (uint64_t)last_snapshot(d, dev->id);
 		if (ld != NULL) {
 			ld->connected = true;
 			snprintf(ld->link, sizeof(ld->link), "%s", l->spec);
@@ -598,6 +617,17 @@ on_mem(void *arg, const struct ac_msg_mem *m)
 		store_snapshot(l->d->store, dev->id, dev->boot,
 		    (uint64_t)device_wall(dev, x->t_us),
 		    dev->hello.region_base + x->start, x->total, hex);
+		/* Readers find it once the stream or the live state says so. */
+		(void)store_commit(l->d->store, now_wall_us());
+		pthread_mutex_lock(&l->d->live.mu);
+		{
+			struct live_device *ld = live_of(dev);
+
+			if (ld != NULL)
+				ld->last_snapshot_t =
+				    (uint64_t)device_wall(dev, x->t_us);
+		}
+		pthread_mutex_unlock(&l->d->live.mu);
 		log_info("%s: %s: snapshot of %u bytes, %.16s", l->spec,
 		    dev->name, x->total, hex);
 	}

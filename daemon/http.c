@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
 #include <microhttpd.h>
 #include <sqlite3.h>
 
@@ -452,13 +453,22 @@ sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 		    e->data);
 		cl->next_id++;
 	}
-	if (n == 0 || cl->keepalive) {
+	if (cl->keepalive && n + 3 <= max) {
 		n += (size_t)snprintf(buf + n, max - n, ":\n\n");
 		cl->keepalive = false;
 	}
-	if (cl->next_id == l->next_id && !cl->suspended) {
-		cl->suspended = true;
-		MHD_suspend_connection(cl->conn);
+	/*
+	 * Suspend only when a call finds nothing new: what a call returns is
+	 * sent only after the connection runs again, so suspending right
+	 * after handing over an event would hold it until the next one.  A
+	 * reader may not return 0 here, hence a comment.
+	 */
+	if (n == 0) {
+		n = (size_t)snprintf(buf, max, ":\n\n");
+		if (!cl->suspended) {
+			cl->suspended = true;
+			MHD_suspend_connection(cl->conn);
+		}
 	}
 	pthread_mutex_unlock(&l->mu);
 	return (ssize_t)n;
@@ -845,6 +855,8 @@ http_start(struct daemon *d, char *err, size_t errlen)
 	}
 	h->d = d;
 	h->cmd_fd = -1;
+	/* Rates and means: six significant digits, not seventeen. */
+	json_c_set_serialization_double_format("%.6g", JSON_C_OPTION_GLOBAL);
 	pthread_mutex_init(&h->cmd_mu, NULL);
 	if ((h->cmd_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
@@ -873,7 +885,8 @@ http_start(struct daemon *d, char *err, size_t errlen)
 	d->live.wake_arg = d;
 	pthread_mutex_unlock(&d->live.mu);
 	h->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-	    MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+	    MHD_USE_EPOLL | MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME |
+	    MHD_USE_ERROR_LOG,
 	    0, NULL, NULL, handler, h,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONN_MAX,

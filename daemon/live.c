@@ -18,6 +18,8 @@ live_free(struct live *l)
 {
 	for (int i = 0; i < LIVE_RING; i++)
 		free(l->ring[i].data);
+	for (int i = 0; i < l->ndev; i++)
+		free(l->dev[i].json);
 	pthread_mutex_destroy(&l->mu);
 }
 

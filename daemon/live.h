@@ -47,6 +47,7 @@ struct live_device {
 	uint32_t hb_base;
 	uint64_t hb_t;
 	uint64_t last_sample_t;		/* wall us */
+	uint64_t last_snapshot_t;	/* wall us, 0: none yet */
 	uint64_t samples;
 	uint32_t ncols;
 	struct live_counter c[AC_MAX_COUNTERS];
@@ -56,6 +57,9 @@ struct live_device {
 		struct ac_msg_stats agent;
 	} health;
 	uint64_t next_display;
+	char *json;			/* GET /devices/{id}, cached */
+	size_t json_len;
+	uint64_t json_at;
 };
 
 struct live_event {

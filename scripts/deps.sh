@@ -18,7 +18,7 @@ packages=(
 	# the dashboard's browser test
 	chromium fonts-dejavu-core
 	# benchmarks
-	valgrind
+	valgrind wrk nginx-light
 )
 
 # npm installs uPlot and playwright-core; a Node.js from elsewhere will do.

@@ -71,11 +71,11 @@ async function select(id) {
   $('device').hidden = false;
   for (const b of $('devices').querySelectorAll('button'))
     b.setAttribute('aria-current', 'false');
+  state.device = null;
   await refreshDevice(true);
   loadLogs();
   loadCrashes();
   loadHistory();
-  loadRegion();
 }
 
 async function refreshDevice(rebuild) {
@@ -88,6 +88,8 @@ async function refreshDevice(rebuild) {
     $('dev-state').textContent = e.message;
     return;
   }
+  const newSnapshot = !state.device || state.device.id !== d.id ||
+    state.device.last_snapshot_us !== d.last_snapshot_us;
   state.device = d;
   $('dev-name').textContent = d.name;
   setState(d.connected ? d.state : 'off');
@@ -106,6 +108,7 @@ async function refreshDevice(rebuild) {
   $('rate-hz').placeholder = d.rate_hz;
   renderValues(d.counters);
   if (rebuild) buildPicks(d.counters);
+  if (newSnapshot && d.last_snapshot_us > 0) loadRegion();
 }
 
 function setState(s) {
@@ -306,6 +309,10 @@ function hexDump(hexstr, base) {
 
 async function loadRegion(ev) {
   if (ev) ev.preventDefault();
+  if (!state.device || !state.device.last_snapshot_us) {
+    $('mem-note').textContent = 'no snapshot yet';
+    return;
+  }
   try {
     const s = await api(`/api/v1/devices/${state.selected}/snapshot?offset=${$('mem-off').value}` +
       `&length=${$('mem-len').value}`);
@@ -388,7 +395,6 @@ function connect() {
     const c = JSON.parse(ev.data);
     if (c.device !== state.selected) return;
     loadCrashes();
-    loadRegion();
     setTimeout(loadCrashes, 1500);	// in case the write was paused
   });
 }

@@ -272,7 +272,7 @@ try:
     c.request("GET", "/api/v1/stream")
     r = c.getresponse()
     buf = b""
-    while buf.count(b"\n\n") < 6:
+    while len(re.findall(rb"^id: \d+$", buf, re.M)) < 4:
         buf += r.read1(65536)
     c.close()
     ids = [int(x) for x in re.findall(rb"^id: (\d+)$", buf, re.M)]
