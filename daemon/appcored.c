@@ -65,6 +65,7 @@ usage(FILE *f)
 "      --budget SIZE        database size budget (2G)\n"
 "      --snapshot-interval DUR  shared-region snapshots (5m; 0: none)\n"
 "      --listen ADDR:PORT   HTTP address (127.0.0.1:8080)\n"
+"      --socket PATH        the same HTTP service on a unix socket too\n"
 "      --user NAME          drop to this user when started as root\n"
 "  -o, --option SECTION.KEY=VALUE\n"
 "                           any key of appcored.conf, e.g.\n"
@@ -292,7 +293,7 @@ add_config_links(struct daemon *d)
 enum {
 	OPT_NO_AUTODETECT = 256, OPT_BAUD, OPT_FRAMING, OPT_RATE,
 	OPT_RAW_WINDOW, OPT_BUDGET, OPT_SNAPSHOT, OPT_LISTEN, OPT_USER,
-	OPT_DEMO, OPT_SIM_ARGS, OPT_CHECK
+	OPT_DEMO, OPT_SIM_ARGS, OPT_CHECK, OPT_SOCKET
 };
 
 #define GETOPT_SHORT	"c:s:p:o:fvhV"
@@ -310,6 +311,7 @@ static const struct option longopts[] = {
 	{ "budget", required_argument, NULL, OPT_BUDGET },
 	{ "snapshot-interval", required_argument, NULL, OPT_SNAPSHOT },
 	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "socket", required_argument, NULL, OPT_SOCKET },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "demo", no_argument, NULL, OPT_DEMO },
 	{ "sim-args", required_argument, NULL, OPT_SIM_ARGS },
@@ -392,6 +394,7 @@ apply_args(struct config *c, int argc, char **argv, char *err, size_t errlen)
 		case OPT_SNAPSHOT:
 			sec = "storage"; key = "snapshot_interval"; break;
 		case OPT_LISTEN: sec = "http"; key = "listen"; break;
+		case OPT_SOCKET: sec = "http"; key = "socket"; break;
 		case OPT_USER: sec = "daemon"; key = "user"; break;
 		case 'o': {
 			/* Any key of the file: -o storage.partition=5m */

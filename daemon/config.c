@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "config.h"
+#include "live.h"
 
 void
 config_defaults(struct config *c)
@@ -22,6 +23,7 @@ config_defaults(struct config *c)
 	store_cfg_defaults(&c->store);
 	c->snapshot_us = 300ull * 1000000;
 	snprintf(c->listen, sizeof(c->listen), "127.0.0.1:8080");
+	c->stream_lag = 2000;
 }
 
 void
@@ -217,6 +219,16 @@ config_set(struct config *c, const char *section, const char *key,
 				BAD("listen: '%s' is not ADDR:PORT or a unix "
 				    "socket path", v);
 			snprintf(c->listen, sizeof(c->listen), "%s", v);
+		} else if (strcmp(key, "stream_lag") == 0) {
+			if (parse_int(v, 16, LIVE_RING, &l) < 0)
+				BAD("stream_lag: '%s' is not a number of events in "
+				    "16..%d", v, LIVE_RING);
+			c->stream_lag = (uint32_t)l;
+		} else if (strcmp(key, "socket") == 0) {
+			if (v[0] != '/' || strlen(v) >= sizeof(c->socket))
+				BAD("socket: '%s' is not an absolute path of at "
+				    "most %zu bytes", v, sizeof(c->socket) - 1);
+			snprintf(c->socket, sizeof(c->socket), "%s", v);
 		} else if (strcmp(key, "web_root") == 0) {
 			if (v[0] != '/')
 				BAD("web_root: '%s' is not an absolute path", v);

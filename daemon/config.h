@@ -33,6 +33,8 @@ struct config {
 
 	char listen[128];		/* ADDR:PORT */
 	char web_root[256];		/* "": the installed dashboard */
+	char socket[108];		/* "": no unix socket */
+	uint32_t stream_lag;		/* events a stream client may trail */
 };
 
 void config_defaults(struct config *);

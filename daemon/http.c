@@ -20,6 +20,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -30,12 +31,16 @@
 #include "log.h"
 
 #define SSE_BLOCK	(32 * 1024)
+#define STREAM_STUCK_S	5
+#define STREAM_SNDBUF	(32 * 1024)
 
 
 
 struct http {
 	struct daemon *d;
 	struct MHD_Daemon *mhd;
+	struct MHD_Daemon *mhd_unix;	/* [http] socket, for appcorectl */
+	char socket_path[108];
 	sqlite3 *ro;
 	uint16_t port;
 	int cmd_fd;			/* eventfd: commands are queued */
@@ -426,8 +431,10 @@ sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 	l = &((struct daemon *)MHD_get_connection_info(cl->conn,
 	    MHD_CONNECTION_INFO_SOCKET_CONTEXT)->socket_context)->live;
 	pthread_mutex_lock(&l->mu);
-	if (cl->next_id < live_oldest(l))
-		cl->dropped = true;	/* it fell behind the ring */
+	/* Too far behind (or behind the ring): it will not catch up. */
+	if (cl->next_id < live_oldest(l) ||
+	    l->next_id - cl->next_id > cl->lag_max)
+		cl->dropped = true;
 	if (cl->dropped) {
 		l->clients_dropped++;
 		pthread_mutex_unlock(&l->mu);
@@ -488,6 +495,9 @@ sse_free(void *cls)
 			*pp = cl->next;
 			break;
 		}
+	/* Closed with events still owed and not by our own drop: stuck. */
+	if (!cl->dropped && cl->next_id + 16 < l->next_id)
+		l->clients_dropped++;
 	pthread_mutex_unlock(&l->mu);
 	free(cl);
 }
@@ -510,6 +520,7 @@ serve_stream(struct http *h, struct MHD_Connection *c)
 		return MHD_NO;
 	cl->conn = c;
 	cl->greet = true;
+	cl->lag_max = h->d->cfg.stream_lag;
 	if (dev != NULL) {
 		cl->device = strtoll(dev, &end, 10);
 		if (*dev == '\0' || *end != '\0' || cl->device <= 0) {
@@ -524,11 +535,15 @@ serve_stream(struct http *h, struct MHD_Connection *c)
 	if (last != NULL) {
 		unsigned long long v = strtoull(last, &end, 10);
 
-		/* Resume after the last event seen, if it is still here;
-		 * otherwise from the oldest we have. */
+		/* Resume after the last event seen, reaching back at most
+		 * half the lag a client may have. */
+		uint64_t floor = l->next_id > cl->lag_max / 2 ?
+		    l->next_id - cl->lag_max / 2 : 1;
+
+		if (floor < live_oldest(l))
+			floor = live_oldest(l);
 		if (*last != '\0' && *end == '\0' && v < l->next_id)
-			cl->next_id = v + 1 < live_oldest(l) ?
-			    live_oldest(l) : v + 1;
+			cl->next_id = v + 1 < floor ? floor : v + 1;
 	}
 	cl->next = l->clients;
 	l->clients = cl;
@@ -539,6 +554,23 @@ serve_stream(struct http *h, struct MHD_Connection *c)
 		sse_free(cl);
 		return MHD_NO;
 	}
+	/*
+	 * A client that stops reading must show as lag in our cursor, not
+	 * vanish into a kernel send buffer that grows to megabytes: cap the
+	 * buffer.  Once nothing can be written for 5 s the connection is
+	 * closed; idle clients are suspended, which never times out.
+	 */
+	{
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
+		    MHD_CONNECTION_INFO_CONNECTION_FD);
+		int sz = STREAM_SNDBUF;
+
+		if (ci != NULL)
+			(void)setsockopt(ci->connect_fd, SOL_SOCKET, SO_SNDBUF,
+			    &sz, sizeof(sz));
+	}
+	MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT,
+	    (unsigned)STREAM_STUCK_S);
 	MHD_add_response_header(r, "Content-Type", "text/event-stream");
 	MHD_add_response_header(r, "Cache-Control", "no-store");
 	common_headers(r);
@@ -840,6 +872,49 @@ listen_addr(const char *spec, struct sockaddr_storage *ss, socklen_t *len)
 	return 0;
 }
 
+/* The same service on a unix socket (mode 0660): the local CLI's way in,
+ * needing no TCP port. */
+static int
+open_unix(struct http *h, char *err, size_t errlen)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", h->d->cfg.socket);
+	snprintf(h->socket_path, sizeof(h->socket_path), "%s",
+	    h->d->cfg.socket);
+	(void)unlink(sun.sun_path);	/* a stale one from a crash */
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    chmod(sun.sun_path, 0660) < 0 || listen(fd, 64) < 0) {
+		snprintf(err, errlen, "%s: %s", sun.sun_path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	h->mhd_unix = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+	    MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+	    0, NULL, NULL, handler, h,
+	    MHD_OPTION_LISTEN_SOCKET, fd,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONN_MAX,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_TIMEOUT_S,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY,
+	    MHD_OPTION_NOTIFY_COMPLETED, completed, h,
+	    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, h,
+	    MHD_OPTION_UNESCAPE_CALLBACK, unescape, h,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+	    MHD_OPTION_END);
+	if (h->mhd_unix == NULL) {
+		snprintf(err, errlen, "%s: cannot serve: %s", sun.sun_path,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return 0;
+}
+
 struct http *
 http_start(struct daemon *d, char *err, size_t errlen)
 {
@@ -905,6 +980,8 @@ http_start(struct daemon *d, char *err, size_t errlen)
 	}
 	info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = info != NULL ? info->port : 0;
+	if (d->cfg.socket[0] != '\0' && open_unix(h, err, errlen) < 0)
+		goto fail;
 	return h;
 fail:
 	http_stop(h);
@@ -926,6 +1003,10 @@ http_stop(struct http *h)
 		h->d->live.wake = NULL;
 		pthread_mutex_unlock(&h->d->live.mu);
 		MHD_stop_daemon(h->mhd);
+	}
+	if (h->mhd_unix != NULL) {
+		MHD_stop_daemon(h->mhd_unix);
+		(void)unlink(h->socket_path);
 	}
 	while (h->reads != NULL)
 		read_unlist(h, h->reads);

@@ -80,6 +80,7 @@ struct live_client {
 	bool greet;			/* retry: and a comment, first */
 	bool keepalive;			/* a ":" comment is due */
 	bool dropped;			/* fell behind: close */
+	uint32_t lag_max;		/* events it may trail */
 };
 
 struct live {

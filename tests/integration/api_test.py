@@ -62,7 +62,8 @@ def validate(path, method, status, body):
 tmp = tempfile.mkdtemp()
 proc = subprocess.Popen(
     [appcored, "--demo", "--state-dir", tmp + "/state", "--user", "root",
-     "--listen", "127.0.0.1:0", "--sim-args",
+     "--listen", "127.0.0.1:0", "--socket", tmp + "/appcored.sock",
+     "-o", "http.stream_lag=200", "--sim-args",
      "--rate 200 --counters 16 --panic-after 8"],
     stdout=subprocess.PIPE, stderr=open(tmp + "/d.err", "w"), text=True)
 url = None
@@ -290,6 +291,66 @@ try:
     check(first == last + 1, "Last-Event-ID %d resumes at %d" % (last, first))
     st, _, b = call("GET", "/api/v1/stream?device=abc")
     check(st == 400, "stream?device=abc: 400")
+
+    # ---- the unix socket (for appcorectl) ----
+    us = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    us.connect(tmp + "/appcored.sock")
+    us.sendall(b"GET /api/v1/devices HTTP/1.1\r\nHost: local\r\nConnection: close\r\n\r\n")
+    resp = b""
+    while True:
+        chunk = us.recv(65536)
+        if not chunk:
+            break
+        resp += chunk
+    us.close()
+    check(status_of(resp) == 200 and b'"sim-0"' in resp and
+          oct(os.stat(tmp + "/appcored.sock").st_mode & 0o777) == "0o660",
+          "the API answers on the unix socket (mode 0660)")
+
+    # ---- a stuck stream client is dropped; the others go on ----
+    stuck = socket.socket()
+    stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+    stuck.connect((host, port))
+    stuck.sendall(b"GET /api/v1/stream HTTP/1.1\r\nHost: x\r\n\r\n")
+    good = socket.create_connection((host, port), timeout=1)
+    good.sendall(b"GET /api/v1/stream HTTP/1.1\r\nHost: x\r\n\r\n")
+    got = []
+    dropped_at = None
+    t0 = time.time()
+
+    def drops():
+        m = re.search(r"^appcored_stream_clients_dropped_total (\d+)$",
+                      call("GET", "/metrics")[2].decode(), re.M)
+        return int(m.group(1)) if m else 0
+
+    base = drops()
+    next_poll = 0
+    while time.time() - t0 < 40 and dropped_at is None:
+        try:
+            got.append((time.time() - t0, good.recv(65536).count(b"\nid: ")))
+        except socket.timeout:
+            pass
+        if time.time() > next_poll:
+            next_poll = time.time() + 0.5
+            if drops() > base:
+                dropped_at = time.time() - t0
+    late = sum(c for t, c in got if t > 5)
+    check(dropped_at is not None, "a client that stopped reading is dropped (%.1f s), and counted"
+          % (dropped_at or -1))
+    check(late > 50, "a healthy client kept receiving meanwhile (%d events after 5 s)" % late)
+    # The server's FIN waits behind what it had sent; read it all.
+    stuck.settimeout(5)
+    ended = False
+    try:
+        while True:
+            if not stuck.recv(65536):
+                ended = True
+                break
+    except (socket.timeout, ConnectionResetError):
+        ended = isinstance(sys.exc_info()[1], ConnectionResetError)
+    check(ended, "its connection ends")
+    stuck.close()
+    good.close()
 
     # ---- hostile requests ----
     for p in (b"/../../../../etc/passwd", b"/%2e%2e/%2e%2e/etc/passwd", b"/..%2f..%2fetc%2fpasswd",
