@@ -872,6 +872,33 @@ listen_addr(const char *spec, struct sockaddr_storage *ss, socklen_t *len)
 	return 0;
 }
 
+/* One daemon of libmicrohttpd on the socket `where` says, with the limits
+ * and callbacks both listeners share. */
+static struct MHD_Daemon *
+start_mhd(struct http *h, unsigned flags, enum MHD_OPTION where,
+    intptr_t value, void *ptr, unsigned per_ip)
+{
+	struct MHD_OptionItem opts[] = {
+		{ where, value, ptr },
+		{ MHD_OPTION_CONNECTION_LIMIT, HTTP_CONN_MAX, NULL },
+		{ MHD_OPTION_CONNECTION_TIMEOUT, HTTP_TIMEOUT_S, NULL },
+		{ MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_MEMORY, NULL },
+		{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, h },
+		{ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)notify_connection, h },
+		{ MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape, h },
+		{ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, h },
+		/* per_ip == 0 ends the list here (unix sockets have none) */
+		{ per_ip ? MHD_OPTION_PER_IP_CONNECTION_LIMIT : MHD_OPTION_END,
+		    per_ip, NULL },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+
+	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+	    MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+	    flags, 0, NULL, NULL, handler, h, MHD_OPTION_ARRAY, opts,
+	    MHD_OPTION_END);
+}
+
 /* The same service on a unix socket (mode 0660): the local CLI's way in,
  * needing no TCP port. */
 static int
@@ -894,18 +921,7 @@ open_unix(struct http *h, char *err, size_t errlen)
 			close(fd);
 		return -1;
 	}
-	h->mhd_unix = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-	    MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
-	    0, NULL, NULL, handler, h,
-	    MHD_OPTION_LISTEN_SOCKET, fd,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONN_MAX,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_TIMEOUT_S,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY,
-	    MHD_OPTION_NOTIFY_COMPLETED, completed, h,
-	    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, h,
-	    MHD_OPTION_UNESCAPE_CALLBACK, unescape, h,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
-	    MHD_OPTION_END);
+	h->mhd_unix = start_mhd(h, 0, MHD_OPTION_LISTEN_SOCKET, fd, NULL, 0);
 	if (h->mhd_unix == NULL) {
 		snprintf(err, errlen, "%s: cannot serve: %s", sun.sun_path,
 		    strerror(errno));
@@ -959,20 +975,8 @@ http_start(struct daemon *d, char *err, size_t errlen)
 	d->live.wake = wake_clients;
 	d->live.wake_arg = d;
 	pthread_mutex_unlock(&d->live.mu);
-	h->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-	    MHD_USE_EPOLL | MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME |
-	    MHD_USE_ERROR_LOG,
-	    0, NULL, NULL, handler, h,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONN_MAX,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTP_PER_IP_MAX,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_TIMEOUT_S,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY,
-	    MHD_OPTION_NOTIFY_COMPLETED, completed, h,
-	    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, h,
-	    MHD_OPTION_UNESCAPE_CALLBACK, unescape, h,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
-	    MHD_OPTION_END);
+	h->mhd = start_mhd(h, MHD_USE_TURBO, MHD_OPTION_SOCK_ADDR, 0, &ss,
+	    HTTP_PER_IP_MAX);
 	if (h->mhd == NULL) {
 		snprintf(err, errlen, "cannot listen on %s: %s", d->cfg.listen,
 		    strerror(errno));
