@@ -601,6 +601,59 @@ get_crash(struct http *h, int64_t id, struct api_reply *a)
 	sqlite3_finalize(st);
 }
 
+/* The raw dump of a crash: the first snapshot of the region at or after
+ * the crash (the daemon takes one as soon as core 1 panics or hangs). */
+static void
+get_crash_dump(struct http *h, int64_t id, struct api_reply *a)
+{
+	struct daemon *d = http_daemon(h);
+	uint8_t key[BLOB_KEY_LEN];
+	char hexkey[BLOB_HEX_LEN] = "";
+	sqlite3_stmt *st;
+	void *p;
+	size_t n;
+	int rc;
+	bool crash = false;
+
+	if (sqlite3_prepare_v2(http_db(h), "SELECT c.id, (SELECT s.blob_key "
+	    "FROM snapshots s WHERE s.device_id = c.device_id AND s.t >= c.t "
+	    "ORDER BY s.t LIMIT 1) FROM crashes c WHERE c.id = ?", -1, &st,
+	    NULL) != SQLITE_OK) {
+		api_error(a, 500, "database", "%s", sqlite3_errmsg(http_db(h)));
+		return;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		crash = true;
+		if (sqlite3_column_text(st, 1) != NULL)
+			snprintf(hexkey, sizeof(hexkey), "%s",
+			    (const char *)sqlite3_column_text(st, 1));
+	}
+	sqlite3_finalize(st);
+	if (!crash) {
+		api_error(a, 404, "not_found", "no crash %" PRId64, id);
+		return;
+	}
+	if (blob_key_parse(hexkey, key) < 0) {
+		api_error(a, 404, "not_found", "no dump of crash %" PRId64
+		    " was captured", id);
+		return;
+	}
+	pthread_mutex_lock(&d->blobs_mu);
+	rc = blobs_get(d->blobs, key, &p, &n);
+	pthread_mutex_unlock(&d->blobs_mu);
+	if (rc < 0) {
+		api_error(a, 500, "blob_missing", "dump %s is not in the blob "
+		    "store: %s", hexkey, strerror(errno));
+		return;
+	}
+	a->status = 200;
+	a->body = p;
+	a->len = n;
+	a->type = "application/octet-stream";
+	a->filename_id = id;
+}
+
 static void
 post_control(struct http *h, int64_t dev, const char *what,
     const char *body, size_t len, struct api_reply *a)
@@ -712,11 +765,15 @@ api_handle(struct http *h, const char *method, const char *url,
 		return;
 	}
 	if (strncmp(url, "/crashes/", 9) == 0) {
-		if (parse_id(url + 9, &id, &rest) < 0 || *rest != '\0')
+		if (parse_id(url + 9, &id, &rest) < 0 ||
+		    (*rest != '\0' && strcmp(rest, "/dump") != 0))
 			goto notfound;
 		if (!get)
 			goto method;
-		get_crash(h, id, a);
+		if (*rest == '\0')
+			get_crash(h, id, a);
+		else
+			get_crash_dump(h, id, a);
 		return;
 	}
 	if (strncmp(url, "/devices/", 9) != 0 ||

@@ -94,6 +94,8 @@ demo_main(void *arg)
 
 	if (sim_board_run(&dm->board) < 0)
 		log_warn("demo simulator stopped");
+	/* A board that stops is a link that ends, as with a real one. */
+	sim_link_close(&dm->board.link);
 	return NULL;
 }
 

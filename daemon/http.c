@@ -234,6 +234,13 @@ send_reply(struct MHD_Connection *c, struct api_reply *a)
 	}
 	MHD_add_response_header(r, "Content-Type", a->type);
 	MHD_add_response_header(r, "Cache-Control", "no-store");
+	if (a->filename_id > 0) {
+		char cd[80];
+
+		snprintf(cd, sizeof(cd), "attachment; filename=\"crash-%lld-"
+		    "region.bin\"", (long long)a->filename_id);
+		MHD_add_response_header(r, "Content-Disposition", cd);
+	}
 	if (a->status == 401)
 		MHD_add_response_header(r, "WWW-Authenticate",
 		    "Bearer realm=\"appcore\"");

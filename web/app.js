@@ -283,6 +283,11 @@ async function showCrash(id) {
   fact(dl, 'sp', hex32(c.sp));
   fact(dl, 'image', c.image_hash.slice(0, 16));
   box.append(el('p', c.message), dl, el('pre', 'backtrace: ' + c.backtrace.map(hex32).join(' ')));
+  const dump = el('a', 'Download dump (raw region)');
+  dump.href = `/api/v1/crashes/${c.id}/dump`;
+  dump.className = 'button';
+  dump.setAttribute('download', `crash-${c.id}-region.bin`);
+  box.append(dump, document.createTextNode(' '));
   const dlb = el('button', 'Download report (JSON)');
   dlb.type = 'button';
   dlb.onclick = () => {

@@ -55,6 +55,10 @@ try {
   const detail = await page.textContent('#crash-detail');
   check(detail.includes('dsp/mixer.c:217') && detail.includes('0x42002a1c'),
     'the crash detail shows where and the backtrace');
+  const dump = await page.getAttribute('#crash-detail a.button', 'href');
+  const dumpLen = await page.evaluate(async (u) => (await (await fetch(u)).arrayBuffer()).byteLength, dump);
+  check(/\/api\/v1\/crashes\/\d+\/dump$/.test(dump) && dumpLen === 131072,
+    `the crash view offers the dump (${dumpLen} bytes)`);
   const after = await page.evaluate(() => performance.getEntriesByType('navigation').length);
   check(before === after, 'no page reload happened');
   await page.screenshot({ path: `${outdir}/crash.png`, fullPage: true });

@@ -64,7 +64,7 @@ proc = subprocess.Popen(
     [appcored, "--demo", "--state-dir", tmp + "/state", "--user", "root",
      "--listen", "127.0.0.1:0", "--socket", tmp + "/appcored.sock",
      "-o", "http.stream_lag=200", "--sim-args",
-     "--rate 200 --counters 16 --panic-after 8"],
+     "--rate 200 --counters 16 --panic-after 8 --duration 45"],
     stdout=subprocess.PIPE, stderr=open(tmp + "/d.err", "w"), text=True)
 url = None
 for line in proc.stdout:
@@ -243,8 +243,16 @@ try:
     st, _, b = call("GET", "/api/v1/crashes/%d" % cid)
     check(st == 200 and b["file"] == "dsp/mixer.c" and b["line"] == 217 and len(b["backtrace"]) == 5
           and b["backtrace"][0] == 0x42002a1c, "crash detail: file, line, backtrace")
+    check(wait_for(lambda: call("GET", "/api/v1/crashes/%d/dump" % cid, validate_schema=False)[0] == 200, 10),
+          "the crash's dump becomes available")
+    st, r, b = call("GET", "/api/v1/crashes/%d/dump" % cid)
+    check(st == 200 and len(b) == 131072 and b[:4] == b"AC1R" and b[64] == 3 and
+          "attachment" in r.getheader("Content-Disposition", ""),
+          "the dump is the region as core 1 left it (state panicked), as a download")
     st, _, b = call("GET", "/api/v1/crashes/9999")
     check(st == 404, "an unknown crash: 404")
+    st, _, b = call("GET", "/api/v1/crashes/9999/dump")
+    check(st == 404, "the dump of an unknown crash: 404")
     st, _, b = call("GET", "/api/v1/crashes?limit=-1")
     check(st == 400, "crashes?limit=-1: 400")
 
@@ -397,6 +405,16 @@ try:
     check(open_ones <= 64, "at most 64 idle connections kept from one address (%d)" % open_ones)
     check(after > before, "ingest went on during the flood")
     check(proc.poll() is None, "appcored is still up")
+
+    # ---- a board whose link is gone (the simulator stops at 45 s) ----
+    check(wait_for(lambda: not call("GET", "/api/v1/devices/1", validate_schema=False)[2]["connected"], 40),
+          "the board's link goes down when the simulator stops")
+    st, _, b = call("POST", "/api/v1/devices/1/restart", headers=auth)
+    check(st == 409 and b["error"]["code"] == "not_connected", "control of a disconnected board: 409")
+    st, _, b = call("GET", "/api/v1/devices/1/memory")
+    check(st == 409, "a live read of a disconnected board: 409")
+    st, _, b = call("GET", "/api/v1/devices")
+    check(st == 200 and not b["devices"][0]["connected"], "the device list says so")
 finally:
     proc.send_signal(signal.SIGTERM)
     try:
