@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 
 #include "appcored.h"
+#include "coredump.h"
 #include "log.h"
 
 #define LIST_MAX	1000
@@ -601,33 +602,65 @@ get_crash(struct http *h, int64_t id, struct api_reply *a)
 	sqlite3_finalize(st);
 }
 
-/* The raw dump of a crash: the first snapshot of the region at or after
- * the crash (the daemon takes one as soon as core 1 panics or hangs). */
+/*
+ * The dump of a crash: the shared region (which holds core 1's stack) as
+ * the first snapshot at or after the crash captured it - the daemon takes
+ * one as soon as core 1 panics or hangs.  format=raw (the bytes), elf (an
+ * ELF core file for Xtensa GDB) or json (a report of registers and
+ * regions).
+ */
 static void
-get_crash_dump(struct http *h, int64_t id, struct api_reply *a)
+get_crash_dump(struct http *h, struct MHD_Connection *c, int64_t id,
+    struct api_reply *a)
 {
 	struct daemon *d = http_daemon(h);
+	const char *fmt = MHD_lookup_connection_value(c,
+	    MHD_GET_ARGUMENT_KIND, "format");
+	struct core_regs regs;
+	struct core_region rg;
 	uint8_t key[BLOB_KEY_LEN];
 	char hexkey[BLOB_HEX_LEN] = "";
 	sqlite3_stmt *st;
+	uint32_t base = 0, sp = 0;
 	void *p;
 	size_t n;
 	int rc;
 	bool crash = false;
 
-	if (sqlite3_prepare_v2(http_db(h), "SELECT c.id, (SELECT s.blob_key "
-	    "FROM snapshots s WHERE s.device_id = c.device_id AND s.t >= c.t "
-	    "ORDER BY s.t LIMIT 1) FROM crashes c WHERE c.id = ?", -1, &st,
+	if (fmt == NULL)
+		fmt = "raw";
+	if (strcmp(fmt, "raw") && strcmp(fmt, "elf") && strcmp(fmt, "json")) {
+		api_error(a, 400, "bad_parameter", "format: '%.20s' is not raw, "
+		    "elf or json", fmt);
+		return;
+	}
+	memset(&regs, 0, sizeof(regs));
+	if (sqlite3_prepare_v2(http_db(h), "SELECT c.pc, c.sp, c.ps, c.ar, "
+	    "s.blob_key, s.region_base FROM crashes c LEFT JOIN snapshots s ON "
+	    "s.id = (SELECT id FROM snapshots WHERE device_id = c.device_id "
+	    "AND t >= c.t ORDER BY t LIMIT 1) WHERE c.id = ?", -1, &st,
 	    NULL) != SQLITE_OK) {
 		api_error(a, 500, "database", "%s", sqlite3_errmsg(http_db(h)));
 		return;
 	}
 	sqlite3_bind_int64(st, 1, id);
 	if (sqlite3_step(st) == SQLITE_ROW) {
+		const uint8_t *ar = sqlite3_column_blob(st, 3);
+
 		crash = true;
-		if (sqlite3_column_text(st, 1) != NULL)
+		regs.pc = (uint32_t)sqlite3_column_int64(st, 0);
+		sp = (uint32_t)sqlite3_column_int64(st, 1);
+		regs.ps = (uint32_t)sqlite3_column_int64(st, 2);
+		if (ar != NULL && sqlite3_column_bytes(st, 3) == 64)
+			for (int i = 0; i < 16; i++)
+				regs.ar[i] = (uint32_t)ar[4 * i] |
+				    (uint32_t)ar[4 * i + 1] << 8 |
+				    (uint32_t)ar[4 * i + 2] << 16 |
+				    (uint32_t)ar[4 * i + 3] << 24;
+		if (sqlite3_column_text(st, 4) != NULL)
 			snprintf(hexkey, sizeof(hexkey), "%s",
-			    (const char *)sqlite3_column_text(st, 1));
+			    (const char *)sqlite3_column_text(st, 4));
+		base = (uint32_t)sqlite3_column_int64(st, 5);
 	}
 	sqlite3_finalize(st);
 	if (!crash) {
@@ -647,11 +680,52 @@ get_crash_dump(struct http *h, int64_t id, struct api_reply *a)
 		    "store: %s", hexkey, strerror(errno));
 		return;
 	}
+	/* The faulting window is window 0: a0..a15 are ar[0..15]. */
+	regs.ar[1] = sp != 0 ? sp : regs.ar[1];
+	regs.windowstart = 1;
+	regs.signal = 6;			/* SIGABRT: a panic */
 	a->status = 200;
-	a->body = p;
-	a->len = n;
-	a->type = "application/octet-stream";
 	a->filename_id = id;
+	if (strcmp(fmt, "raw") == 0) {
+		a->body = p;
+		a->len = n;
+		a->type = "application/octet-stream";
+		a->filename_ext = "region.bin";
+	} else if (strcmp(fmt, "elf") == 0) {
+		rg = (struct core_region){ base, p, (uint32_t)n };
+		a->body = (char *)coredump_elf(&regs, &rg, 1, &a->len);
+		free(p);
+		a->type = "application/x-elf";	/* an ELF core file */
+		a->filename_ext = "core.elf";
+		if (a->body == NULL)
+			api_error(a, 500, "out_of_memory", "no memory");
+	} else {
+		json_object *o = json_object_new_object(), *arr, *rgo, *rga;
+		char *sha = hexkey;
+
+		json_object_object_add(o, "crash", json_object_new_int64(id));
+		json_object_object_add(o, "pc", json_object_new_int64(regs.pc));
+		json_object_object_add(o, "ps", json_object_new_int64(regs.ps));
+		json_object_object_add(o, "sp", json_object_new_int64(sp));
+		arr = json_object_new_array();
+		for (int i = 0; i < 16; i++)
+			json_object_array_add(arr,
+			    json_object_new_int64(regs.ar[i]));
+		json_object_object_add(o, "a", arr);
+		rga = json_object_new_array();
+		rgo = json_object_new_object();
+		json_object_object_add(rgo, "address",
+		    json_object_new_int64(base));
+		json_object_object_add(rgo, "size",
+		    json_object_new_int64((int64_t)n));
+		json_object_object_add(rgo, "sha256",
+		    json_object_new_string(sha));
+		json_object_array_add(rga, rgo);
+		json_object_object_add(o, "regions", rga);
+		free(p);
+		a->filename_id = 0;
+		reply_json(a, 200, o);
+	}
 }
 
 static void
@@ -773,7 +847,7 @@ api_handle(struct http *h, const char *method, const char *url,
 		if (*rest == '\0')
 			get_crash(h, id, a);
 		else
-			get_crash_dump(h, id, a);
+			get_crash_dump(h, c, id, a);
 		return;
 	}
 	if (strncmp(url, "/devices/", 9) != 0 ||

@@ -181,6 +181,7 @@ struct api_reply {
 	size_t len;
 	const char *type;
 	int64_t filename_id;		/* a crash dump: download as a file */
+	const char *filename_ext;
 };
 void api_handle(struct http *, const char *method, const char *url,
     struct MHD_Connection *, const char *body, size_t len, bool authorized,

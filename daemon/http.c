@@ -238,7 +238,7 @@ send_reply(struct MHD_Connection *c, struct api_reply *a)
 		char cd[80];
 
 		snprintf(cd, sizeof(cd), "attachment; filename=\"crash-%lld-"
-		    "region.bin\"", (long long)a->filename_id);
+		    "%s\"", (long long)a->filename_id, a->filename_ext);
 		MHD_add_response_header(r, "Content-Disposition", cd);
 	}
 	if (a->status == 401)

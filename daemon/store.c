@@ -32,6 +32,7 @@ struct qrow {
 	enum qkind kind;
 	int64_t a[12];
 	char *s[6];
+	uint8_t ar[64];			/* Q_CRASH: a0..a15 */
 };
 
 struct bucket {
@@ -92,8 +93,9 @@ static const char *const q_sql[Q_COUNT] = {
 	[Q_STATE] = "INSERT INTO states (device_id, boot_id, t, state, prev, "
 	    "generation, heartbeat, detail) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
 	[Q_CRASH] = "INSERT INTO crashes (device_id, boot_id, t, generation, "
-	    "kind, reason, message, file, line, pc, sp, backtrace, image_hash) "
-	    "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+	    "kind, reason, message, file, line, pc, sp, backtrace, image_hash, "
+	    "ps, exccause, excvaddr, ar) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,"
+	    "?10,?11,?12,?13,?14,?15,?16,?17)",
 	[Q_SNAPSHOT] = "INSERT INTO snapshots (device_id, boot_id, t, "
 	    "region_base, size, blob_key) VALUES (?1,?2,?3,?4,?5,?6)",
 	[Q_STATS] = "INSERT OR REPLACE INTO link_stats VALUES "
@@ -593,6 +595,12 @@ store_crash(struct store *s, int64_t device, int64_t boot, uint64_t t,
 	r->a[4] = m->line;
 	r->a[5] = m->pc;
 	r->a[6] = m->sp;
+	r->a[7] = m->ps;
+	r->a[8] = m->exccause;
+	r->a[9] = m->excvaddr;
+	for (int i = 0; i < 16; i++)	/* a0..a15, little-endian */
+		for (int b = 0; b < 4; b++)
+			r->ar[4 * i + b] = (uint8_t)(m->ar[i] >> (8 * b));
 	r->s[0] = dup(m->reason == AC_PANIC_HANG ? "hang" : "panic");
 	r->s[1] = dup(m->reason < 6 ? reasons[m->reason] : "unknown");
 	r->s[2] = dup(m->msg);
@@ -819,6 +827,11 @@ write_rows(struct store *s)
 			sqlite3_bind_int64(st, 11, r->a[6]);
 			sqlite3_bind_text(st, 12, r->s[4], -1, SQLITE_STATIC);
 			sqlite3_bind_text(st, 13, r->s[5], -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 14, r->a[7]);
+			sqlite3_bind_int64(st, 15, r->a[8]);
+			sqlite3_bind_int64(st, 16, r->a[9]);
+			sqlite3_bind_blob(st, 17, r->ar, sizeof(r->ar),
+			    SQLITE_STATIC);
 			break;
 		case Q_SNAPSHOT:
 			for (int k = 0; k < 5; k++)

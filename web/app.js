@@ -287,7 +287,11 @@ async function showCrash(id) {
   dump.href = `/api/v1/crashes/${c.id}/dump`;
   dump.className = 'button';
   dump.setAttribute('download', `crash-${c.id}-region.bin`);
-  box.append(dump, document.createTextNode(' '));
+  const elf = el('a', 'ELF core (for GDB)');
+  elf.href = `/api/v1/crashes/${c.id}/dump?format=elf`;
+  elf.className = 'button';
+  elf.setAttribute('download', `crash-${c.id}-core.elf`);
+  box.append(dump, document.createTextNode(' '), elf, document.createTextNode(' '));
   const dlb = el('button', 'Download report (JSON)');
   dlb.type = 'button';
   dlb.onclick = () => {

@@ -91,7 +91,8 @@ def call(method, path, body=None, headers=None, validate_schema=True):
     ctype = r.getheader("Content-Type", "")
     parsed = json.loads(raw) if ctype.startswith("application/json") and raw else raw
     if validate_schema and path.startswith("/api/"):
-        problem = validate(path, method, r.status, parsed)
+        problem = validate(path, method, r.status, parsed) if isinstance(parsed, (dict, list)) or \
+            r.status >= 400 else None
         if problem:
             check(False, "%s %s: %s" % (method, path, problem))
     return r.status, r, parsed
@@ -249,6 +250,32 @@ try:
     check(st == 200 and len(b) == 131072 and b[:4] == b"AC1R" and b[64] == 3 and
           "attachment" in r.getheader("Content-Disposition", ""),
           "the dump is the region as core 1 left it (state panicked), as a download")
+    raw = b
+    st, r, b = call("GET", "/api/v1/crashes/%d/dump?format=elf" % cid)
+    with open(tmp + "/core.elf", "wb") as f:
+        f.write(b)
+    ro = subprocess.run(["xtensa-lx106-elf-readelf", "-h", "-l", "-n", tmp + "/core.elf"],
+                        capture_output=True, text=True)
+    check(st == 200 and ro.returncode == 0 and re.search(r"Type:\s+CORE", ro.stdout)
+          and "Tensilica Xtensa" in ro.stdout and re.search(r"NT_PRSTATUS", ro.stdout)
+          and re.search(r"CORE\s+0x0000024c", ro.stdout)
+          and re.search(r"LOAD\s+0x[0-9a-f]+ 0x3fcc9710 0x3fcc9710 0x20000 0x20000 RW", ro.stdout),
+          "format=elf: readelf sees an Xtensa core, NT_PRSTATUS of 588 bytes, a PT_LOAD at 0x3fcc9710")
+    import struct
+    phnum = struct.unpack_from("<H", b, 44)[0]
+    loads = [struct.unpack_from("<8I", b, 52 + 32 * i) for i in range(phnum)]
+    load = [ph for ph in loads if ph[0] == 1][0]
+    check(b[load[1]:load[1] + load[4]] == raw, "the PT_LOAD bytes equal the raw dump")
+    note = [ph for ph in loads if ph[0] == 4][0]
+    pc = struct.unpack_from("<I", b, note[1] + 20 + 72)[0]
+    a1 = struct.unpack_from("<I", b, note[1] + 20 + 72 + 65 * 4)[0]
+    crash = call("GET", "/api/v1/crashes/%d" % cid, validate_schema=False)[2]
+    check(pc == crash["pc"] and a1 == crash["sp"], "the note's pc and a1 are the crash's pc and sp")
+    st, _, b = call("GET", "/api/v1/crashes/%d/dump?format=json" % cid)
+    check(st == 200 and b["regions"][0]["address"] == 0x3fcc9710 and len(b["a"]) == 16,
+          "format=json: registers and regions")
+    st, _, b = call("GET", "/api/v1/crashes/%d/dump?format=zip" % cid)
+    check(st == 400, "format=zip: 400")
     st, _, b = call("GET", "/api/v1/crashes/9999")
     check(st == 404, "an unknown crash: 404")
     st, _, b = call("GET", "/api/v1/crashes/9999/dump")

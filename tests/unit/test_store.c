@@ -69,8 +69,8 @@ main(void)
 	CHECK(s != NULL, "create and migrate %s", path);
 	if (s == NULL)
 		return check_done();
-	CHECK(q1(s, "PRAGMA user_version") == 1 &&
-	    q1(s, "PRAGMA auto_vacuum") == 2, "schema 1, incremental vacuum");
+	CHECK(q1(s, "PRAGMA user_version") == 2 &&
+	    q1(s, "PRAGMA auto_vacuum") == 2, "schema 2, incremental vacuum");
 
 	dev = store_device(s, "73696d2d30", "sim-0", "/dev/pts/1", t0);
 	boot = store_boot(s, dev, &h, t0 - 5000000, t0);
@@ -197,9 +197,47 @@ main(void)
 	s = store_open(path, &cfg, err, sizeof(err));
 	CHECK(s == NULL && strstr(err, "schema version 99") != NULL,
 	    "a newer schema is refused: %s", err);
+	/* A database of schema 1 is migrated in place, its rows kept. */
 	{
-		char cmd[160];
+		char old[160], cmd[512];
+		sqlite3 *db;
 
+		snprintf(old, sizeof(old), "%s/v1.db", dir);
+		if (sqlite3_open(old, &db) != SQLITE_OK)
+			return 1;
+		{
+			FILE *f;
+			char *sql;
+			long size;
+
+			snprintf(cmd, sizeof(cmd), "%s/001-init.sql", SQL_DIR);
+			if ((f = fopen(cmd, "r")) == NULL)
+				return 1;
+			fseek(f, 0, SEEK_END);
+			size = ftell(f);
+			rewind(f);
+			sql = calloc(1, (size_t)size + 1);
+			if (sql == NULL ||
+			    fread(sql, 1, (size_t)size, f) != (size_t)size)
+				return 1;
+			fclose(f);
+			sqlite3_exec(db, sql, NULL, NULL, NULL);
+			free(sql);
+		}
+		sqlite3_exec(db, "INSERT INTO devices VALUES (1, 'k', 'old', 0, 0, "
+		    "NULL); INSERT INTO boots VALUES (1, 1, 'b', 0, 0, 0, 'v', 1, "
+		    "1, 'h', 0, 0, 100); INSERT INTO crashes (device_id, boot_id, "
+		    "t, generation, kind, reason, message, file, line, pc, sp, "
+		    "backtrace, image_hash) VALUES (1, 1, 5, 1, 'panic', 'assert', "
+		    "'m', 'f', 1, 2, 3, '', 'h'); PRAGMA user_version = 1",
+		    NULL, NULL, NULL);
+		sqlite3_close(db);
+		s = store_open(old, &cfg, err, sizeof(err));
+		CHECK(s != NULL && q1(s, "PRAGMA user_version") == 2 &&
+		    q1(s, "SELECT count(*) FROM crashes WHERE message = 'm' AND "
+		    "ps = 0 AND ar IS NULL") == 1,
+		    "schema 1 migrated to 2, the crash row kept");
+		store_close(s, 0);
 		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 		if (system(cmd) != 0)
 			return 1;
