@@ -784,9 +784,12 @@ device_tick(struct daemon *d, struct link *l, uint64_t now)
 			ld->health.samples_lost = st->samples_lost;
 			ld->health.malformed = st->malformed;
 			ld->health.agent = dev->agent;
-			if (ld->hb_t != 0)
+			/* A restarted core 1 counts again from 0. */
+			if (ld->hb_t != 0 && dev->agent_hb >= ld->hb_base)
 				ld->heartbeat_rate = (double)(dev->agent_hb -
 				    ld->hb_base) * 1e6 / (double)(now - ld->hb_t);
+			else if (ld->hb_t != 0)
+				ld->heartbeat_rate = 0;
 			ld->hb_base = dev->agent_hb;
 			ld->hb_t = now;
 			ld->heartbeat = dev->agent_hb;

@@ -1,0 +1,591 @@
+/*
+ * appcorectl: the command line of appcore, over appcored's HTTP API (the
+ * daemon's unix socket by default, or --url).  See appcorectl(1).
+ *
+ * Exit status: 0 done; 1 the daemon refused or could not be reached;
+ * 2 usage.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+
+#define DEFAULT_SOCKET	"/run/appcored/appcored.sock"
+#define DEFAULT_TOKEN	"/var/lib/appcored/api-token"
+
+struct ctx {
+	const char *socket;
+	const char *url;
+	const char *token_file;
+	bool json;
+};
+
+struct buf {
+	char *p;
+	size_t len;
+};
+
+static size_t
+collect(void *data, size_t size, size_t n, void *arg)
+{
+	struct buf *b = arg;
+	size_t add = size * n;
+	char *np = realloc(b->p, b->len + add + 1);
+
+	if (np == NULL)
+		return 0;
+	b->p = np;
+	memcpy(b->p + b->len, data, add);
+	b->len += add;
+	b->p[b->len] = '\0';
+	return add;
+}
+
+static int
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: appcorectl [--socket PATH | --url http://HOST:PORT] [--json] COMMAND\n"
+"  status                          the daemon and its boards\n"
+"  devices                         every board seen\n"
+"  counters [--device ID]          a board's counters, live\n"
+"  events [--device ID] [--limit N]\n"
+"  logs [--device ID] [--limit N]  core 1's log, newest first\n"
+"  crash list [--device ID]\n"
+"  crash show ID\n"
+"  crash get ID --format elf|raw|json -o FILE\n"
+"  core1 restart [--device ID]     (needs the API token)\n"
+"  rate set HZ [--device ID]       (needs the API token)\n"
+"options: --socket PATH (default " DEFAULT_SOCKET "), --url URL,\n"
+"  --token-file FILE (default " DEFAULT_TOKEN "), --json: the API's JSON.\n"
+"exit status: 0 done, 1 the daemon refused or is unreachable, 2 usage\n");
+	return 2;
+}
+
+/* One request.  Returns the HTTP status (0: no answer) and the body. */
+static long
+request(const struct ctx *c, const char *method, const char *path,
+    const char *body, bool auth, struct buf *out)
+{
+	CURL *h = curl_easy_init();
+	struct curl_slist *hdr = NULL;
+	char url[1024], line[128], err[CURL_ERROR_SIZE] = "";
+	long status = 0;
+
+	if (h == NULL)
+		return 0;
+	snprintf(url, sizeof(url), "%s%s", c->url ? c->url : "http://localhost",
+	    path);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	if (c->url == NULL)
+		curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->socket);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 15L);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	if (body != NULL) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+		hdr = curl_slist_append(hdr, "Content-Type: application/json");
+	} else if (strcmp(method, "POST") == 0)
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+	if (auth) {
+		char tok[80] = "";
+		FILE *f = fopen(c->token_file, "r");
+
+		if (f == NULL || fscanf(f, "%64s", tok) != 1) {
+			fprintf(stderr, "appcorectl: %s: %s (the API token; "
+			    "--token-file)\n", c->token_file, f ? "no token" :
+			    strerror(errno));
+			if (f != NULL)
+				fclose(f);
+			curl_easy_cleanup(h);
+			return 0;
+		}
+		fclose(f);
+		snprintf(line, sizeof(line), "Authorization: Bearer %s", tok);
+		hdr = curl_slist_append(hdr, line);
+	}
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+	if (curl_easy_perform(h) != CURLE_OK) {
+		long oserr = 0;
+
+		curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &oserr);
+		fprintf(stderr, "appcorectl: cannot reach appcored at %s: %s "
+		    "(is it running? --socket, --url)\n", c->url ? c->url :
+		    c->socket, oserr != 0 ? strerror((int)oserr) : err);
+	} else
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	curl_slist_free_all(hdr);
+	curl_easy_cleanup(h);
+	return status;
+}
+
+/* GET or POST a JSON resource; on error, say what the daemon said. */
+static json_object *
+call(const struct ctx *c, const char *method, const char *path,
+    const char *body, bool auth, int *rc)
+{
+	struct buf b = { NULL, 0 };
+	long st = request(c, method, path, body, auth, &b);
+	json_object *o = b.p ? json_tokener_parse(b.p) : NULL, *e, *m;
+
+	if (st >= 200 && st < 300 && o != NULL) {
+		free(b.p);
+		*rc = 0;
+		return o;
+	}
+	if (st != 0) {
+		if (o != NULL && json_object_object_get_ex(o, "error", &e) &&
+		    json_object_object_get_ex(e, "message", &m))
+			fprintf(stderr, "appcorectl: %s\n",
+			    json_object_get_string(m));
+		else
+			fprintf(stderr, "appcorectl: %s %s: HTTP %ld\n", method,
+			    path, st);
+	}
+	json_object_put(o);
+	free(b.p);
+	*rc = 1;
+	return NULL;
+}
+
+static const char *
+str(json_object *o, const char *k)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) ?
+	    json_object_get_string(v) : "";
+}
+
+static int64_t
+num(json_object *o, const char *k)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) ? json_object_get_int64(v) :
+	    0;
+}
+
+static const char *
+when(int64_t us, char *out, size_t len)
+{
+	time_t s = (time_t)(us / 1000000);
+	struct tm tm;
+
+	gmtime_r(&s, &tm);
+	snprintf(out + strftime(out, len, "%Y-%m-%d %H:%M:%S", &tm),
+	    len - 19, ".%03d", (int)(us / 1000 % 1000));
+	return out;
+}
+
+static void
+print_json(json_object *o)
+{
+	printf("%s\n", json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+/* --device, or the only (first) board. */
+static int64_t
+device_of(const struct ctx *c, int64_t dev, int *rc)
+{
+	json_object *o, *arr;
+
+	if (dev > 0)
+		return dev;
+	if ((o = call(c, "GET", "/api/v1/devices", NULL, false, rc)) == NULL)
+		return 0;
+	if (!json_object_object_get_ex(o, "devices", &arr) ||
+	    json_object_array_length(arr) == 0) {
+		fprintf(stderr, "appcorectl: no board yet\n");
+		*rc = 1;
+		json_object_put(o);
+		return 0;
+	}
+	dev = num(json_object_array_get_idx(arr, 0), "id");
+	json_object_put(o);
+	return dev;
+}
+
+static int
+cmd_devices(const struct ctx *c, bool status_only)
+{
+	json_object *o, *arr;
+	struct buf b = { NULL, 0 };
+	char t[40];
+	int rc, up = 0;
+	size_t n;
+
+	if (status_only && request(c, "GET", "/healthz", NULL, false, &b) !=
+	    200) {
+		free(b.p);
+		fprintf(stderr, "appcorectl: appcored does not answer\n");
+		return 1;
+	}
+	free(b.p);
+	if ((o = call(c, "GET", "/api/v1/devices", NULL, false, &rc)) == NULL)
+		return rc;
+	if (c->json) {
+		print_json(o);
+		json_object_put(o);
+		return 0;
+	}
+	json_object_object_get_ex(o, "devices", &arr);
+	n = json_object_array_length(arr);
+	for (size_t i = 0; i < n; i++)
+		up += json_object_get_boolean(json_object_object_get(
+		    json_object_array_get_idx(arr, i), "connected"));
+	if (status_only)
+		printf("appcored: ok, %zu board%s, %d connected\n", n,
+		    n == 1 ? "" : "s", up);
+	else
+		printf("%-4s %-18s %-10s %-9s %6s %8s  %s\n", "ID", "NAME",
+		    "STATE", "LINK", "RATE", "COUNTERS", "LAST SEEN (UTC)");
+	for (size_t i = 0; i < n; i++) {
+		json_object *d = json_object_array_get_idx(arr, i);
+
+		printf(status_only ? "  %-4" PRId64 " %-18s %-10s %s\n" :
+		    "%-4" PRId64 " %-18s %-10s %-9s %6" PRId64 " %8" PRId64
+		    "  %s\n", num(d, "id"), str(d, "name"), str(d, "state"),
+		    json_object_get_boolean(json_object_object_get(d,
+		    "connected")) ? "up" : "down", num(d, "rate_hz"),
+		    num(d, "counters_count"), when(num(d, "last_seen_us"), t,
+		    sizeof(t)));
+	}
+	json_object_put(o);
+	return 0;
+}
+
+static int
+cmd_counters(const struct ctx *c, int64_t dev)
+{
+	json_object *o, *arr;
+	char path[64];
+	int rc = 0;
+
+	if ((dev = device_of(c, dev, &rc)) == 0)
+		return rc;
+	snprintf(path, sizeof(path), "/api/v1/devices/%" PRId64, dev);
+	if ((o = call(c, "GET", path, NULL, false, &rc)) == NULL)
+		return rc;
+	if (c->json) {
+		print_json(o);
+		json_object_put(o);
+		return 0;
+	}
+	printf("%s: core 1 %s, heartbeat %.0f/s, %" PRId64 " Hz\n",
+	    str(o, "name"), str(o, "state"), json_object_get_double(
+	    json_object_object_get(o, "heartbeat_rate")), num(o, "rate_hz"));
+	printf("%-24s %14s %-8s %12s\n", "COUNTER", "VALUE", "UNIT", "PER S");
+	json_object_object_get_ex(o, "counters", &arr);
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		json_object *k = json_object_array_get_idx(arr, i);
+
+		printf("%-24s %14" PRId64 " %-8s %12.1f\n", str(k, "name"),
+		    num(k, "value"), str(k, "unit"), json_object_get_double(
+		    json_object_object_get(k, "rate")));
+	}
+	json_object_put(o);
+	return 0;
+}
+
+static int
+cmd_rows(const struct ctx *c, int64_t dev, int64_t limit, bool logs)
+{
+	json_object *o, *arr;
+	char path[128], t[40];
+	int rc = 0;
+
+	if ((dev = device_of(c, dev, &rc)) == 0)
+		return rc;
+	snprintf(path, sizeof(path), "/api/v1/devices/%" PRId64 "/%s?limit=%"
+	    PRId64, dev, logs ? "logs" : "events", limit);
+	if ((o = call(c, "GET", path, NULL, false, &rc)) == NULL)
+		return rc;
+	if (c->json) {
+		print_json(o);
+		json_object_put(o);
+		return 0;
+	}
+	json_object_object_get_ex(o, logs ? "logs" : "events", &arr);
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		json_object *r = json_object_array_get_idx(arr, i);
+
+		printf("%s  %-7s %s\n", when(num(r, "t"), t, sizeof(t)),
+		    str(r, logs ? "level" : "kind"), str(r, logs ? "text" :
+		    "detail"));
+	}
+	json_object_put(o);
+	return 0;
+}
+
+static int
+cmd_crash(const struct ctx *c, int argc, char **argv, int64_t dev,
+    const char *format, const char *outfile)
+{
+	json_object *o, *arr;
+	char path[128], t[40];
+	int rc = 0;
+
+	if (argc >= 1 && strcmp(argv[0], "list") == 0 && argc == 1) {
+		if (dev > 0)
+			snprintf(path, sizeof(path), "/api/v1/crashes?device=%"
+			    PRId64, dev);
+		else
+			snprintf(path, sizeof(path), "/api/v1/crashes");
+		if ((o = call(c, "GET", path, NULL, false, &rc)) == NULL)
+			return rc;
+		if (c->json) {
+			print_json(o);
+			json_object_put(o);
+			return 0;
+		}
+		json_object_object_get_ex(o, "crashes", &arr);
+		for (size_t i = 0; i < json_object_array_length(arr); i++) {
+			json_object *r = json_object_array_get_idx(arr, i);
+
+			printf("%-4" PRId64 " %s  device %" PRId64 "  %s %s: %s "
+			    "(%s:%" PRId64 ", pc 0x%08" PRIx64 ")\n",
+			    num(r, "id"), when(num(r, "t"), t, sizeof(t)),
+			    num(r, "device"), str(r, "kind"), str(r, "reason"),
+			    str(r, "message"), str(r, "file"), num(r, "line"),
+			    num(r, "pc"));
+		}
+		json_object_put(o);
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[0], "show") == 0) {
+		snprintf(path, sizeof(path), "/api/v1/crashes/%s", argv[1]);
+		if ((o = call(c, "GET", path, NULL, false, &rc)) == NULL)
+			return rc;
+		if (c->json)
+			print_json(o);
+		else {
+			printf("crash %" PRId64 " of device %" PRId64 " at %s\n"
+			    "  %s (%s): %s\n  at %s:%" PRId64 "\n  pc 0x%08"
+			    PRIx64 "  sp 0x%08" PRIx64 "\n  backtrace:",
+			    num(o, "id"), num(o, "device"), when(num(o, "t"), t,
+			    sizeof(t)), str(o, "kind"), str(o, "reason"),
+			    str(o, "message"), str(o, "file"), num(o, "line"),
+			    num(o, "pc"), num(o, "sp"));
+			json_object_object_get_ex(o, "backtrace", &arr);
+			for (size_t i = 0; i < json_object_array_length(arr);
+			    i++)
+				printf(" 0x%08" PRIx64, json_object_get_int64(
+				    json_object_array_get_idx(arr, i)));
+			printf("\n  core-1 image %s\n", str(o, "image_hash"));
+		}
+		json_object_put(o);
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[0], "get") == 0 && outfile != NULL &&
+	    (!strcmp(format, "elf") || !strcmp(format, "raw") ||
+	    !strcmp(format, "json"))) {
+		struct buf b = { NULL, 0 };
+		long st;
+		bool wrote;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/api/v1/crashes/%s/dump?format=%s",
+		    argv[1], format);
+		st = request(c, "GET", path, NULL, false, &b);
+		if (st != 200) {
+			if (st != 0)
+				fprintf(stderr, "appcorectl: crash %s: %s\n",
+				    argv[1], b.p ? b.p : "no dump");
+			free(b.p);
+			return 1;
+		}
+		if ((f = fopen(outfile, "wb")) == NULL) {
+			fprintf(stderr, "appcorectl: %s: %s\n", outfile,
+			    strerror(errno));
+			free(b.p);
+			return 1;
+		}
+		wrote = fwrite(b.p, 1, b.len, f) == b.len;
+		if (fclose(f) != 0 || !wrote) {
+			fprintf(stderr, "appcorectl: %s: %s\n", outfile,
+			    strerror(errno));
+			unlink(outfile);	/* no half-written dump */
+			free(b.p);
+			return 1;
+		}
+		free(b.p);
+		if (!c->json)
+			printf("%s: %zu bytes (%s)\n", outfile, b.len, format);
+		return 0;
+	}
+	return usage(stderr);
+}
+
+static int
+cmd_control(const struct ctx *c, const char *action, const char *body,
+    int64_t dev)
+{
+	json_object *o;
+	char path[96];
+	int rc = 0;
+
+	if ((dev = device_of(c, dev, &rc)) == 0)
+		return rc;
+	snprintf(path, sizeof(path), "/api/v1/devices/%" PRId64 "/%s", dev,
+	    action);
+	if ((o = call(c, "POST", path, body, true, &rc)) == NULL)
+		return rc;
+	if (c->json)
+		print_json(o);
+	else
+		printf("%s: sent to device %" PRId64 "\n", str(o, "command"),
+		    dev);
+	json_object_put(o);
+	return 0;
+}
+
+static int
+parse_pos(const char *s, int64_t lo, int64_t hi, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "url", required_argument, NULL, 'u' },
+		{ "token-file", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "device", required_argument, NULL, 'd' },
+		{ "limit", required_argument, NULL, 'l' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct ctx c = { getenv("APPCORE_SOCKET"), NULL,
+	    getenv("APPCORE_TOKEN_FILE"), false };
+	const char *format = "elf", *outfile = NULL;
+	int64_t dev = 0, limit = 50, hz;
+	int ch, rc;
+	char body[64];
+
+	if (c.socket == NULL)
+		c.socket = DEFAULT_SOCKET;
+	if (c.token_file == NULL)
+		c.token_file = DEFAULT_TOKEN;
+	/* Options may come before or after the command's words. */
+	while ((ch = getopt_long(argc, argv, "+d:o:f:jh", longopts,
+	    NULL)) != -1 || optind < argc) {
+		if (ch == -1) {		/* a command word: keep it, go on */
+			optind++;
+			continue;
+		}
+		switch (ch) {
+		case 's': c.socket = optarg; break;
+		case 'u':
+			if (strncmp(optarg, "http://", 7) != 0) {
+				fprintf(stderr, "appcorectl: --url: '%s' is not "
+				    "http://HOST:PORT\n", optarg);
+				return 2;
+			}
+			c.url = optarg;
+			break;
+		case 't': c.token_file = optarg; break;
+		case 'j': c.json = true; break;
+		case 'f': format = optarg; break;
+		case 'o': outfile = optarg; break;
+		case 'd':
+			if (parse_pos(optarg, 1, INT64_MAX, &dev) < 0) {
+				fprintf(stderr, "appcorectl: --device: '%s' is "
+				    "not a device id\n", optarg);
+				return 2;
+			}
+			break;
+		case 'l':
+			if (parse_pos(optarg, 1, 1000, &limit) < 0) {
+				fprintf(stderr, "appcorectl: --limit: 1 to "
+				    "1000\n");
+				return 2;
+			}
+			break;
+		case 'h': usage(stdout); return 0;
+		default: return usage(stderr);
+		}
+	}
+	/* getopt with '+' stops at words; collect them in order. */
+	{
+		char *words[8];
+		int nw = 0;
+
+		for (int i = 1; i < argc && nw < 8; i++) {
+			bool takes = false;
+
+			if (argv[i][0] == '-') {
+				for (const struct option *o = longopts; o->name;
+				    o++)
+					if (argv[i][1] == '-' &&
+					    strcmp(argv[i] + 2, o->name) == 0)
+						takes = o->has_arg;
+				if (argv[i][1] != '-' && strchr("dof",
+				    argv[i][1]) != NULL && argv[i][2] == '\0')
+					takes = true;
+				i += takes;
+				continue;
+			}
+			words[nw++] = argv[i];
+		}
+		if (nw == 0)
+			return usage(stderr);
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		if (!strcmp(words[0], "status") && nw == 1)
+			rc = cmd_devices(&c, true);
+		else if (!strcmp(words[0], "devices") && nw == 1)
+			rc = cmd_devices(&c, false);
+		else if (!strcmp(words[0], "counters") && nw == 1)
+			rc = cmd_counters(&c, dev);
+		else if (!strcmp(words[0], "events") && nw == 1)
+			rc = cmd_rows(&c, dev, limit, false);
+		else if (!strcmp(words[0], "logs") && nw == 1)
+			rc = cmd_rows(&c, dev, limit, true);
+		else if (!strcmp(words[0], "crash") && nw >= 2)
+			rc = cmd_crash(&c, nw - 1, words + 1, dev, format,
+			    outfile);
+		else if (!strcmp(words[0], "core1") && nw == 2 &&
+		    !strcmp(words[1], "restart"))
+			rc = cmd_control(&c, "restart", NULL, dev);
+		else if (!strcmp(words[0], "rate") && nw == 3 &&
+		    !strcmp(words[1], "set")) {
+			if (parse_pos(words[2], 1, 1000, &hz) < 0) {
+				fprintf(stderr, "appcorectl: rate set: '%s' is "
+				    "not 1..1000 Hz\n", words[2]);
+				rc = 2;
+			} else {
+				snprintf(body, sizeof(body), "{\"hz\": %" PRId64
+				    "}", hz);
+				rc = cmd_control(&c, "rate", body, dev);
+			}
+		} else
+			rc = usage(stderr);
+		curl_global_cleanup();
+	}
+	return rc;
+}

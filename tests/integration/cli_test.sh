@@ -1,0 +1,127 @@
+#!/bin/bash
+# appcorectl against a real appcored --demo (simulator on a pty, real
+# SQLite, HTTP on the daemon's unix socket and on loopback): every command,
+# its --json form, a crash dump fetched as an ELF core, and the errors and
+# exit statuses of appcorectl(1).  TAP output.
+#
+# usage: cli_test.sh APPCORED APPCORECTL
+set -u
+. "$(dirname "$0")/lib.sh"
+appcored=$1
+ctl=$2
+tmp=$(mktemp -d)
+trap 'kill $dpid 2>/dev/null; wait $dpid 2>/dev/null; rm -rf "$tmp"' EXIT
+
+"$appcored" --demo --state-dir "$tmp/state" --user root \
+    --listen 127.0.0.1:0 --socket "$tmp/appcored.sock" \
+    --sim-args "--rate 200 --counters 16 --panic-after 3 --duration 120" \
+    > "$tmp/out" 2> "$tmp/err" &
+dpid=$!
+wait_line "$tmp/out" "dashboard on" 20 || { nok "appcored starts"; cat "$tmp/err"; finish; exit; }
+url=$(grep -o 'http://[^/]*' "$tmp/out")
+export APPCORE_SOCKET=$tmp/appcored.sock APPCORE_TOKEN_FILE=$tmp/state/api-token
+
+run() { # run EXPECTED_RC args...: output in $tmp/o, errors in $tmp/e
+	want=$1
+	shift
+	"$ctl" "$@" > "$tmp/o" 2> "$tmp/e"
+	got=$?
+	if [ "$got" -ne "$want" ]; then
+		echo "# appcorectl $*: exit $got, wanted $want"
+		sed 's/^/#   /' "$tmp/o" "$tmp/e"
+		return 1
+	fi
+}
+has() { grep -q -- "$1" "$tmp/$2"; }
+
+# Wait for the simulated panic to be recorded.
+for _ in $(seq 100); do
+	"$ctl" crash list 2>/dev/null | grep -q assert && break
+	sleep 0.2
+done
+
+check "status: the daemon and its connected board" \
+    eval 'run 0 status && has "1 board, 1 connected" o && has "sim-0" o'
+check "devices: a table with the board, its rate and counters" \
+    eval 'run 0 devices && has "^1 *sim-0 .* up *200 *16 " o'
+check "counters: every counter with its value" \
+    eval 'run 0 counters && [ $(grep -c "^[a-z].* [0-9][0-9]* " "$tmp/o") -ge 16 ] && has "audio.frames" o'
+check "counters --json is the API's JSON" \
+    eval 'run 0 --json counters --device 1 && python3 -c "
+import json,sys; d=json.load(open(sys.argv[1])); assert len(d[\"counters\"])==16" "$tmp/o"'
+check "events: the boot and the crash, newest first" \
+    eval 'run 0 events --limit 10 && has "crash .*dsp/mixer.c" o && has "boot " o &&
+    [ "$(grep -n crash "$tmp/o" | head -1 | cut -d: -f1)" -lt "$(grep -n boot "$tmp/o" | head -1 | cut -d: -f1)" ]'
+check "events --limit 1 gives one row" \
+    eval 'run 0 events --limit 1 && [ $(wc -l < "$tmp/o") -eq 1 ]'
+check "logs: core 1's log" \
+    eval 'run 0 logs && has "panic: assert failed" o'
+check "crash list: the assert, with file, line and pc" \
+    eval 'run 0 crash list && has "panic assert: assert failed: fill <= BUF_FRAMES (dsp/mixer.c:217, pc 0x" o'
+id=$("$ctl" crash list | awk 'NR==1{print $1}')
+check "crash show: registers and backtrace" \
+    eval 'run 0 crash show "$id" && has "backtrace: 0x" o && has "core-1 image [0-9a-f]\{64\}" o'
+check "crash show --json" \
+    eval 'run 0 crash show "$id" --json && python3 -c "
+import json,sys; d=json.load(open(sys.argv[1])); assert d[\"reason\"]==\"assert\" and d[\"backtrace\"]" "$tmp/o"'
+# The dump is taken by the first snapshot after the panic.
+for _ in $(seq 50); do
+	"$ctl" crash get "$id" --format raw -o "$tmp/c.raw" >/dev/null 2>&1 && break
+	sleep 0.2
+done
+check "crash get --format elf: an Xtensa ELF core file" \
+    eval 'run 0 crash get "$id" --format elf -o "$tmp/c.elf" &&
+    xtensa-lx106-elf-readelf -h "$tmp/c.elf" | grep -q "CORE (Core file)" &&
+    xtensa-lx106-elf-readelf -h "$tmp/c.elf" | grep -q "Xtensa"'
+check "crash get --format raw: the region's bytes, same size as reported" \
+    eval 'run 0 crash get "$id" --format raw -o "$tmp/c.raw" &&
+    has "$(stat -c %s "$tmp/c.raw") bytes (raw)" o'
+check "crash get --format json: registers" \
+    eval 'run 0 crash get "$id" --format json -o "$tmp/c.json" &&
+    python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$tmp/c.json"'
+check "over --url (TCP) as well as the unix socket" \
+    eval 'run 0 --url "$url" devices && has "sim-0" o'
+
+check "rate set: needs and uses the API token" \
+    eval 'run 0 rate set 100 && has "set-rate: sent to device 1" o'
+for _ in $(seq 50); do
+	"$ctl" devices 2>/dev/null | grep -q " 100 *16 " && break
+	sleep 0.2
+done
+check "the board runs at the new rate" eval 'run 0 devices && has " 100 *16 " o'
+check "core1 restart brings core 1 back up" \
+    eval 'run 0 core1 restart && has "restart-core1: sent" o'
+for _ in $(seq 50); do
+	"$ctl" devices 2>/dev/null | grep -q " running " && break
+	sleep 0.2
+done
+sleep 2.5	# two live updates after the restart
+check "after the restart: running, with a sane heartbeat rate" \
+    eval 'run 0 --json counters && python3 -c "
+import json,sys; d=json.load(open(sys.argv[1]))
+assert d[\"state\"]==\"running\", d[\"state\"]
+assert 0 < d[\"heartbeat_rate\"] < 1e6, d[\"heartbeat_rate\"]" "$tmp/o"'
+
+# Errors: a clear message and the documented exit status.
+echo wrong > "$tmp/bad-token"
+check "a wrong token: refused, exit 1, the daemon's reason" \
+    eval 'run 1 --token-file "$tmp/bad-token" rate set 10 && has "Bearer" e'
+check "a missing token file: exit 1, names the file" \
+    eval 'run 1 --token-file "$tmp/none" core1 restart && has "$tmp/none" e'
+check "no daemon: exit 1, says so" \
+    eval 'run 1 --socket "$tmp/nope.sock" status && has "cannot reach appcored" e'
+check "an unknown crash: exit 1" eval 'run 1 crash show 9999 && has "no crash" e'
+check "an unknown device: exit 1" eval 'run 1 counters --device 77 && has "no device 77" e'
+check "an unknown command: usage, exit 2" eval 'run 2 frobnicate && has "usage:" e'
+check "a bad rate: exit 2" eval 'run 2 rate set 5000 && has "1..1000" e'
+check "a bad --device: exit 2" eval 'run 2 devices --device x && has "not a device id" e'
+check "a bad --limit: exit 2" eval 'run 2 logs --limit 0 && has "1 to 1000" e'
+check "crash get without -o: usage, exit 2" eval 'run 2 crash get "$id"'
+check "crash get with an unknown format: exit 2" \
+    eval 'run 2 crash get "$id" --format png -o "$tmp/x"'
+check "--url must be http: exit 2" eval 'run 2 --url ftp://x status'
+check "an unwritable output file: exit 1, nothing half-written" \
+    eval 'run 1 crash get "$id" -o "$tmp/no/such/dir/c.elf" && has "No such file" e'
+check "--help: usage on stdout, exit 0" eval 'run 0 --help && has "usage:" o'
+check "the daemon is still up after all that" eval 'kill -0 $dpid'
+finish
