@@ -58,6 +58,7 @@ usage(FILE *f)
 "  status                          the daemon and its boards\n"
 "  devices                         every board seen\n"
 "  counters [--device ID]          a board's counters, live\n"
+"  watch [--device ID] [--count N] the counters, updated every second\n"
 "  events [--device ID] [--limit N]\n"
 "  logs [--device ID] [--limit N]  core 1's log, newest first\n"
 "  crash list [--device ID]\n"
@@ -65,6 +66,7 @@ usage(FILE *f)
 "  crash get ID --format elf|raw|json -o FILE\n"
 "  core1 restart [--device ID]     (needs the API token)\n"
 "  rate set HZ [--device ID]       (needs the API token)\n"
+"  query SQL [--limit N]           one read-only SQL statement\n"
 "options: --socket PATH (default " DEFAULT_SOCKET "), --url URL,\n"
 "  --token-file FILE (default " DEFAULT_TOKEN "), --json: the API's JSON.\n"
 "exit status: 0 done, 1 the daemon refused or is unreachable, 2 usage\n");
@@ -196,6 +198,20 @@ print_json(json_object *o)
 	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
+/* GET a JSON resource; with --json, print it and answer NULL, rc 0. */
+static json_object *
+fetch(const struct ctx *c, const char *path, int *rc)
+{
+	json_object *o = call(c, "GET", path, NULL, false, rc);
+
+	if (o != NULL && c->json) {
+		print_json(o);
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
 /* --device, or the only (first) board. */
 static int64_t
 device_of(const struct ctx *c, int64_t dev, int *rc)
@@ -234,13 +250,8 @@ cmd_devices(const struct ctx *c, bool status_only)
 		return 1;
 	}
 	free(b.p);
-	if ((o = call(c, "GET", "/api/v1/devices", NULL, false, &rc)) == NULL)
+	if ((o = fetch(c, "/api/v1/devices", &rc)) == NULL)
 		return rc;
-	if (c->json) {
-		print_json(o);
-		json_object_put(o);
-		return 0;
-	}
 	json_object_object_get_ex(o, "devices", &arr);
 	n = json_object_array_length(arr);
 	for (size_t i = 0; i < n; i++)
@@ -277,13 +288,8 @@ cmd_counters(const struct ctx *c, int64_t dev)
 	if ((dev = device_of(c, dev, &rc)) == 0)
 		return rc;
 	snprintf(path, sizeof(path), "/api/v1/devices/%" PRId64, dev);
-	if ((o = call(c, "GET", path, NULL, false, &rc)) == NULL)
+	if ((o = fetch(c, path, &rc)) == NULL)
 		return rc;
-	if (c->json) {
-		print_json(o);
-		json_object_put(o);
-		return 0;
-	}
 	printf("%s: core 1 %s, heartbeat %.0f/s, %" PRId64 " Hz\n",
 	    str(o, "name"), str(o, "state"), json_object_get_double(
 	    json_object_object_get(o, "heartbeat_rate")), num(o, "rate_hz"));
@@ -311,13 +317,8 @@ cmd_rows(const struct ctx *c, int64_t dev, int64_t limit, bool logs)
 		return rc;
 	snprintf(path, sizeof(path), "/api/v1/devices/%" PRId64 "/%s?limit=%"
 	    PRId64, dev, logs ? "logs" : "events", limit);
-	if ((o = call(c, "GET", path, NULL, false, &rc)) == NULL)
+	if ((o = fetch(c, path, &rc)) == NULL)
 		return rc;
-	if (c->json) {
-		print_json(o);
-		json_object_put(o);
-		return 0;
-	}
 	json_object_object_get_ex(o, logs ? "logs" : "events", &arr);
 	for (size_t i = 0; i < json_object_array_length(arr); i++) {
 		json_object *r = json_object_array_get_idx(arr, i);
@@ -344,13 +345,8 @@ cmd_crash(const struct ctx *c, int argc, char **argv, int64_t dev,
 			    PRId64, dev);
 		else
 			snprintf(path, sizeof(path), "/api/v1/crashes");
-		if ((o = call(c, "GET", path, NULL, false, &rc)) == NULL)
+		if ((o = fetch(c, path, &rc)) == NULL)
 			return rc;
-		if (c->json) {
-			print_json(o);
-			json_object_put(o);
-			return 0;
-		}
 		json_object_object_get_ex(o, "crashes", &arr);
 		for (size_t i = 0; i < json_object_array_length(arr); i++) {
 			json_object *r = json_object_array_get_idx(arr, i);
@@ -452,6 +448,223 @@ cmd_control(const struct ctx *c, const char *action, const char *body,
 	return 0;
 }
 
+/* query SQL: the daemon runs it read-only; printed as sqlite3 does. */
+static int
+cmd_query(const struct ctx *c, const char *sql, int64_t limit)
+{
+	CURL *h = curl_easy_init();
+	json_object *o, *cols, *rows;
+	char *esc, *path;
+	int rc = 0;
+
+	if (h == NULL || (esc = curl_easy_escape(h, sql, 0)) == NULL) {
+		curl_easy_cleanup(h);
+		return 1;
+	}
+	if (asprintf(&path, "/api/v1/query?limit=%" PRId64 "&sql=%s", limit,
+	    esc) < 0)
+		path = NULL;
+	curl_free(esc);
+	curl_easy_cleanup(h);
+	if (path == NULL)
+		return 1;
+	o = call(c, "GET", path, NULL, false, &rc);
+	free(path);
+	if (o == NULL)
+		return rc;
+	if (c->json) {
+		print_json(o);
+		json_object_put(o);
+		return 0;
+	}
+	json_object_object_get_ex(o, "columns", &cols);
+	json_object_object_get_ex(o, "rows", &rows);
+	for (size_t i = 0; i < json_object_array_length(cols); i++)
+		printf("%s%s", i ? "|" : "", json_object_get_string(
+		    json_object_array_get_idx(cols, i)));
+	printf("\n");
+	for (size_t r = 0; r < json_object_array_length(rows); r++) {
+		json_object *row = json_object_array_get_idx(rows, r);
+
+		for (size_t i = 0; i < json_object_array_length(row); i++) {
+			json_object *v = json_object_array_get_idx(row, i);
+
+			printf("%s%s", i ? "|" : "", v == NULL ? "" :
+			    json_object_get_string(v));
+		}
+		printf("\n");
+	}
+	if (json_object_get_boolean(json_object_object_get(o, "truncated")))
+		fprintf(stderr, "appcorectl: more rows than --limit %" PRId64
+		    "\n", limit);
+	json_object_put(o);
+	return 0;
+}
+
+/*
+ * watch: the live stream (server-sent events) of one board, as a table
+ * redrawn every second on a terminal, or appended otherwise.
+ */
+struct watch {
+	const struct ctx *c;
+	json_object *dev;		/* names and units */
+	char line[65536];
+	size_t len;
+	char event[32];
+	int64_t count, shown;
+	int64_t prev_t, next_t;
+	int64_t prev[256];
+	size_t nprev;
+	bool tty;
+};
+
+static void
+watch_sample(struct watch *w, json_object *d)
+{
+	json_object *vals, *ctrs;
+	int64_t t = num(d, "t");
+	double dt = (double)(t - w->prev_t) / 1e6;
+	char ts[40];
+	size_t n;
+
+	if (t < w->next_t)
+		return;
+	w->next_t = t + 1000000;
+	json_object_object_get_ex(d, "values", &vals);
+	json_object_object_get_ex(w->dev, "counters", &ctrs);
+	n = json_object_array_length(vals);
+	if (w->c->json)
+		printf("%s\n", json_object_to_json_string_ext(d,
+		    JSON_C_TO_STRING_PLAIN));
+	else {
+		if (w->tty)
+			printf("\033[H\033[J");
+		printf("%s  %s\n%-24s %14s %-8s %12s\n", str(w->dev, "name"),
+		    when(t, ts, sizeof(ts)), "COUNTER", "VALUE", "UNIT",
+		    "PER S");
+		for (size_t i = 0; i < n; i++) {
+			json_object *k = json_object_array_get_idx(ctrs, i);
+			int64_t v = json_object_get_int64(
+			    json_object_array_get_idx(vals, i));
+
+			printf("%-24s %14" PRId64 " %-8s ", k ? str(k, "name") :
+			    "?", v, k ? str(k, "unit") : "");
+			if (i < w->nprev && dt > 0)
+				printf("%12.1f\n", (double)(v - w->prev[i]) / dt);
+			else
+				printf("%12s\n", "-");
+		}
+		if (!w->tty)
+			printf("\n");
+	}
+	fflush(stdout);
+	w->nprev = n < 256 ? n : 256;
+	for (size_t i = 0; i < w->nprev; i++)
+		w->prev[i] = json_object_get_int64(json_object_array_get_idx(vals,
+		    i));
+	w->prev_t = t;
+	w->shown++;
+}
+
+static void
+watch_event(struct watch *w, const char *data)
+{
+	json_object *d = json_tokener_parse(data);
+	char ts[40];
+
+	if (d == NULL)
+		return;
+	if (!strcmp(w->event, "sample"))
+		watch_sample(w, d);
+	else if (w->c->json)
+		printf("%s\n", json_object_to_json_string_ext(d,
+		    JSON_C_TO_STRING_PLAIN));
+	else if (!strcmp(w->event, "state"))
+		printf("%s  core 1: %s -> %s %s\n", when(num(d, "t"), ts,
+		    sizeof(ts)), str(d, "prev"), str(d, "state"),
+		    str(d, "detail"));
+	else if (!strcmp(w->event, "crash"))
+		printf("%s  CRASH %s: %s (%s:%" PRId64 ", pc 0x%08" PRIx64 ")\n",
+		    when(num(d, "t"), ts, sizeof(ts)), str(d, "reason"),
+		    str(d, "message"), str(d, "file"), num(d, "line"),
+		    num(d, "pc"));
+	fflush(stdout);
+	json_object_put(d);
+}
+
+static size_t
+watch_data(void *data, size_t size, size_t n, void *arg)
+{
+	struct watch *w = arg;
+	const char *p = data;
+
+	for (size_t i = 0; i < size * n; i++) {
+		if (p[i] != '\n') {
+			if (w->len < sizeof(w->line) - 1)
+				w->line[w->len++] = p[i];
+			continue;
+		}
+		w->line[w->len] = '\0';
+		if (!strncmp(w->line, "event: ", 7))
+			snprintf(w->event, sizeof(w->event), "%s", w->line + 7);
+		else if (!strncmp(w->line, "data: ", 6))
+			watch_event(w, w->line + 6);
+		else if (w->len == 0)
+			w->event[0] = '\0';
+		w->len = 0;
+		if (w->count > 0 && w->shown >= w->count)
+			return 0;	/* done: ends the transfer */
+	}
+	return size * n;
+}
+
+static int
+cmd_watch(const struct ctx *c, int64_t dev, int64_t count)
+{
+	struct watch *w;
+	CURL *h;
+	char path[96], url[1024];
+	CURLcode res;
+	int rc = 0;
+
+	if ((dev = device_of(c, dev, &rc)) == 0)
+		return rc;
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return 1;
+	w->c = c;
+	w->count = count;
+	w->tty = isatty(STDOUT_FILENO);
+	snprintf(path, sizeof(path), "/api/v1/devices/%" PRId64, dev);
+	if ((w->dev = call(c, "GET", path, NULL, false, &rc)) == NULL) {
+		free(w);
+		return rc;
+	}
+	if ((h = curl_easy_init()) == NULL) {
+		json_object_put(w->dev);
+		free(w);
+		return 1;
+	}
+	snprintf(url, sizeof(url), "%s/api/v1/stream?device=%" PRId64,
+	    c->url ? c->url : "http://localhost", dev);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	if (c->url == NULL)
+		curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->socket);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, watch_data);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, w);
+	curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
+	res = curl_easy_perform(h);
+	if (res != CURLE_OK && !(res == CURLE_WRITE_ERROR && count > 0 &&
+	    w->shown >= count)) {
+		fprintf(stderr, "appcorectl: watch: %s\n",
+		    curl_easy_strerror(res));
+		rc = 1;
+	}
+	curl_easy_cleanup(h);
+	json_object_put(w->dev);
+	free(w);
+	return rc;
+}
+
 static int
 parse_pos(const char *s, int64_t lo, int64_t hi, int64_t *out)
 {
@@ -478,13 +691,15 @@ main(int argc, char **argv)
 		{ "limit", required_argument, NULL, 'l' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "count", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct ctx c = { getenv("APPCORE_SOCKET"), NULL,
 	    getenv("APPCORE_TOKEN_FILE"), false };
 	const char *format = "elf", *outfile = NULL;
-	int64_t dev = 0, limit = 50, hz;
+	int64_t dev = 0, limit = 50, hz, count = 0;
+	bool limit_set = false;
 	int ch, rc;
 	char body[64];
 
@@ -493,7 +708,7 @@ main(int argc, char **argv)
 	if (c.token_file == NULL)
 		c.token_file = DEFAULT_TOKEN;
 	/* Options may come before or after the command's words. */
-	while ((ch = getopt_long(argc, argv, "+d:o:f:jh", longopts,
+	while ((ch = getopt_long(argc, argv, "+d:o:f:l:n:jh", longopts,
 	    NULL)) != -1 || optind < argc) {
 		if (ch == -1) {		/* a command word: keep it, go on */
 			optind++;
@@ -521,9 +736,17 @@ main(int argc, char **argv)
 			}
 			break;
 		case 'l':
-			if (parse_pos(optarg, 1, 1000, &limit) < 0) {
+			if (parse_pos(optarg, 1, 10000, &limit) < 0) {
 				fprintf(stderr, "appcorectl: --limit: 1 to "
-				    "1000\n");
+				    "1000 (query: 10000)\n");
+				return 2;
+			}
+			limit_set = true;
+			break;
+		case 'n':
+			if (parse_pos(optarg, 1, INT64_MAX, &count) < 0) {
+				fprintf(stderr, "appcorectl: --count: a number "
+				    "of updates\n");
 				return 2;
 			}
 			break;
@@ -545,7 +768,7 @@ main(int argc, char **argv)
 					if (argv[i][1] == '-' &&
 					    strcmp(argv[i] + 2, o->name) == 0)
 						takes = o->has_arg;
-				if (argv[i][1] != '-' && strchr("dof",
+				if (argv[i][1] != '-' && strchr("dofln",
 				    argv[i][1]) != NULL && argv[i][2] == '\0')
 					takes = true;
 				i += takes;
@@ -562,6 +785,14 @@ main(int argc, char **argv)
 			rc = cmd_devices(&c, false);
 		else if (!strcmp(words[0], "counters") && nw == 1)
 			rc = cmd_counters(&c, dev);
+		else if (!strcmp(words[0], "watch") && nw == 1)
+			rc = cmd_watch(&c, dev, count);
+		else if (!strcmp(words[0], "query") && nw == 2)
+			rc = cmd_query(&c, words[1], limit_set ? limit : 1000);
+		else if (limit > 1000) {
+			fprintf(stderr, "appcorectl: --limit: 1 to 1000\n");
+			rc = 2;
+		}
 		else if (!strcmp(words[0], "events") && nw == 1)
 			rc = cmd_rows(&c, dev, limit, false);
 		else if (!strcmp(words[0], "logs") && nw == 1)

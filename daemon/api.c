@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <json-c/json.h>
 #include <microhttpd.h>
@@ -812,6 +813,166 @@ parse_id(const char *p, int64_t *id, const char **rest)
 	return 0;
 }
 
+/*
+ * GET /api/v1/query?sql=: one read-only SQL statement on the HTTP
+ * thread's read-only connection.  An authorizer admits only reading (no
+ * ATTACH, PRAGMA, writes or temp tables), a progress handler ends it
+ * after QUERY_DEADLINE_US so the HTTP thread is never held long, and the
+ * answer is capped in rows and bytes.
+ */
+#define QUERY_DEADLINE_US	2000000
+#define QUERY_ROWS_MAX		10000
+#define QUERY_BYTES_MAX		(8 << 20)
+
+static int
+query_authorize(void *arg, int action, const char *a1, const char *a2,
+    const char *a3, const char *a4)
+{
+	(void)arg; (void)a1; (void)a3; (void)a4;
+	switch (action) {
+	case SQLITE_SELECT:
+	case SQLITE_READ:
+	case SQLITE_RECURSIVE:
+		return SQLITE_OK;
+	case SQLITE_FUNCTION:	/* no load_extension() et al. */
+		return a2 != NULL && strstr(a2, "load_extension") == NULL ?
+		    SQLITE_OK : SQLITE_DENY;
+	default:
+		return SQLITE_DENY;
+	}
+}
+
+static int64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int
+query_progress(void *arg)
+{
+	return mono_us() > *(int64_t *)arg;
+}
+
+static json_object *
+query_value(sqlite3_stmt *st, int i, size_t *bytes)
+{
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_INTEGER:
+		*bytes += 20;
+		return json_object_new_int64(sqlite3_column_int64(st, i));
+	case SQLITE_FLOAT:
+		*bytes += 24;
+		return json_object_new_double(sqlite3_column_double(st, i));
+	case SQLITE_TEXT:
+		*bytes += (size_t)sqlite3_column_bytes(st, i) + 2;
+		return json_object_new_string_len((const char *)
+		    sqlite3_column_text(st, i), sqlite3_column_bytes(st, i));
+	case SQLITE_BLOB: {	/* as hex */
+		const uint8_t *b = sqlite3_column_blob(st, i);
+		int n = sqlite3_column_bytes(st, i);
+		char *hex = malloc((size_t)n * 2 + 1);
+		json_object *o;
+
+		if (hex == NULL)
+			return NULL;
+		for (int k = 0; k < n; k++)
+			snprintf(hex + 2 * k, 3, "%02x", b[k]);
+		hex[2 * n] = '\0';
+		*bytes += (size_t)n * 2 + 2;
+		o = json_object_new_string_len(hex, 2 * n);
+		free(hex);
+		return o;
+	}
+	default:
+		*bytes += 4;
+		return NULL;
+	}
+}
+
+static void
+get_query(struct http *h, struct MHD_Connection *c, struct api_reply *a)
+{
+	const char *sql = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+	    "sql"), *tail;
+	sqlite3 *db = http_db(h);
+	sqlite3_stmt *st = NULL;
+	json_object *o, *cols, *rows;
+	int64_t limit, deadline;
+	size_t bytes = 0;
+	int rc, ncol;
+	bool truncated = false;
+
+	if (query_i64(c, "limit", 1, QUERY_ROWS_MAX, 1000, &limit, a) < 0)
+		return;
+	if (sql == NULL || sql[strspn(sql, " \t\r\n")] == '\0') {
+		api_error(a, 400, "bad_parameter", "sql: one SELECT statement");
+		return;
+	}
+	sqlite3_set_authorizer(db, query_authorize, NULL);
+	rc = sqlite3_prepare_v2(db, sql, -1, &st, &tail);
+	sqlite3_set_authorizer(db, NULL, NULL);
+	if (rc != SQLITE_OK || st == NULL) {
+		api_error(a, 400, "bad_query", "%s", rc == SQLITE_AUTH ?
+		    "only reading is allowed (SELECT, WITH)" : rc != SQLITE_OK ?
+		    sqlite3_errmsg(db) : "sql: no statement");
+		sqlite3_finalize(st);
+		return;
+	}
+	tail += strspn(tail, " \t\r\n;");
+	if (*tail != '\0' || !sqlite3_stmt_readonly(st)) {
+		api_error(a, 400, "bad_query", *tail != '\0' ? "one statement "
+		    "at a time" : "only reading is allowed (SELECT, WITH)");
+		sqlite3_finalize(st);
+		return;
+	}
+	ncol = sqlite3_column_count(st);
+	cols = json_object_new_array();
+	for (int i = 0; i < ncol; i++)
+		json_object_array_add(cols, json_object_new_string(
+		    sqlite3_column_name(st, i)));
+	rows = json_object_new_array();
+	deadline = mono_us() + QUERY_DEADLINE_US;
+	sqlite3_progress_handler(db, 1000, query_progress, &deadline);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		json_object *r;
+
+		if ((int64_t)json_object_array_length(rows) >= limit ||
+		    bytes > QUERY_BYTES_MAX) {
+			truncated = true;
+			break;
+		}
+		r = json_object_new_array_ext(ncol);
+		for (int i = 0; i < ncol; i++)
+			json_object_array_add(r, query_value(st, i, &bytes));
+		json_object_array_add(rows, r);
+	}
+	sqlite3_progress_handler(db, 0, NULL, NULL);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		if (rc == SQLITE_INTERRUPT)
+			api_error(a, 400, "query_timeout", "the query ran past "
+			    "%d s; narrow it (WHERE t > ..., LIMIT)",
+			    QUERY_DEADLINE_US / 1000000);
+		else
+			api_error(a, 400, "bad_query", "%s",
+			    sqlite3_errmsg(db));
+		json_object_put(cols);
+		json_object_put(rows);
+		sqlite3_finalize(st);
+		return;
+	}
+	sqlite3_finalize(st);
+	o = json_object_new_object();
+	json_object_object_add(o, "columns", cols);
+	json_object_object_add(o, "rows", rows);
+	json_object_object_add(o, "truncated", json_object_new_boolean(
+	    truncated));
+	reply_json(a, 200, o);
+}
+
 void
 api_handle(struct http *h, const char *method, const char *url,
     struct MHD_Connection *c, const char *body, size_t len,
@@ -830,6 +991,12 @@ api_handle(struct http *h, const char *method, const char *url,
 		if (!get)
 			goto method;
 		get_devices(h, a);
+		return;
+	}
+	if (strcmp(url, "/query") == 0) {
+		if (!get)
+			goto method;
+		get_query(h, c, a);
 		return;
 	}
 	if (strcmp(url, "/crashes") == 0) {

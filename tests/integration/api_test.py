@@ -387,6 +387,45 @@ try:
     stuck.close()
     good.close()
 
+    # ---- read-only SQL ----
+    def q(sql, limit=None):
+        path = "/api/v1/query?" + urllib.parse.urlencode(
+            {"sql": sql, **({"limit": limit} if limit else {})})
+        st, _, b = call("GET", path)
+        return st, b
+    st, b = q("SELECT name, id FROM devices ORDER BY id")
+    check(st == 200 and b["columns"] == ["name", "id"] and b["rows"][0] == ["sim-0", 1]
+          and b["truncated"] is False, "query: a SELECT answers columns and rows")
+    st, b = q("SELECT count(*) FROM samples")
+    check(st == 200 and b["rows"][0][0] > 0, "query: aggregate functions (%s samples)" %
+          (b.get("rows") if st == 200 else b))
+    st, b = q("SELECT x'00ff', NULL, 1.5, 'a'")
+    check(st == 200 and b["rows"] == [["00ff", None, 1.5, "a"]], "query: blob as hex, null, real, text")
+    st, b = q("SELECT t FROM samples", 3)
+    check(st == 200 and len(b["rows"]) == 3 and b["truncated"] is True, "query: limit and truncated")
+    before = q("SELECT count(*) FROM events")[1]["rows"][0][0]
+    for bad in ("DELETE FROM events", "DROP TABLE events", "INSERT INTO events(t, kind) VALUES (1, 'x')",
+                "ATTACH '%s/x.db' AS x" % tmp, "PRAGMA table_info(events)",
+                "CREATE TEMP TABLE t(x)", "SELECT load_extension('/lib/x')",
+                "SELECT 1; DELETE FROM events", "SELECT * FROM nosuch", "VACUUM"):
+        st, b = q(bad)
+        check(st == 400 and b["error"]["code"] == "bad_query", "query refused: %s (%s)" %
+              (bad, b["error"]["message"] if st == 400 else st))
+    check(not os.path.exists(tmp + "/x.db"), "query: ATTACH created no file")
+    after = q("SELECT count(*) FROM events")[1]["rows"][0][0]
+    check(after >= before, "query: nothing deleted (%d -> %d events)" % (before, after))
+    st, b = q("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c")
+    check(st == 400 and b["error"]["code"] == "query_timeout", "query: an endless one is stopped")
+    st, _, _ = call("GET", "/api/v1/devices")
+    check(st == 200, "the API answers after it")
+    for bad in ("/api/v1/query", "/api/v1/query?sql=", "/api/v1/query?sql=SELECT+1&limit=0",
+                "/api/v1/query?sql=SELECT+1&limit=10001"):
+        st, _, b = call("GET", bad)
+        check(st == 400 and b["error"]["code"] == "bad_parameter", "query: %s is a bad parameter" % bad)
+    st, _, b = call("POST", "/api/v1/query?sql=SELECT+1", headers={"Authorization": "Bearer " + token},
+                    validate_schema=False)
+    check(st == 405, "query: POST is not allowed")
+
     # ---- hostile requests ----
     for p in (b"/../../../../etc/passwd", b"/%2e%2e/%2e%2e/etc/passwd", b"/..%2f..%2fetc%2fpasswd",
               b"/index.html/../../../../etc/passwd", b"//etc/passwd", b"/%00/etc/passwd",

@@ -82,6 +82,24 @@ check "crash get --format json: registers" \
 check "over --url (TCP) as well as the unix socket" \
     eval 'run 0 --url "$url" devices && has "sim-0" o'
 
+check "watch --count 2: two tables of live counters with rates" \
+    eval 'run 0 watch --count 2 && [ $(grep -c "^COUNTER" "$tmp/o") -eq 2 ] &&
+    [ $(grep -c "^audio.frames .* [0-9][0-9]*\.[0-9]$" "$tmp/o") -eq 1 ]'
+check "watch --json: the stream's samples" \
+    eval 'run 0 --json watch --count 3 && [ $(grep -c "\"values\":\[" "$tmp/o") -eq 3 ]'
+check "query: a read-only SELECT, printed as sqlite3 does" \
+    eval 'run 0 query "SELECT id, name FROM devices" && [ "$(cat "$tmp/o")" = "id|name
+1|sim-0" ]'
+check "query --json and --limit" \
+    eval 'run 0 --json query "SELECT t FROM samples" --limit 5 && python3 -c "
+import json,sys; d=json.load(open(sys.argv[1])); assert len(d[\"rows\"])==5 and d[\"truncated\"]" "$tmp/o" &&
+    run 0 query "SELECT t FROM samples" --limit 2 && [ $(wc -l < "$tmp/o") -eq 3 ] &&
+    has "more rows than --limit 2" e'
+check "query: writing is refused, exit 1" \
+    eval 'run 1 query "DELETE FROM events" && has "only reading" e &&
+    run 0 query "SELECT count(*) > 0 FROM events" && has "^1$" o'
+check "query without SQL: usage, exit 2" eval 'run 2 query'
+check "a bad --count: exit 2" eval 'run 2 watch --count -1'
 check "rate set: needs and uses the API token" \
     eval 'run 0 rate set 100 && has "set-rate: sent to device 1" o'
 for _ in $(seq 50); do
