@@ -331,6 +331,85 @@ cmd_rows(const struct ctx *c, int64_t dev, int64_t limit, bool logs)
 	return 0;
 }
 
+/* crash show: the report (GET /api/v1/crashes/{id}/report). */
+static void
+print_report(json_object *r)
+{
+	json_object *o = json_object_object_get(r, "crash"), *arr, *d;
+	char t[40];
+
+	printf("crash %" PRId64 " of device %" PRId64 " at %s\n"
+	    "  %s (%s): %s\n  at %s:%" PRId64 "\n  pc 0x%08" PRIx64
+	    "  sp 0x%08" PRIx64 "\n  backtrace:", num(o, "id"), num(o, "device"),
+	    when(num(o, "t"), t, sizeof(t)), str(o, "kind"), str(o, "reason"),
+	    str(o, "message"), str(o, "file"), num(o, "line"), num(o, "pc"),
+	    num(o, "sp"));
+	json_object_object_get_ex(o, "backtrace", &arr);
+	for (size_t i = 0; i < json_object_array_length(arr); i++)
+		printf(" 0x%08" PRIx64, json_object_get_int64(
+		    json_object_array_get_idx(arr, i)));
+	printf("\n  core-1 image %s\n\ncore 1 before the crash:\n",
+	    str(o, "image_hash"));
+	json_object_object_get_ex(r, "states", &arr);
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		json_object *s = json_object_array_get_idx(arr, i);
+
+		printf("  %s  %s -> %s (heartbeat %" PRId64 ")\n",
+		    when(num(s, "t"), t, sizeof(t)), str(s, "prev"),
+		    str(s, "state"), num(s, "heartbeat"));
+	}
+	printf("\ncounters over the %" PRId64 " s before the crash:\n"
+	    "  %-24s %14s %14s %14s %14s  %s\n", num(r, "window_us") / 1000000,
+	    "COUNTER", "FIRST", "LAST", "MIN", "MAX", "UNIT");
+	json_object_object_get_ex(r, "counters", &arr);
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		json_object *k = json_object_array_get_idx(arr, i), *pts;
+		int64_t lo = INT64_MAX, hi = INT64_MIN;
+		size_t n;
+
+		json_object_object_get_ex(k, "points", &pts);
+		if ((n = json_object_array_length(pts)) == 0) {
+			printf("  %-24s %14s\n", str(k, "name"), "(no samples)");
+			continue;
+		}
+		for (size_t j = 0; j < n; j++) {
+			json_object *p = json_object_array_get_idx(pts, j);
+			int64_t mn = json_object_get_int64(
+			    json_object_array_get_idx(p, 1));
+			int64_t mx = json_object_get_int64(
+			    json_object_array_get_idx(p, 2));
+
+			lo = mn < lo ? mn : lo;
+			hi = mx > hi ? mx : hi;
+		}
+		printf("  %-24s %14.0f %14.0f %14" PRId64 " %14" PRId64 "  %s\n",
+		    str(k, "name"), json_object_get_double(
+		    json_object_array_get_idx(json_object_array_get_idx(pts, 0),
+		    3)), json_object_get_double(json_object_array_get_idx(
+		    json_object_array_get_idx(pts, n - 1), 3)), lo, hi,
+		    str(k, "unit"));
+	}
+	d = json_object_object_get(r, "region_diff");
+	if (!json_object_get_boolean(json_object_object_get(d, "available"))) {
+		printf("\nshared region: no diff (%s)\n", str(d, "why"));
+		return;
+	}
+	printf("\nshared region, the dump against the snapshot of %s: %" PRId64
+	    " of %" PRId64 " bytes changed, in %" PRId64 " ranges\n",
+	    when(num(d, "before_t"), t, sizeof(t)), num(d, "changed_bytes"),
+	    num(d, "size"), num(d, "range_count"));
+	json_object_object_get_ex(d, "ranges", &arr);
+	for (size_t i = 0; i < json_object_array_length(arr) && i < 16; i++) {
+		json_object *g = json_object_array_get_idx(arr, i);
+
+		printf("  0x%08" PRIx64 " +%-5" PRId64 " %s\n  %*s -> %s\n",
+		    num(g, "address"), num(g, "length"), str(g, "before"), 17, "",
+		    str(g, "after"));
+	}
+	if (num(d, "range_count") > 16)
+		printf("  ... (appcorectl --json crash show has up to 64)\n");
+}
+
 static int
 cmd_crash(const struct ctx *c, int argc, char **argv, int64_t dev,
     const char *format, const char *outfile)
@@ -362,26 +441,11 @@ cmd_crash(const struct ctx *c, int argc, char **argv, int64_t dev,
 		return 0;
 	}
 	if (argc == 2 && strcmp(argv[0], "show") == 0) {
-		snprintf(path, sizeof(path), "/api/v1/crashes/%s", argv[1]);
-		if ((o = call(c, "GET", path, NULL, false, &rc)) == NULL)
+		snprintf(path, sizeof(path), "/api/v1/crashes/%s/report",
+		    argv[1]);
+		if ((o = fetch(c, path, &rc)) == NULL)
 			return rc;
-		if (c->json)
-			print_json(o);
-		else {
-			printf("crash %" PRId64 " of device %" PRId64 " at %s\n"
-			    "  %s (%s): %s\n  at %s:%" PRId64 "\n  pc 0x%08"
-			    PRIx64 "  sp 0x%08" PRIx64 "\n  backtrace:",
-			    num(o, "id"), num(o, "device"), when(num(o, "t"), t,
-			    sizeof(t)), str(o, "kind"), str(o, "reason"),
-			    str(o, "message"), str(o, "file"), num(o, "line"),
-			    num(o, "pc"), num(o, "sp"));
-			json_object_object_get_ex(o, "backtrace", &arr);
-			for (size_t i = 0; i < json_object_array_length(arr);
-			    i++)
-				printf(" 0x%08" PRIx64, json_object_get_int64(
-				    json_object_array_get_idx(arr, i)));
-			printf("\n  core-1 image %s\n", str(o, "image_hash"));
-		}
+		print_report(o);
 		json_object_put(o);
 		return 0;
 	}

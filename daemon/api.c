@@ -604,6 +604,255 @@ get_crash(struct http *h, int64_t id, struct api_reply *a)
 }
 
 /*
+ * GET /api/v1/crashes/{id}/report: the crash with what led to it - core
+ * 1's state changes in the minute before, every counter over the 10 s
+ * before (100 ms buckets from the raw samples) and the shared region's
+ * bytes that differ between the last snapshot before the crash and the
+ * dump.
+ */
+#define REPORT_WINDOW_US	10000000
+#define REPORT_STEP_US		100000
+#define REPORT_STATES_US	60000000
+#define DIFF_RANGES_MAX		64
+#define DIFF_SHOW_MAX		64	/* bytes of each side per range */
+#define DIFF_JOIN		8	/* ranges closer than this merge */
+
+static void
+add_hex(json_object *o, const char *k, const uint8_t *p, size_t n)
+{
+	char hex[2 * DIFF_SHOW_MAX + 1];
+
+	if (n > DIFF_SHOW_MAX)
+		n = DIFF_SHOW_MAX;
+	for (size_t i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", p[i]);
+	hex[2 * n] = '\0';
+	json_object_object_add(o, k, json_object_new_string(hex));
+}
+
+/* The blob of a snapshot row (key in column col); NULL when none. */
+static void *
+snapshot_blob(struct http *h, sqlite3_stmt *st, int col, size_t *n)
+{
+	struct daemon *d = http_daemon(h);
+	uint8_t key[BLOB_KEY_LEN];
+	const char *hex = (const char *)sqlite3_column_text(st, col);
+	void *p = NULL;
+	int rc;
+
+	if (hex == NULL || blob_key_parse(hex, key) < 0)
+		return NULL;
+	pthread_mutex_lock(&d->blobs_mu);
+	rc = blobs_get(d->blobs, key, &p, n);
+	pthread_mutex_unlock(&d->blobs_mu);
+	return rc < 0 ? NULL : p;
+}
+
+static json_object *
+region_diff(struct http *h, int64_t dev, int64_t t)
+{
+	json_object *o = json_object_new_object(), *ranges;
+	sqlite3_stmt *st;
+	uint8_t *before = NULL, *after = NULL;
+	size_t nb = 0, na = 0, changed = 0, nr = 0;
+	int64_t tb = 0, ta = 0, base = 0;
+
+	if (sqlite3_prepare_v2(http_db(h), "SELECT "
+	    "(SELECT blob_key FROM snapshots WHERE device_id = ?1 AND t < ?2 "
+	    "ORDER BY t DESC LIMIT 1), "
+	    "(SELECT t FROM snapshots WHERE device_id = ?1 AND t < ?2 "
+	    "ORDER BY t DESC LIMIT 1), "
+	    "(SELECT blob_key FROM snapshots WHERE device_id = ?1 AND t >= ?2 "
+	    "ORDER BY t LIMIT 1), "
+	    "(SELECT t FROM snapshots WHERE device_id = ?1 AND t >= ?2 "
+	    "ORDER BY t LIMIT 1), "
+	    "(SELECT region_base FROM snapshots WHERE device_id = ?1 AND "
+	    "t >= ?2 ORDER BY t LIMIT 1)", -1, &st, NULL) != SQLITE_OK)
+		return o;
+	sqlite3_bind_int64(st, 1, dev);
+	sqlite3_bind_int64(st, 2, t);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		before = snapshot_blob(h, st, 0, &nb);
+		tb = sqlite3_column_int64(st, 1);
+		after = snapshot_blob(h, st, 2, &na);
+		ta = sqlite3_column_int64(st, 3);
+		base = sqlite3_column_int64(st, 4);
+	}
+	sqlite3_finalize(st);
+	if (before == NULL || after == NULL || nb != na) {
+		json_object_object_add(o, "available",
+		    json_object_new_boolean(false));
+		json_object_object_add(o, "why", json_object_new_string(
+		    after == NULL ? "no dump was captured" : before == NULL ?
+		    "no snapshot before the crash" : "the region changed size"));
+		free(before);
+		free(after);
+		return o;
+	}
+	ranges = json_object_new_array();
+	for (size_t i = 0; i < na;) {
+		size_t start, end, same = 0;
+
+		if (before[i] == after[i]) {
+			i++;
+			continue;
+		}
+		start = end = i;
+		while (i < na && same < DIFF_JOIN) {
+			if (before[i] != after[i]) {
+				changed++;
+				end = i + 1;
+				same = 0;
+			} else
+				same++;
+			i++;
+		}
+		if (++nr <= DIFF_RANGES_MAX) {
+			json_object *r = json_object_new_object();
+
+			json_object_object_add(r, "offset",
+			    json_object_new_int64((int64_t)start));
+			json_object_object_add(r, "address",
+			    json_object_new_int64(base + (int64_t)start));
+			json_object_object_add(r, "length",
+			    json_object_new_int64((int64_t)(end - start)));
+			add_hex(r, "before", before + start, end - start);
+			add_hex(r, "after", after + start, end - start);
+			json_object_array_add(ranges, r);
+		}
+	}
+	json_object_object_add(o, "available", json_object_new_boolean(true));
+	json_object_object_add(o, "before_t", json_object_new_int64(tb));
+	json_object_object_add(o, "after_t", json_object_new_int64(ta));
+	json_object_object_add(o, "region_base", json_object_new_int64(base));
+	json_object_object_add(o, "size", json_object_new_int64((int64_t)na));
+	json_object_object_add(o, "changed_bytes",
+	    json_object_new_int64((int64_t)changed));
+	json_object_object_add(o, "range_count",
+	    json_object_new_int64((int64_t)nr));
+	json_object_object_add(o, "ranges", ranges);
+	free(before);
+	free(after);
+	return o;
+}
+
+static json_object *
+report_counters(struct http *h, int64_t dev, int64_t t)
+{
+	json_object *arr = json_object_new_array();
+	sqlite3_stmt *st, *sm;
+
+	if (sqlite3_prepare_v2(http_db(h), "SELECT id, idx, name, unit, kind "
+	    "FROM counters c WHERE device_id = ?1 AND id = (SELECT max(id) "
+	    "FROM counters WHERE device_id = ?1 AND idx = c.idx AND "
+	    "first_seen <= ?2) ORDER BY idx", -1, &st, NULL) != SQLITE_OK)
+		return arr;
+	if (sqlite3_prepare_v2(http_db(h), "SELECT t / ?4 * ?4, min(value), "
+	    "max(value), avg(value), count(*) FROM samples WHERE counter_id = ?1 "
+	    "AND t >= ?2 AND t <= ?3 GROUP BY 1 ORDER BY 1", -1, &sm,
+	    NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return arr;
+	}
+	sqlite3_bind_int64(st, 1, dev);
+	sqlite3_bind_int64(st, 2, t);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_object *k = json_object_new_object(), *pts;
+
+		json_object_object_add(k, "index", json_object_new_int64(
+		    sqlite3_column_int64(st, 1)));
+		json_object_object_add(k, "name", json_object_new_string(
+		    (const char *)sqlite3_column_text(st, 2)));
+		json_object_object_add(k, "unit", json_object_new_string(
+		    (const char *)sqlite3_column_text(st, 3)));
+		json_object_object_add(k, "kind", json_object_new_string(
+		    (const char *)sqlite3_column_text(st, 4)));
+		pts = json_object_new_array();
+		sqlite3_reset(sm);
+		sqlite3_bind_int64(sm, 1, sqlite3_column_int64(st, 0));
+		sqlite3_bind_int64(sm, 2, t - REPORT_WINDOW_US);
+		sqlite3_bind_int64(sm, 3, t);
+		sqlite3_bind_int64(sm, 4, REPORT_STEP_US);
+		while (sqlite3_step(sm) == SQLITE_ROW) {
+			json_object *p = json_object_new_array_ext(5);
+
+			json_object_array_add(p, json_object_new_int64(
+			    sqlite3_column_int64(sm, 0)));
+			json_object_array_add(p, json_object_new_int64(
+			    sqlite3_column_int64(sm, 1)));
+			json_object_array_add(p, json_object_new_int64(
+			    sqlite3_column_int64(sm, 2)));
+			json_object_array_add(p, json_object_new_double(
+			    sqlite3_column_double(sm, 3)));
+			json_object_array_add(p, json_object_new_int64(
+			    sqlite3_column_int64(sm, 4)));
+			json_object_array_add(pts, p);
+		}
+		json_object_object_add(k, "points", pts);
+		json_object_array_add(arr, k);
+	}
+	sqlite3_finalize(sm);
+	sqlite3_finalize(st);
+	return arr;
+}
+
+static void
+get_crash_report(struct http *h, int64_t id, struct api_reply *a)
+{
+	json_object *o, *crash, *states;
+	sqlite3_stmt *st;
+	int64_t dev, t;
+
+	if (sqlite3_prepare_v2(http_db(h), "SELECT " CRASH_COLUMNS " FROM "
+	    "crashes WHERE id = ?", -1, &st, NULL) != SQLITE_OK) {
+		api_error(a, 500, "database", "%s", sqlite3_errmsg(http_db(h)));
+		return;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		api_error(a, 404, "not_found", "no crash %" PRId64, id);
+		return;
+	}
+	crash = crash_json(st, true);
+	dev = sqlite3_column_int64(st, 1);
+	t = sqlite3_column_int64(st, 2);
+	sqlite3_finalize(st);
+
+	states = json_object_new_array();
+	if (sqlite3_prepare_v2(http_db(h), "SELECT t, state, prev, heartbeat "
+	    "FROM states WHERE device_id = ?1 AND t >= ?2 AND t <= ?3 ORDER BY "
+	    "t LIMIT 100", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, dev);
+		sqlite3_bind_int64(st, 2, t - REPORT_STATES_US);
+		sqlite3_bind_int64(st, 3, t + 1000000);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			json_object *r = json_object_new_object();
+
+			json_object_object_add(r, "t", json_object_new_int64(
+			    sqlite3_column_int64(st, 0)));
+			json_object_object_add(r, "state", json_object_new_string(
+			    (const char *)sqlite3_column_text(st, 1)));
+			json_object_object_add(r, "prev", json_object_new_string(
+			    (const char *)sqlite3_column_text(st, 2)));
+			json_object_object_add(r, "heartbeat",
+			    json_object_new_int64(sqlite3_column_int64(st, 3)));
+			json_object_array_add(states, r);
+		}
+		sqlite3_finalize(st);
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "crash", crash);
+	json_object_object_add(o, "states", states);
+	json_object_object_add(o, "window_us",
+	    json_object_new_int64(REPORT_WINDOW_US));
+	json_object_object_add(o, "step_us", json_object_new_int64(REPORT_STEP_US));
+	json_object_object_add(o, "counters", report_counters(h, dev, t));
+	json_object_object_add(o, "region_diff", region_diff(h, dev, t));
+	reply_json(a, 200, o);
+}
+
+/*
  * The dump of a crash: the shared region (which holds core 1's stack) as
  * the first snapshot at or after the crash captured it - the daemon takes
  * one as soon as core 1 panics or hangs.  format=raw (the bytes), elf (an
@@ -1007,12 +1256,15 @@ api_handle(struct http *h, const char *method, const char *url,
 	}
 	if (strncmp(url, "/crashes/", 9) == 0) {
 		if (parse_id(url + 9, &id, &rest) < 0 ||
-		    (*rest != '\0' && strcmp(rest, "/dump") != 0))
+		    (*rest != '\0' && strcmp(rest, "/dump") != 0 &&
+		    strcmp(rest, "/report") != 0))
 			goto notfound;
 		if (!get)
 			goto method;
 		if (*rest == '\0')
 			get_crash(h, id, a);
+		else if (strcmp(rest, "/report") == 0)
+			get_crash_report(h, id, a);
 		else
 			get_crash_dump(h, c, id, a);
 		return;

@@ -223,8 +223,9 @@ async function loadHistory(ev) {
     }
     $('hist-note').textContent = `${h.points.length} buckets of ${h.step / 1000} ms from ${h.source} data`;
     if (state.hist) state.hist.destroy();
+    // The axis spans the asked window, even around a single bucket.
     state.hist = new uPlot({ width: chartWidth('hist-chart'), height: 240,
-      scales: { x: { time: true } },
+      scales: { x: { time: true, range: () => [from / 1e6, to / 1e6] } },
       series: [{}, { label: 'min', stroke: '#9aa6c0' }, { label: 'max', stroke: '#9aa6c0' },
         { label: 'mean', stroke: '#3b6fd8', width: 2 }],
       bands: [{ series: [2, 1], fill: 'rgba(59,111,216,.12)' }] }, cols, $('hist-chart'));
@@ -271,8 +272,82 @@ async function loadCrashes() {
   }
 }
 
+const SVG = 'http://www.w3.org/2000/svg';
+
+// A sparkline of bucket means: plain SVG, no library.
+function sparkline(points, w = 160, h = 24) {
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('width', w);
+  svg.setAttribute('height', h);
+  svg.setAttribute('class', 'spark');
+  if (points.length < 2) return svg;
+  const t0 = points[0][0], t1 = points[points.length - 1][0];
+  let lo = Infinity, hi = -Infinity;
+  for (const p of points) { lo = Math.min(lo, p[1]); hi = Math.max(hi, p[2]); }
+  const y = (v) => hi === lo ? h / 2 : h - 2 - (v - lo) / (hi - lo) * (h - 4);
+  const x = (t) => (t - t0) / (t1 - t0 || 1) * (w - 2) + 1;
+  const line = document.createElementNS(SVG, 'polyline');
+  line.setAttribute('points', points.map((p) => `${x(p[0]).toFixed(1)},${y(p[3]).toFixed(1)}`).join(' '));
+  svg.append(line);
+  return svg;
+}
+
+function reportTables(box, r) {
+  box.append(el('h3', 'Core 1 before the crash'));
+  const states = el('ul', undefined, 'states');
+  for (const s of r.states)
+    states.append(el('li', `${fmtTime(s.t)}  ${s.prev} \u2192 ${s.state}  (heartbeat ${s.heartbeat})`));
+  if (!r.states.length) states.append(el('li', 'no state change recorded'));
+  box.append(states);
+
+  box.append(el('h3', `Counters over the ${r.window_us / 1e6} s before the crash`));
+  const tbl = el('table', undefined, 'report-counters');
+  const head = el('tr');
+  for (const h of ['counter', '', 'first', 'last', 'min', 'max', 'unit']) head.append(el('th', h));
+  tbl.append(head);
+  for (const k of r.counters) {
+    const tr = el('tr');
+    const p = k.points;
+    const td = el('td');
+    td.append(sparkline(p));
+    tr.append(el('td', k.name), td);
+    if (p.length) {
+      const lo = Math.min(...p.map((q) => q[1])), hi = Math.max(...p.map((q) => q[2]));
+      for (const v of [p[0][3], p[p.length - 1][3], lo, hi]) tr.append(el('td', String(Math.round(v)), 'num'));
+    } else {
+      const n = el('td', 'no samples');
+      n.colSpan = 4;
+      tr.append(n);
+    }
+    tr.append(el('td', k.unit));
+    tbl.append(tr);
+  }
+  box.append(tbl);
+
+  const d = r.region_diff;
+  box.append(el('h3', 'Shared region: the dump against the last snapshot'));
+  if (!d.available) {
+    box.append(el('p', `no diff: ${d.why}`));
+    return;
+  }
+  box.append(el('p', `${d.changed_bytes} of ${d.size} bytes changed since ${fmtTime(d.before_t)}, ` +
+    `in ${d.range_count} ranges${d.range_count > d.ranges.length ? ` (first ${d.ranges.length} shown)` : ''}`));
+  const dt = el('table', undefined, 'report-diff');
+  const dh = el('tr');
+  for (const h of ['address', 'bytes', 'before', 'after']) dh.append(el('th', h));
+  dt.append(dh);
+  for (const g of d.ranges) {
+    const tr = el('tr');
+    tr.append(el('td', hex32(g.address)), el('td', String(g.length), 'num'),
+      el('td', g.before, 'hex'), el('td', g.after, 'hex'));
+    dt.append(tr);
+  }
+  box.append(dt);
+}
+
 async function showCrash(id) {
-  const c = await api(`/api/v1/crashes/${id}`);
+  const r = await api(`/api/v1/crashes/${id}/report`);
+  const c = r.crash;
   const box = $('crash-detail');
   box.replaceChildren();
   const dl = el('dl', undefined, 'facts');
@@ -296,12 +371,13 @@ async function showCrash(id) {
   dlb.type = 'button';
   dlb.onclick = () => {
     const a = el('a');
-    a.href = URL.createObjectURL(new Blob([JSON.stringify(c, null, 2)], { type: 'application/json' }));
+    a.href = URL.createObjectURL(new Blob([JSON.stringify(r, null, 2)], { type: 'application/json' }));
     a.download = `crash-${c.id}.json`;
     a.click();
     URL.revokeObjectURL(a.href);
   };
   box.append(dlb);
+  reportTables(box, r);
 }
 
 // ---- shared region ----

@@ -50,8 +50,28 @@ try {
   await page.waitForFunction(() => document.querySelector('#dev-state').textContent === 'panicked',
     null, { timeout: 10000 });
   check(true, 'the state badge turns to panicked');
+  // The dump is the first snapshot after the panic: wait for it, so the
+  // report has its region diff.
+  await page.waitForFunction(async () => {
+    const l = await (await fetch('/api/v1/crashes')).json();
+    return l.crashes.length > 0 && (await fetch(`/api/v1/crashes/${l.crashes[0].id}/dump`)).ok;
+  }, null, { timeout: 10000, polling: 250 });
   await page.click('#crashes li.crash button');
   await page.waitForSelector('#crash-detail pre', { timeout: 5000 });
+  await page.waitForSelector('#crash-detail table.report-diff', { timeout: 5000 });
+  const rep = await page.evaluate(() => ({
+    states: document.querySelector('#crash-detail ul.states').textContent,
+    rows: document.querySelectorAll('#crash-detail table.report-counters tr').length - 1,
+    lines: [...document.querySelectorAll('#crash-detail table.report-counters svg polyline')]
+      .filter((p) => p.getAttribute('points').split(' ').length > 10).length,
+    diffRows: document.querySelectorAll('#crash-detail table.report-diff tr').length - 1,
+    firstAfter: document.querySelector('#crash-detail table.report-diff td.hex:nth-child(4)')?.textContent,
+  }));
+  check(rep.states.includes('running \u2192 panicked'), 'the report shows core 1 going from running to panicked');
+  check(rep.rows === 16 && rep.lines === 16,
+    `the report has every counter with a sparkline of the last 10 s (${rep.rows} rows, ${rep.lines} lines)`);
+  check(rep.diffRows > 0 && /^[0-9a-f]+$/.test(rep.firstAfter || ''),
+    `the report lists the region's changed bytes (${rep.diffRows} ranges)`);
   const detail = await page.textContent('#crash-detail');
   check(detail.includes('dsp/mixer.c:217') && detail.includes('0x42002a1c'),
     'the crash detail shows where and the backtrace');

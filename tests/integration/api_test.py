@@ -274,6 +274,31 @@ try:
     st, _, b = call("GET", "/api/v1/crashes/%d/dump?format=json" % cid)
     check(st == 200 and b["regions"][0]["address"] == 0x3fcc9710 and len(b["a"]) == 16,
           "format=json: registers and regions")
+    st, _, b = call("GET", "/api/v1/crashes/%d/report" % cid)
+    check(st == 200 and b["crash"]["id"] == cid and b["crash"]["reason"] == "assert",
+          "report: the crash")
+    check(st == 200 and b["states"] and b["states"][-1]["state"] == "panicked"
+          and b["states"][-1]["prev"] == "running", "report: core 1's states end running -> panicked")
+    ct = b["crash"]["t"]
+    ok = len(b["counters"]) == 16 and all(
+        k["points"] and all(ct - 10100000 < p[0] <= ct and p[1] <= p[3] <= p[2] and p[4] > 0
+                            for p in k["points"]) for k in b["counters"])
+    check(ok, "report: all 16 counters, 100 ms buckets within the 10 s before the crash")
+    frames = [k for k in b["counters"] if k["name"] == "audio.frames"][0]["points"]
+    check(all(frames[i][2] <= frames[i + 1][1] for i in range(len(frames) - 1)),
+          "report: a monotonic counter's buckets do not go back")
+    d = b["region_diff"]
+    check(d["available"] and d["size"] == len(raw) and d["changed_bytes"] > 0 and d["before_t"] < ct <= d["after_t"],
+          "report: the region diffed against the snapshot before the crash (%s bytes changed)"
+          % d.get("changed_bytes"))
+    check(all(bytes.fromhex(g["after"]) == raw[g["offset"]:g["offset"] + min(g["length"], 64)]
+              and g["address"] == d["region_base"] + g["offset"] and g["before"] != g["after"]
+              for g in d["ranges"]) and d["ranges"],
+          "report: every changed range's bytes are the dump's")
+    check(any(g["offset"] <= 64 < g["offset"] + g["length"] for g in d["ranges"]),
+          "report: the header's core-1 state (offset 64) is among the changes")
+    st, _, b = call("GET", "/api/v1/crashes/9999/report")
+    check(st == 404, "the report of an unknown crash: 404")
     st, _, b = call("GET", "/api/v1/crashes/%d/dump?format=zip" % cid)
     check(st == 400, "format=zip: 400")
     st, _, b = call("GET", "/api/v1/crashes/9999")

@@ -14,6 +14,7 @@ trap 'kill $dpid 2>/dev/null; wait $dpid 2>/dev/null; rm -rf "$tmp"' EXIT
 
 "$appcored" --demo --state-dir "$tmp/state" --user root \
     --listen 127.0.0.1:0 --socket "$tmp/appcored.sock" \
+    --snapshot-interval 1s \
     --sim-args "--rate 200 --counters 16 --panic-after 3 --duration 120" \
     > "$tmp/out" 2> "$tmp/err" &
 dpid=$!
@@ -59,16 +60,26 @@ check "logs: core 1's log" \
 check "crash list: the assert, with file, line and pc" \
     eval 'run 0 crash list && has "panic assert: assert failed: fill <= BUF_FRAMES (dsp/mixer.c:217, pc 0x" o'
 id=$("$ctl" crash list | awk 'NR==1{print $1}')
-check "crash show: registers and backtrace" \
-    eval 'run 0 crash show "$id" && has "backtrace: 0x" o && has "core-1 image [0-9a-f]\{64\}" o'
-check "crash show --json" \
-    eval 'run 0 crash show "$id" --json && python3 -c "
-import json,sys; d=json.load(open(sys.argv[1])); assert d[\"reason\"]==\"assert\" and d[\"backtrace\"]" "$tmp/o"'
 # The dump is taken by the first snapshot after the panic.
 for _ in $(seq 50); do
 	"$ctl" crash get "$id" --format raw -o "$tmp/c.raw" >/dev/null 2>&1 && break
 	sleep 0.2
 done
+check "crash show: registers and backtrace" \
+    eval 'run 0 crash show "$id" && has "backtrace: 0x" o && has "core-1 image [0-9a-f]\{64\}" o'
+check "crash show: core 1's states before the crash" \
+    eval 'has "running -> panicked (heartbeat [0-9]*)" o'
+check "crash show: every counter over the 10 s before" \
+    eval 'has "counters over the 10 s before the crash" o &&
+    [ $(sed -n "/^counters over/,/^\$/p" "$tmp/o" | grep -c "^  [a-z0-9_.]* *-\?[0-9]") -eq 16 ]'
+check "crash show: the shared region's changes since the last snapshot" \
+    eval 'has "^shared region, the dump against the snapshot of .*: [1-9][0-9]* of 131072 bytes changed" o &&
+    has "^  0x3fcc97.. +[0-9]" o'
+check "crash show --json: the report" \
+    eval 'run 0 crash show "$id" --json && python3 -c "
+import json,sys; d=json.load(open(sys.argv[1]))
+assert d[\"crash\"][\"reason\"]==\"assert\" and d[\"crash\"][\"backtrace\"]
+assert len(d[\"counters\"])==16 and d[\"region_diff\"][\"available\"]" "$tmp/o"'
 check "crash get --format elf: an Xtensa ELF core file" \
     eval 'run 0 crash get "$id" --format elf -o "$tmp/c.elf" &&
     xtensa-lx106-elf-readelf -h "$tmp/c.elf" | grep -q "CORE (Core file)" &&
