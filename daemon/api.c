@@ -62,6 +62,51 @@ query_i64(struct MHD_Connection *c, const char *name, int64_t lo, int64_t hi,
 	return 0;
 }
 
+static json_object *
+query_value(sqlite3_stmt *st, int i, size_t *bytes)
+{
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_INTEGER:
+		*bytes += 20;
+		return json_object_new_int64(sqlite3_column_int64(st, i));
+	case SQLITE_FLOAT:
+		*bytes += 24;
+		return json_object_new_double(sqlite3_column_double(st, i));
+	case SQLITE_TEXT:
+		*bytes += (size_t)sqlite3_column_bytes(st, i) + 2;
+		return json_object_new_string_len((const char *)
+		    sqlite3_column_text(st, i), sqlite3_column_bytes(st, i));
+	case SQLITE_BLOB: {	/* as hex */
+		const uint8_t *b = sqlite3_column_blob(st, i);
+		int n = sqlite3_column_bytes(st, i);
+		char *hex = malloc((size_t)n * 2 + 1);
+		json_object *o;
+
+		if (hex == NULL)
+			return NULL;
+		for (int k = 0; k < n; k++)
+			snprintf(hex + 2 * k, 3, "%02x", b[k]);
+		hex[2 * n] = '\0';
+		*bytes += (size_t)n * 2 + 2;
+		o = json_object_new_string_len(hex, 2 * n);
+		free(hex);
+		return o;
+	}
+	default:
+		*bytes += 4;
+		return NULL;
+	}
+}
+
+/* A column as a JSON member, typed as SQLite stored it. */
+static void
+add_col(json_object *o, const char *k, sqlite3_stmt *st, int i)
+{
+	size_t n = 0;
+
+	json_object_object_add(o, k, query_value(st, i, &n));
+}
+
 static const char *
 kind_name(uint8_t k)
 {
@@ -516,26 +561,16 @@ crash_json(sqlite3_stmt *st, bool full)
 {
 	json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "id", json_object_new_int64(
-	    sqlite3_column_int64(st, 0)));
-	json_object_object_add(o, "device", json_object_new_int64(
-	    sqlite3_column_int64(st, 1)));
-	json_object_object_add(o, "t", json_object_new_int64(
-	    sqlite3_column_int64(st, 2)));
-	json_object_object_add(o, "kind", json_object_new_string(
-	    (const char *)sqlite3_column_text(st, 3)));
-	json_object_object_add(o, "reason", json_object_new_string(
-	    (const char *)sqlite3_column_text(st, 4)));
-	json_object_object_add(o, "message", json_object_new_string(
-	    (const char *)sqlite3_column_text(st, 5)));
-	json_object_object_add(o, "file", json_object_new_string(
-	    (const char *)sqlite3_column_text(st, 6)));
-	json_object_object_add(o, "line", json_object_new_int64(
-	    sqlite3_column_int64(st, 7)));
-	json_object_object_add(o, "pc", json_object_new_int64(
-	    sqlite3_column_int64(st, 8)));
-	json_object_object_add(o, "sp", json_object_new_int64(
-	    sqlite3_column_int64(st, 9)));
+	add_col(o, "id", st, 0);
+	add_col(o, "device", st, 1);
+	add_col(o, "t", st, 2);
+	add_col(o, "kind", st, 3);
+	add_col(o, "reason", st, 4);
+	add_col(o, "message", st, 5);
+	add_col(o, "file", st, 6);
+	add_col(o, "line", st, 7);
+	add_col(o, "pc", st, 8);
+	add_col(o, "sp", st, 9);
 	if (full) {
 		json_object *bt = json_object_new_array();
 		const char *s = (const char *)sqlite3_column_text(st, 10);
@@ -547,10 +582,8 @@ crash_json(sqlite3_stmt *st, bool full)
 			    strtoll(tok, NULL, 16)));
 		free(copy);
 		json_object_object_add(o, "backtrace", bt);
-		json_object_object_add(o, "generation", json_object_new_int64(
-		    sqlite3_column_int64(st, 11)));
-		json_object_object_add(o, "image_hash", json_object_new_string(
-		    (const char *)sqlite3_column_text(st, 12)));
+		add_col(o, "generation", st, 11);
+		add_col(o, "image_hash", st, 12);
 	}
 	return o;
 }
@@ -759,14 +792,10 @@ report_counters(struct http *h, int64_t dev, int64_t t)
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		json_object *k = json_object_new_object(), *pts;
 
-		json_object_object_add(k, "index", json_object_new_int64(
-		    sqlite3_column_int64(st, 1)));
-		json_object_object_add(k, "name", json_object_new_string(
-		    (const char *)sqlite3_column_text(st, 2)));
-		json_object_object_add(k, "unit", json_object_new_string(
-		    (const char *)sqlite3_column_text(st, 3)));
-		json_object_object_add(k, "kind", json_object_new_string(
-		    (const char *)sqlite3_column_text(st, 4)));
+		add_col(k, "index", st, 1);
+		add_col(k, "name", st, 2);
+		add_col(k, "unit", st, 3);
+		add_col(k, "kind", st, 4);
 		pts = json_object_new_array();
 		sqlite3_reset(sm);
 		sqlite3_bind_int64(sm, 1, sqlite3_column_int64(st, 0));
@@ -829,14 +858,10 @@ get_crash_report(struct http *h, int64_t id, struct api_reply *a)
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			json_object *r = json_object_new_object();
 
-			json_object_object_add(r, "t", json_object_new_int64(
-			    sqlite3_column_int64(st, 0)));
-			json_object_object_add(r, "state", json_object_new_string(
-			    (const char *)sqlite3_column_text(st, 1)));
-			json_object_object_add(r, "prev", json_object_new_string(
-			    (const char *)sqlite3_column_text(st, 2)));
-			json_object_object_add(r, "heartbeat",
-			    json_object_new_int64(sqlite3_column_int64(st, 3)));
+			add_col(r, "t", st, 0);
+			add_col(r, "state", st, 1);
+			add_col(r, "prev", st, 2);
+			add_col(r, "heartbeat", st, 3);
 			json_object_array_add(states, r);
 		}
 		sqlite3_finalize(st);
@@ -1106,41 +1131,6 @@ query_progress(void *arg)
 	return mono_us() > *(int64_t *)arg;
 }
 
-static json_object *
-query_value(sqlite3_stmt *st, int i, size_t *bytes)
-{
-	switch (sqlite3_column_type(st, i)) {
-	case SQLITE_INTEGER:
-		*bytes += 20;
-		return json_object_new_int64(sqlite3_column_int64(st, i));
-	case SQLITE_FLOAT:
-		*bytes += 24;
-		return json_object_new_double(sqlite3_column_double(st, i));
-	case SQLITE_TEXT:
-		*bytes += (size_t)sqlite3_column_bytes(st, i) + 2;
-		return json_object_new_string_len((const char *)
-		    sqlite3_column_text(st, i), sqlite3_column_bytes(st, i));
-	case SQLITE_BLOB: {	/* as hex */
-		const uint8_t *b = sqlite3_column_blob(st, i);
-		int n = sqlite3_column_bytes(st, i);
-		char *hex = malloc((size_t)n * 2 + 1);
-		json_object *o;
-
-		if (hex == NULL)
-			return NULL;
-		for (int k = 0; k < n; k++)
-			snprintf(hex + 2 * k, 3, "%02x", b[k]);
-		hex[2 * n] = '\0';
-		*bytes += (size_t)n * 2 + 2;
-		o = json_object_new_string_len(hex, 2 * n);
-		free(hex);
-		return o;
-	}
-	default:
-		*bytes += 4;
-		return NULL;
-	}
-}
 
 static void
 get_query(struct http *h, struct MHD_Connection *c, struct api_reply *a)
