@@ -117,6 +117,26 @@ last_snapshot(struct daemon *d, int64_t device)
 	return t;
 }
 
+/* Whether a crash of this core-1 run is stored (the agent sends its
+ * panic record again to every host that says hello). */
+static bool
+crash_known(struct daemon *d, int64_t device, int64_t boot, uint32_t gen)
+{
+	sqlite3_stmt *st;
+	bool known = false;
+
+	if (sqlite3_prepare_v2(store_db(d->store), "SELECT 1 FROM crashes "
+	    "WHERE device_id = ? AND boot_id = ? AND generation = ?", -1, &st,
+	    NULL) != SQLITE_OK)
+		return false;
+	sqlite3_bind_int64(st, 1, device);
+	sqlite3_bind_int64(st, 2, boot);
+	sqlite3_bind_int64(st, 3, gen);
+	known = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return known;
+}
+
 /* The last clock anchor of a boot seen before (a daemon restart). */
 static bool
 last_anchor(struct daemon *d, int64_t boot, int64_t *offset)
@@ -541,6 +561,11 @@ on_crash(void *arg, const struct ac_msg_crash *m)
 
 	if (dev == NULL || !dev->have_boot)
 		return;
+	if (crash_known(l->d, dev->id, dev->boot, m->generation)) {
+		log_debug("%s: %s: crash of run %u already stored", l->spec,
+		    dev->name, m->generation);
+		return;
+	}
 	for (int i = 0; i < 32; i++)
 		snprintf(hash + 2 * i, 3, "%02x", dev->hello.image_hash[i]);
 	store_crash(l->d->store, dev->id, dev->boot,

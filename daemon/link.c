@@ -60,7 +60,7 @@ link_free(struct link *l)
 {
 	struct link **pp;
 
-	link_close(l, 0, NULL);
+	link_close(l, now_wall_us(), NULL);
 	for (pp = &l->d->links; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == l) {
 			*pp = l->next;

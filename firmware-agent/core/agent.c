@@ -341,7 +341,8 @@ check_panic(struct ac_agent *a, uint64_t now)
 	for (unsigned t = 0; t < SEQ_TRIES; t++) {
 		uint32_t s1 = AC_LOAD(&p->seq), s2;
 
-		if ((s1 & 1u) || s1 == 0 || s1 == a->panic_seq)
+		if ((s1 & 1u) || s1 == 0 ||
+		    (s1 == a->panic_seq && !a->panic_resend))
 			return;
 		AC_FENCE_ACQ();
 		memset(&m, 0, sizeof(m));
@@ -369,7 +370,12 @@ check_panic(struct ac_agent *a, uint64_t now)
 			m.reason = AC_PANIC_EXPLICIT;
 		if (m.bt_count > AC_BT_MAX)
 			m.bt_count = AC_BT_MAX;
+		/* A record sent again keeps the time it was first seen. */
+		if (s1 == a->panic_seq && a->panic_t != 0)
+			m.t_us = a->panic_t;
 		a->panic_seq = s1;
+		a->panic_t = m.t_us;
+		a->panic_resend = false;
 		flush_samples(a);
 		(void)msg_send(a, AC_MSG_CRASH, ac_crash_encode(msg_begin(a), &m));
 		return;
@@ -399,6 +405,8 @@ watch_core1(struct ac_agent *a, uint64_t now)
 		a->desc_valid = false;
 		a->log_next = 0;
 		a->panic_seq = 0;
+		a->panic_t = 0;
+		a->panic_resend = false;
 		a->last_hb = AC_LOAD(&c->heartbeat);
 		a->last_hb_t = now;
 	}
@@ -580,6 +588,13 @@ handle_cmd(struct ac_agent *a, const struct ac_frame *f)
 	case AC_CMD_HELLO:
 		flush_samples(a);
 		send_hello(a, now);
+		/*
+		 * A host that says hello may have missed a crash (it was not
+		 * there, or the link dropped it): core 1's panic record goes
+		 * again, with its first time; hosts keep one per core-1 run.
+		 */
+		if (a->panic_seq != 0)
+			a->panic_resend = true;
 		reply(a, c.req_id, c.cmd, AC_ST_OK, 0);
 		break;
 	case AC_CMD_SET_RATE:

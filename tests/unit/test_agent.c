@@ -286,6 +286,19 @@ test_panic(void)
 	CHECK(S.crashes == 1, "the same panic is reported once");
 	CHECK(S.state.state == AC_STATE_PANICKED,
 	    "a panicked core is not also reported hung");
+	{
+		uint64_t first = S.crash.t_us;
+
+		/* A host that says hello may have missed it: it goes again,
+		 * once, with the time it was first seen. */
+		command(AC_CMD_HELLO, 0, 0);
+		run_until(fake_now + 500000, false, true);
+		CHECK(S.crashes == 2 && S.crash.t_us == first &&
+		    S.crash.pc == 0x42001234, "after HELLO the panic record "
+		    "is sent again with its first time");
+		run_until(fake_now + 1000000, false, true);
+		CHECK(S.crashes == 2, "and only once per HELLO");
+	}
 }
 
 static void

@@ -92,7 +92,9 @@ struct ac_agent {
 	struct ac_counter_info ctr[AC_MAX_COUNTERS];
 	uint32_t log_next;
 	uint32_t log_lost_pending;	/* lost since the last LOG sent */
-	uint32_t panic_seq;
+	uint32_t panic_seq;		/* the panic record last sent */
+	uint64_t panic_t;		/* when it was first seen */
+	bool panic_resend;		/* a host said hello: send it again */
 
 	/* Sampler. */
 	uint64_t next_sample_t;
