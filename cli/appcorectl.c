@@ -338,12 +338,13 @@ print_report(json_object *r)
 	json_object *o = json_object_object_get(r, "crash"), *arr, *d;
 	char t[40];
 
-	printf("crash %" PRId64 " of device %" PRId64 " at %s\n"
-	    "  %s (%s): %s\n  at %s:%" PRId64 "\n  pc 0x%08" PRIx64
-	    "  sp 0x%08" PRIx64 "\n  backtrace:", num(o, "id"), num(o, "device"),
-	    when(num(o, "t"), t, sizeof(t)), str(o, "kind"), str(o, "reason"),
-	    str(o, "message"), str(o, "file"), num(o, "line"), num(o, "pc"),
-	    num(o, "sp"));
+	printf("crash %" PRId64 " of device %" PRId64 " at %s\n  %s (%s): %s\n",
+	    num(o, "id"), num(o, "device"), when(num(o, "t"), t, sizeof(t)),
+	    str(o, "kind"), str(o, "reason"), str(o, "message"));
+	if (*str(o, "file") != '\0')
+		printf("  at %s:%" PRId64 "\n", str(o, "file"), num(o, "line"));
+	printf("  pc 0x%08" PRIx64 "  sp 0x%08" PRIx64 "\n  backtrace:",
+	    num(o, "pc"), num(o, "sp"));
 	json_object_object_get_ex(o, "backtrace", &arr);
 	for (size_t i = 0; i < json_object_array_length(arr); i++)
 		printf(" 0x%08" PRIx64, json_object_get_int64(
@@ -430,12 +431,16 @@ cmd_crash(const struct ctx *c, int argc, char **argv, int64_t dev,
 		for (size_t i = 0; i < json_object_array_length(arr); i++) {
 			json_object *r = json_object_array_get_idx(arr, i);
 
+			char where[80] = "";
+
+			if (*str(r, "file") != '\0')
+				snprintf(where, sizeof(where), "%s:%" PRId64 ", ",
+				    str(r, "file"), num(r, "line"));
 			printf("%-4" PRId64 " %s  device %" PRId64 "  %s %s: %s "
-			    "(%s:%" PRId64 ", pc 0x%08" PRIx64 ")\n",
-			    num(r, "id"), when(num(r, "t"), t, sizeof(t)),
-			    num(r, "device"), str(r, "kind"), str(r, "reason"),
-			    str(r, "message"), str(r, "file"), num(r, "line"),
-			    num(r, "pc"));
+			    "(%spc 0x%08" PRIx64 ")\n", num(r, "id"),
+			    when(num(r, "t"), t, sizeof(t)), num(r, "device"),
+			    str(r, "kind"), str(r, "reason"), str(r, "message"),
+			    where, num(r, "pc"));
 		}
 		json_object_put(o);
 		return 0;

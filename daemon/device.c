@@ -117,21 +117,30 @@ last_snapshot(struct daemon *d, int64_t device)
 	return t;
 }
 
-/* Whether a crash of this core-1 run is stored (the agent sends its
- * panic record again to every host that says hello). */
+/*
+ * Whether this crash is stored: the agent sends a panicked or hung core
+ * 1's record again to every host that says hello, with its first time.
+ * One panic per core-1 run; hangs by kind and time (clock mappings of two
+ * daemon runs differ by far less than a second).
+ */
 static bool
-crash_known(struct daemon *d, int64_t device, int64_t boot, uint32_t gen)
+crash_known(struct daemon *d, int64_t device, int64_t boot,
+    const struct ac_msg_crash *m, int64_t t)
 {
 	sqlite3_stmt *st;
 	bool known = false;
 
 	if (sqlite3_prepare_v2(store_db(d->store), "SELECT 1 FROM crashes "
-	    "WHERE device_id = ? AND boot_id = ? AND generation = ?", -1, &st,
+	    "WHERE device_id = ?1 AND boot_id = ?2 AND generation = ?3 AND "
+	    "kind = ?4 AND (?4 = 'panic' OR abs(t - ?5) < 1000000)", -1, &st,
 	    NULL) != SQLITE_OK)
 		return false;
 	sqlite3_bind_int64(st, 1, device);
 	sqlite3_bind_int64(st, 2, boot);
-	sqlite3_bind_int64(st, 3, gen);
+	sqlite3_bind_int64(st, 3, m->generation);
+	sqlite3_bind_text(st, 4, m->reason == AC_PANIC_HANG ? "hang" : "panic",
+	    -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, t);
 	known = sqlite3_step(st) == SQLITE_ROW;
 	sqlite3_finalize(st);
 	return known;
@@ -561,7 +570,8 @@ on_crash(void *arg, const struct ac_msg_crash *m)
 
 	if (dev == NULL || !dev->have_boot)
 		return;
-	if (crash_known(l->d, dev->id, dev->boot, m->generation)) {
+	if (crash_known(l->d, dev->id, dev->boot, m,
+	    device_wall(dev, m->t_us))) {
 		log_debug("%s: %s: crash of run %u already stored", l->spec,
 		    dev->name, m->generation);
 		return;

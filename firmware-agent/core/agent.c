@@ -382,6 +382,48 @@ check_panic(struct ac_agent *a, uint64_t now)
 	}
 }
 
+/*
+ * Core 1 hung: stall it where the port can, so the region stops changing
+ * and its last PC/SP can be read, and report a crash of reason hang.
+ */
+static void
+report_hang(struct ac_agent *a, uint64_t now, uint32_t silent_ms)
+{
+	struct ac_msg_crash *m = &a->hang_crash;
+	uint32_t pc = 0, sp = 0;
+	int rc = -1;
+
+	if (a->port->core1_stall != NULL)
+		rc = a->port->core1_stall(a->port->ctx, &pc, &sp);
+	memset(m, 0, sizeof(*m));
+	m->t_us = now;
+	m->generation = a->generation;
+	m->reason = AC_PANIC_HANG;
+	m->pc = rc == 0 ? pc : 0;
+	m->sp = rc == 0 ? sp : 0;
+	{	/* "heartbeat silent N ms[; core 1 stalled]", freestanding */
+		static const char pre[] = "heartbeat silent ";
+		const char *post = rc == 0 ? " ms; core 1 stalled" : " ms";
+		char digits[10];
+		size_t n = 0, k = 0;
+
+		do {
+			digits[k++] = (char)('0' + silent_ms % 10);
+			silent_ms /= 10;
+		} while (silent_ms != 0 && k < sizeof(digits));
+		for (size_t i = 0; pre[i] != '\0'; i++)
+			m->msg[n++] = pre[i];
+		while (k > 0)
+			m->msg[n++] = digits[--k];
+		for (size_t i = 0; post[i] != '\0'; i++)
+			m->msg[n++] = post[i];
+		m->msg[n] = '\0';
+	}
+	a->hang_valid = true;
+	flush_samples(a);
+	(void)msg_send(a, AC_MSG_CRASH, ac_crash_encode(msg_begin(a), m));
+}
+
 static void
 watch_core1(struct ac_agent *a, uint64_t now)
 {
@@ -407,6 +449,7 @@ watch_core1(struct ac_agent *a, uint64_t now)
 		a->panic_seq = 0;
 		a->panic_t = 0;
 		a->panic_resend = false;
+		a->hang_valid = false;
 		a->last_hb = AC_LOAD(&c->heartbeat);
 		a->last_hb_t = now;
 	}
@@ -418,10 +461,14 @@ watch_core1(struct ac_agent *a, uint64_t now)
 	}
 	st = AC_LOAD(&c->state);
 	if (st == AC_STATE_RUNNING &&
-	    now - a->last_hb_t > (uint64_t)a->cfg.hang_timeout_ms * 1000)
-		set_state(a, AC_STATE_HUNG, now,
-		    (uint32_t)((now - a->last_hb_t) / 1000));
-	else if (st == AC_STATE_BOOTING || st == AC_STATE_RUNNING ||
+	    now - a->last_hb_t > (uint64_t)a->cfg.hang_timeout_ms * 1000) {
+		if (a->state != AC_STATE_HUNG) {
+			uint32_t ms = (uint32_t)((now - a->last_hb_t) / 1000);
+
+			set_state(a, AC_STATE_HUNG, now, ms);
+			report_hang(a, now, ms);
+		}
+	} else if (st == AC_STATE_BOOTING || st == AC_STATE_RUNNING ||
 	    st == AC_STATE_PANICKED)
 		set_state(a, (uint8_t)st, now, 0);
 	else
@@ -595,6 +642,9 @@ handle_cmd(struct ac_agent *a, const struct ac_frame *f)
 		 */
 		if (a->panic_seq != 0)
 			a->panic_resend = true;
+		if (a->hang_valid && a->state == AC_STATE_HUNG)
+			(void)msg_send(a, AC_MSG_CRASH, ac_crash_encode(
+			    msg_begin(a), &a->hang_crash));
 		reply(a, c.req_id, c.cmd, AC_ST_OK, 0);
 		break;
 	case AC_CMD_SET_RATE:

@@ -64,4 +64,24 @@ check "and one crash event" \
     [ "$("$ctl" events --limit 100 | grep -c ' crash ')" -eq 1 ]
 check "no event is stamped 1970 (link-down at shutdown)" \
     eval '! "$ctl" events --limit 100 | grep -q "^1970"'
+kill -TERM $dpid
+wait $dpid
+
+# A hang: the agent stalls core 1 and reports its last PC/SP (in the
+# simulator, where its core 1 waits in "codec_wait_ready").
+"$appcored" --demo --state-dir "$tmp/state-hang" --user root \
+    --listen 127.0.0.1:0 --socket "$tmp/hang.sock" \
+    --sim-args "--rate 100 --counters 8 --hang-after 1 --duration 60" \
+    > "$tmp/h.out" 2> "$tmp/h.err" &
+dpid=$!
+export APPCORE_SOCKET=$tmp/hang.sock
+for _ in $(seq 100); do [ "$(count)" -ge 1 ] && break; sleep 0.1; done
+check "an injected hang yields a hang crash with core 1's last PC and SP" \
+    python3 -c "
+import json,sys; c=json.load(open(sys.argv[1]))['crashes'][0]
+assert c['kind']=='hang' and c['reason']=='hang', c
+assert c['pc']==0x42003a10 and c['sp']==0x3fcc9710+0x20000-0x220, c
+assert c['message'].startswith('heartbeat silent ') and 'stalled' in c['message'], c" <(crashes)
+check "its report shows running -> hung" \
+    eval '"$ctl" crash show 1 | grep -q "running -> hung"'
 finish

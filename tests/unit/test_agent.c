@@ -41,9 +41,22 @@ fake_on_sample(void *ctx, uint64_t index, uint64_t t, const uint32_t *v,
 	truth_n++;
 }
 
+static int stalls;
+
+/* The ASSIST_DEBUG record of a core 1 stuck in a wait loop. */
+static int
+fake_stall(void *ctx, uint32_t *pc, uint32_t *sp)
+{
+	(void)ctx;
+	stalls++;
+	*pc = 0x42003a10;
+	*sp = 0x3fce94f0;
+	return 0;
+}
+
 static const struct ac_port port = {
 	.now_us = fake_now_us, .core1_restart = fake_restart,
-	.on_sample = fake_on_sample,
+	.core1_stall = fake_stall, .on_sample = fake_on_sample,
 };
 
 /* ---- what the host saw ---- */
@@ -251,6 +264,20 @@ test_hang(void)
 	CHECK(S.state.state == AC_STATE_HUNG && S.state.prev ==
 	    AC_STATE_RUNNING && S.state.detail >= 1000,
 	    "heartbeat silent 1.5 s => hung (silent %u ms)", S.state.detail);
+	CHECK(stalls == 1 && S.crashes == 1 && S.crash.reason == AC_PANIC_HANG &&
+	    S.crash.pc == 0x42003a10 && S.crash.sp == 0x3fce94f0 &&
+	    strncmp(S.crash.msg, "heartbeat silent 1", 18) == 0 &&
+	    strstr(S.crash.msg, " ms; core 1 stalled") != NULL,
+	    "a hang: core 1 stalled once, a CRASH of reason hang with its "
+	    "PC/SP (%s)", S.crash.msg);
+	{
+		uint64_t first = S.crash.t_us;
+
+		command(AC_CMD_HELLO, 0, 0);
+		CHECK(S.crashes == 2 && S.crash.t_us == first &&
+		    S.crash.reason == AC_PANIC_HANG,
+		    "after HELLO the hang goes again, same time");
+	}
 	run_until(fake_now + 100000, true, true);
 	CHECK(S.state.state == AC_STATE_RUNNING &&
 	    S.state.prev == AC_STATE_HUNG, "heartbeat back => running");

@@ -27,6 +27,10 @@ struct ac_port {
 	/* Reset core 1 and let it run from its entry again; 0 or -errno.
 	 * NULL when the port cannot. */
 	int (*core1_restart)(void *ctx);
+	/* Optional: stall core 1 (its memory stops changing) and read its
+	 * last PC and SP (ESP32-S3: the ASSIST_DEBUG PC/SP record of core
+	 * 1); 0 or -errno.  Called once when core 1 is found hung. */
+	int (*core1_stall)(void *ctx, uint32_t *pc, uint32_t *sp);
 	/* Optional: every sample the agent produced, in order (the
 	 * simulator's ground-truth log). */
 	void (*on_sample)(void *ctx, uint64_t index, uint64_t t_us,
@@ -95,6 +99,8 @@ struct ac_agent {
 	uint32_t panic_seq;		/* the panic record last sent */
 	uint64_t panic_t;		/* when it was first seen */
 	bool panic_resend;		/* a host said hello: send it again */
+	bool hang_valid;		/* hang_crash is this hang's record */
+	struct ac_msg_crash hang_crash;
 
 	/* Sampler. */
 	uint64_t next_sample_t;

@@ -44,9 +44,17 @@ port_core1_restart(void *ctx)
 	return appcore_core1_restart() == ESP_OK ? 0 : -EIO;
 }
 
+static int
+port_core1_stall(void *ctx, uint32_t *pc, uint32_t *sp)
+{
+	(void)ctx;
+	return appcore_core1_stall_pcsp(pc, sp) == ESP_OK ? 0 : -EIO;
+}
+
 static const struct ac_port s_port = {
 	.now_us = port_now_us,
 	.core1_restart = port_core1_restart,
+	.core1_stall = port_core1_stall,
 };
 
 /* ---- the link: both directions non-blocking ---- */

@@ -15,6 +15,7 @@
 #include "hal/mmu_types.h"
 #include "esp32s3/rom/cache.h"
 #include "esp32s3/rom/ets_sys.h"
+#include "soc/assist_debug_reg.h"
 #include "soc/system_reg.h"
 #include "soc/soc.h"
 #include "sdkconfig.h"
@@ -48,6 +49,10 @@ core1_release(void)
 	appcore_core1_boot_args[0] = REGION_END;
 	appcore_core1_boot_args[1] = s_entry;
 	ets_set_appcpu_boot_addr((uint32_t)appcore_core1_trampoline);
+	/* ASSIST_DEBUG records core 1's PC and SP as it runs: read when it
+	 * hangs (appcore_core1_stall_pcsp). */
+	REG_WRITE(ASSIST_DEBUG_CORE_1_RCD_EN_REG,
+	    ASSIST_DEBUG_CORE_1_RCD_RECORDEN | ASSIST_DEBUG_CORE_1_RCD_PDEBUGEN);
 	esp_cpu_unstall(1);
 	SET_PERI_REG_MASK(SYSTEM_CORE_1_CONTROL_0_REG,
 	    SYSTEM_CONTROL_CORE_1_CLKGATE_EN);
@@ -78,6 +83,19 @@ appcore_core1_stall(bool stall)
 		esp_cpu_stall(1);
 	else
 		esp_cpu_unstall(1);
+	return ESP_OK;
+}
+
+/* Stall a hung core 1 so its memory stops changing, and read the last PC
+ * and SP the ASSIST_DEBUG record holds. */
+esp_err_t
+appcore_core1_stall_pcsp(uint32_t *pc, uint32_t *sp)
+{
+	if (s_entry == 0)
+		return ESP_ERR_INVALID_STATE;
+	esp_cpu_stall(1);
+	*pc = REG_READ(ASSIST_DEBUG_CORE_1_RCD_PDEBUGPC_REG);
+	*sp = REG_READ(ASSIST_DEBUG_CORE_1_RCD_PDEBUGSP_REG);
 	return ESP_OK;
 }
 

@@ -62,6 +62,8 @@ void sim_workload_init(struct sim_workload *, struct ac_region *,
 /* One block at t seconds since start. */
 void sim_workload_step(struct sim_workload *, struct ac_region *, double t);
 
+#define SIM_HANG_PC	0x42003a10u	/* "codec_wait_ready" */
+
 struct sim_core1 {
 	void *mem;			/* the shared region */
 	uint32_t size;
@@ -73,6 +75,10 @@ struct sim_core1 {
 	bool running;
 	atomic_bool stop;
 	atomic_int runs;		/* core-1 starts so far */
+	/* What ASSIST_DEBUG's PC/SP record would hold: where the simulated
+	 * core 1 is (set at each stage of the workload and where it hangs). */
+	_Atomic uint32_t pc, sp;
+	atomic_bool stalled;		/* core1_stall: the agent stopped it */
 };
 
 int sim_core1_start(struct sim_core1 *);

@@ -52,6 +52,19 @@ port_core1_restart(void *ctx)
 	return sim_core1_start(&b->core1);
 }
 
+/* The simulated ASSIST_DEBUG record: where core 1 was; it is already
+ * parked when hung, and stays so until a restart. */
+static int
+port_core1_stall(void *ctx, uint32_t *pc, uint32_t *sp)
+{
+	struct sim_board *b = ctx;
+
+	atomic_store(&b->core1.stalled, true);
+	*pc = atomic_load(&b->core1.pc);
+	*sp = atomic_load(&b->core1.sp);
+	return *pc != 0 ? 0 : -ENODATA;
+}
+
 static void
 port_on_sample(void *ctx, uint64_t index, uint64_t t_us, const uint32_t *v,
     uint32_t n)
@@ -137,6 +150,7 @@ sim_board_init(struct sim_board *b, const struct sim_opts *o,
 	b->port = (struct ac_port){
 		.ctx = b, .now_us = port_now_us,
 		.core1_restart = port_core1_restart,
+		.core1_stall = port_core1_stall,
 		.on_sample = b->truth != NULL ? port_on_sample : NULL,
 	};
 	if (ac_agent_init(&b->agent, &cfg, &b->port, mem, o->region_size) < 0) {

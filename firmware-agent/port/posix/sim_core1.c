@@ -273,6 +273,10 @@ core1_main(void *arg)
 			c->hang_at = SIM_NEVER;
 			ac_log(r, AC_LOG_WARN, (uint32_t)w.block,
 			    "waiting for codec ready...");
+			/* Spinning in codec_wait_ready() on its own frame. */
+			atomic_store(&c->pc, SIM_HANG_PC);
+			atomic_store(&c->sp, AC_REGION_DEFAULT_BASE + c->size -
+			    0x220u);
 			park(c);
 			break;
 		}
@@ -295,6 +299,9 @@ sim_core1_start(struct sim_core1 *c)
 	int err;
 
 	atomic_store(&c->stop, false);
+	atomic_store(&c->pc, 0);
+	atomic_store(&c->sp, 0);
+	atomic_store(&c->stalled, false);
 	atomic_fetch_add(&c->runs, 1);
 	if ((err = pthread_create(&c->th, NULL, core1_main, c)) != 0) {
 		errno = err;

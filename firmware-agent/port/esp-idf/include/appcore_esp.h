@@ -25,6 +25,8 @@ esp_err_t appcore_start(uint32_t entry);
 /* Core-1 control, also used by the agent for host commands. */
 esp_err_t appcore_core1_boot(uint32_t entry);
 esp_err_t appcore_core1_stall(bool stall);
+/* Stall core 1 and read its last PC/SP (ASSIST_DEBUG record). */
+esp_err_t appcore_core1_stall_pcsp(uint32_t *pc, uint32_t *sp);
 esp_err_t appcore_core1_restart(void);
 /* Maps the core-1 partition and returns its entry address. */
 esp_err_t appcore_core1_load(uint32_t *entry, uint8_t sha256[32]);
