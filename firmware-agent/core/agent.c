@@ -332,6 +332,16 @@ drain_log(struct ac_agent *a, uint64_t now)
 	}
 }
 
+/* A CRASH, kept to be sent again to a host that says hello. */
+static void
+send_crash(struct ac_agent *a, const struct ac_msg_crash *m)
+{
+	a->crash = *m;
+	a->crash_valid = true;
+	flush_samples(a);
+	(void)msg_send(a, AC_MSG_CRASH, ac_crash_encode(msg_begin(a), m));
+}
+
 static void
 check_panic(struct ac_agent *a, uint64_t now)
 {
@@ -341,8 +351,7 @@ check_panic(struct ac_agent *a, uint64_t now)
 	for (unsigned t = 0; t < SEQ_TRIES; t++) {
 		uint32_t s1 = AC_LOAD(&p->seq), s2;
 
-		if ((s1 & 1u) || s1 == 0 ||
-		    (s1 == a->panic_seq && !a->panic_resend))
+		if ((s1 & 1u) || s1 == 0 || s1 == a->panic_seq)
 			return;
 		AC_FENCE_ACQ();
 		memset(&m, 0, sizeof(m));
@@ -370,14 +379,8 @@ check_panic(struct ac_agent *a, uint64_t now)
 			m.reason = AC_PANIC_EXPLICIT;
 		if (m.bt_count > AC_BT_MAX)
 			m.bt_count = AC_BT_MAX;
-		/* A record sent again keeps the time it was first seen. */
-		if (s1 == a->panic_seq && a->panic_t != 0)
-			m.t_us = a->panic_t;
 		a->panic_seq = s1;
-		a->panic_t = m.t_us;
-		a->panic_resend = false;
-		flush_samples(a);
-		(void)msg_send(a, AC_MSG_CRASH, ac_crash_encode(msg_begin(a), &m));
+		send_crash(a, &m);
 		return;
 	}
 }
@@ -389,18 +392,18 @@ check_panic(struct ac_agent *a, uint64_t now)
 static void
 report_hang(struct ac_agent *a, uint64_t now, uint32_t silent_ms)
 {
-	struct ac_msg_crash *m = &a->hang_crash;
+	struct ac_msg_crash m;
 	uint32_t pc = 0, sp = 0;
 	int rc = -1;
 
 	if (a->port->core1_stall != NULL)
 		rc = a->port->core1_stall(a->port->ctx, &pc, &sp);
-	memset(m, 0, sizeof(*m));
-	m->t_us = now;
-	m->generation = a->generation;
-	m->reason = AC_PANIC_HANG;
-	m->pc = rc == 0 ? pc : 0;
-	m->sp = rc == 0 ? sp : 0;
+	memset(&m, 0, sizeof(m));
+	m.t_us = now;
+	m.generation = a->generation;
+	m.reason = AC_PANIC_HANG;
+	m.pc = rc == 0 ? pc : 0;
+	m.sp = rc == 0 ? sp : 0;
 	{	/* "heartbeat silent N ms[; core 1 stalled]", freestanding */
 		static const char pre[] = "heartbeat silent ";
 		const char *post = rc == 0 ? " ms; core 1 stalled" : " ms";
@@ -412,16 +415,14 @@ report_hang(struct ac_agent *a, uint64_t now, uint32_t silent_ms)
 			silent_ms /= 10;
 		} while (silent_ms != 0 && k < sizeof(digits));
 		for (size_t i = 0; pre[i] != '\0'; i++)
-			m->msg[n++] = pre[i];
+			m.msg[n++] = pre[i];
 		while (k > 0)
-			m->msg[n++] = digits[--k];
+			m.msg[n++] = digits[--k];
 		for (size_t i = 0; post[i] != '\0'; i++)
-			m->msg[n++] = post[i];
-		m->msg[n] = '\0';
+			m.msg[n++] = post[i];
+		m.msg[n] = '\0';
 	}
-	a->hang_valid = true;
-	flush_samples(a);
-	(void)msg_send(a, AC_MSG_CRASH, ac_crash_encode(msg_begin(a), m));
+	send_crash(a, &m);
 }
 
 static void
@@ -447,9 +448,7 @@ watch_core1(struct ac_agent *a, uint64_t now)
 		a->desc_valid = false;
 		a->log_next = 0;
 		a->panic_seq = 0;
-		a->panic_t = 0;
-		a->panic_resend = false;
-		a->hang_valid = false;
+		a->crash_valid = false;
 		a->last_hb = AC_LOAD(&c->heartbeat);
 		a->last_hb_t = now;
 	}
@@ -637,14 +636,14 @@ handle_cmd(struct ac_agent *a, const struct ac_frame *f)
 		send_hello(a, now);
 		/*
 		 * A host that says hello may have missed a crash (it was not
-		 * there, or the link dropped it): core 1's panic record goes
-		 * again, with its first time; hosts keep one per core-1 run.
+		 * there, or the link dropped it): the last CRASH of a core 1
+		 * still panicked or hung goes again, as it was, first time
+		 * included; hosts keep one per crash.
 		 */
-		if (a->panic_seq != 0)
-			a->panic_resend = true;
-		if (a->hang_valid && a->state == AC_STATE_HUNG)
+		if (a->crash_valid && (a->state == AC_STATE_PANICKED ||
+		    a->state == AC_STATE_HUNG))
 			(void)msg_send(a, AC_MSG_CRASH, ac_crash_encode(
-			    msg_begin(a), &a->hang_crash));
+			    msg_begin(a), &a->crash));
 		reply(a, c.req_id, c.cmd, AC_ST_OK, 0);
 		break;
 	case AC_CMD_SET_RATE:

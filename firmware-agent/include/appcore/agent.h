@@ -97,10 +97,10 @@ struct ac_agent {
 	uint32_t log_next;
 	uint32_t log_lost_pending;	/* lost since the last LOG sent */
 	uint32_t panic_seq;		/* the panic record last sent */
-	uint64_t panic_t;		/* when it was first seen */
-	bool panic_resend;		/* a host said hello: send it again */
-	bool hang_valid;		/* hang_crash is this hang's record */
-	struct ac_msg_crash hang_crash;
+	/* The last CRASH sent (panic or hang) of this core-1 run: sent again,
+	 * as it was, to a host that says hello while core 1 is still down. */
+	bool crash_valid;
+	struct ac_msg_crash crash;
 
 	/* Sampler. */
 	uint64_t next_sample_t;
