@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +106,37 @@ add_col(json_object *o, const char *k, sqlite3_stmt *st, int i)
 	size_t n = 0;
 
 	json_object_object_add(o, k, query_value(st, i, &n));
+}
+
+/* Buckets of step ?4 us of counter ?1's raw samples in [?2, ?3). */
+#define RAW_BUCKETS_SQL "SELECT t / ?4 * ?4, min(value), max(value), " \
+	"avg(value), count(*) FROM samples WHERE counter_id = ?1 AND t >= ?2 " \
+	"AND t < ?3 GROUP BY 1 ORDER BY 1"
+
+/* The rows of a bucket query (t, min, max, mean, count) as points
+ * [t, min, max, mean, count]; at most max of them. */
+static json_object *
+bucket_points(sqlite3_stmt *st, int max)
+{
+	json_object *pts = json_object_new_array();
+	int n = 0;
+
+	while (n++ < max && sqlite3_step(st) == SQLITE_ROW) {
+		json_object *p = json_object_new_array_ext(5);
+
+		json_object_array_add(p, json_object_new_int64(
+		    sqlite3_column_int64(st, 0)));
+		json_object_array_add(p, json_object_new_int64(
+		    sqlite3_column_int64(st, 1)));
+		json_object_array_add(p, json_object_new_int64(
+		    sqlite3_column_int64(st, 2)));
+		json_object_array_add(p, json_object_new_double(
+		    sqlite3_column_double(st, 3)));
+		json_object_array_add(p, json_object_new_int64(
+		    sqlite3_column_int64(st, 4)));
+		json_object_array_add(pts, p);
+	}
+	return pts;
 }
 
 static const char *
@@ -314,7 +346,6 @@ get_history(struct http *h, struct MHD_Connection *c, int64_t dev,
 	json_object *o, *pts;
 	sqlite3_stmt *st;
 	char sql[512];
-	int n = 0;
 
 	if (query_i64(c, "to", 0, INT64_MAX / 2, now, &to, a) < 0 ||
 	    query_i64(c, "from", 0, INT64_MAX / 2, to - 600000000, &from,
@@ -349,10 +380,7 @@ get_history(struct http *h, struct MHD_Connection *c, int64_t dev,
 	/* Raw data for fine steps, roll-ups for coarse ones. */
 	if (step < 1000000) {
 		src = "raw";
-		snprintf(sql, sizeof(sql), "SELECT t / ?4 * ?4, min(value), "
-		    "max(value), avg(value), count(*) FROM samples WHERE "
-		    "counter_id = ?1 AND t >= ?2 AND t < ?3 GROUP BY 1 ORDER "
-		    "BY 1");
+		snprintf(sql, sizeof(sql), "%s", RAW_BUCKETS_SQL);
 	} else {
 		src = step < 60000000 ? "1s" : "1m";
 		table = step < 60000000 ? "rollup_1s" : "rollup_1m";
@@ -369,22 +397,7 @@ get_history(struct http *h, struct MHD_Connection *c, int64_t dev,
 	sqlite3_bind_int64(st, 2, from);
 	sqlite3_bind_int64(st, 3, to);
 	sqlite3_bind_int64(st, 4, step);
-	pts = json_object_new_array();
-	while (sqlite3_step(st) == SQLITE_ROW && n++ < POINTS_MAX + 1) {
-		json_object *p = json_object_new_array();
-
-		json_object_array_add(p, json_object_new_int64(
-		    sqlite3_column_int64(st, 0)));
-		json_object_array_add(p, json_object_new_int64(
-		    sqlite3_column_int64(st, 1)));
-		json_object_array_add(p, json_object_new_int64(
-		    sqlite3_column_int64(st, 2)));
-		json_object_array_add(p, json_object_new_double(
-		    sqlite3_column_double(st, 3)));
-		json_object_array_add(p, json_object_new_int64(
-		    sqlite3_column_int64(st, 4)));
-		json_object_array_add(pts, p);
-	}
+	pts = bucket_points(st, POINTS_MAX + 1);
 	sqlite3_finalize(st);
 	o = json_object_new_object();
 	json_object_object_add(o, "device", json_object_new_int64(dev));
@@ -618,22 +631,39 @@ get_crashes(struct http *h, struct MHD_Connection *c, struct api_reply *a)
 	reply_json(a, 200, o);
 }
 
-static void
-get_crash(struct http *h, int64_t id, struct api_reply *a)
+/* One crash row as JSON (with its device and time); NULL after answering
+ * 404 or 500. */
+static json_object *
+load_crash(struct http *h, int64_t id, int64_t *dev, int64_t *t,
+    struct api_reply *a)
 {
+	json_object *o = NULL;
 	sqlite3_stmt *st;
 
 	if (sqlite3_prepare_v2(http_db(h), "SELECT " CRASH_COLUMNS " FROM "
 	    "crashes WHERE id = ?", -1, &st, NULL) != SQLITE_OK) {
 		api_error(a, 500, "database", "%s", sqlite3_errmsg(http_db(h)));
-		return;
+		return NULL;
 	}
 	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		reply_json(a, 200, crash_json(st, true));
-	else
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		o = crash_json(st, true);
+		*dev = sqlite3_column_int64(st, 1);
+		*t = sqlite3_column_int64(st, 2);
+	} else
 		api_error(a, 404, "not_found", "no crash %" PRId64, id);
 	sqlite3_finalize(st);
+	return o;
+}
+
+static void
+get_crash(struct http *h, int64_t id, struct api_reply *a)
+{
+	int64_t dev, t;
+	json_object *o = load_crash(h, id, &dev, &t, a);
+
+	if (o != NULL)
+		reply_json(a, 200, o);
 }
 
 /*
@@ -780,9 +810,7 @@ report_counters(struct http *h, int64_t dev, int64_t t)
 	    "FROM counters WHERE device_id = ?1 AND idx = c.idx AND "
 	    "first_seen <= ?2) ORDER BY idx", -1, &st, NULL) != SQLITE_OK)
 		return arr;
-	if (sqlite3_prepare_v2(http_db(h), "SELECT t / ?4 * ?4, min(value), "
-	    "max(value), avg(value), count(*) FROM samples WHERE counter_id = ?1 "
-	    "AND t >= ?2 AND t <= ?3 GROUP BY 1 ORDER BY 1", -1, &sm,
+	if (sqlite3_prepare_v2(http_db(h), RAW_BUCKETS_SQL, -1, &sm,
 	    NULL) != SQLITE_OK) {
 		sqlite3_finalize(st);
 		return arr;
@@ -796,27 +824,12 @@ report_counters(struct http *h, int64_t dev, int64_t t)
 		add_col(k, "name", st, 2);
 		add_col(k, "unit", st, 3);
 		add_col(k, "kind", st, 4);
-		pts = json_object_new_array();
 		sqlite3_reset(sm);
 		sqlite3_bind_int64(sm, 1, sqlite3_column_int64(st, 0));
 		sqlite3_bind_int64(sm, 2, t - REPORT_WINDOW_US);
-		sqlite3_bind_int64(sm, 3, t);
+		sqlite3_bind_int64(sm, 3, t + 1);	/* the crash's own t too */
 		sqlite3_bind_int64(sm, 4, REPORT_STEP_US);
-		while (sqlite3_step(sm) == SQLITE_ROW) {
-			json_object *p = json_object_new_array_ext(5);
-
-			json_object_array_add(p, json_object_new_int64(
-			    sqlite3_column_int64(sm, 0)));
-			json_object_array_add(p, json_object_new_int64(
-			    sqlite3_column_int64(sm, 1)));
-			json_object_array_add(p, json_object_new_int64(
-			    sqlite3_column_int64(sm, 2)));
-			json_object_array_add(p, json_object_new_double(
-			    sqlite3_column_double(sm, 3)));
-			json_object_array_add(p, json_object_new_int64(
-			    sqlite3_column_int64(sm, 4)));
-			json_object_array_add(pts, p);
-		}
+		pts = bucket_points(sm, INT_MAX);
 		json_object_object_add(k, "points", pts);
 		json_object_array_add(arr, k);
 	}
@@ -832,22 +845,8 @@ get_crash_report(struct http *h, int64_t id, struct api_reply *a)
 	sqlite3_stmt *st;
 	int64_t dev, t;
 
-	if (sqlite3_prepare_v2(http_db(h), "SELECT " CRASH_COLUMNS " FROM "
-	    "crashes WHERE id = ?", -1, &st, NULL) != SQLITE_OK) {
-		api_error(a, 500, "database", "%s", sqlite3_errmsg(http_db(h)));
+	if ((crash = load_crash(h, id, &dev, &t, a)) == NULL)
 		return;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
-		api_error(a, 404, "not_found", "no crash %" PRId64, id);
-		return;
-	}
-	crash = crash_json(st, true);
-	dev = sqlite3_column_int64(st, 1);
-	t = sqlite3_column_int64(st, 2);
-	sqlite3_finalize(st);
-
 	states = json_object_new_array();
 	if (sqlite3_prepare_v2(http_db(h), "SELECT t, state, prev, heartbeat "
 	    "FROM states WHERE device_id = ?1 AND t >= ?2 AND t <= ?3 ORDER BY "
