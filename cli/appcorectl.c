@@ -73,23 +73,35 @@ usage(FILE *f)
 	return 2;
 }
 
-/* One request.  Returns the HTTP status (0: no answer) and the body. */
-static long
-request(const struct ctx *c, const char *method, const char *path,
-    const char *body, bool auth, struct buf *out)
+/* A handle for path on the daemon: its unix socket, or --url. */
+static CURL *
+handle(const struct ctx *c, const char *path)
 {
 	CURL *h = curl_easy_init();
-	struct curl_slist *hdr = NULL;
-	char url[1024], line[128], err[CURL_ERROR_SIZE] = "";
-	long status = 0;
+	char url[1024];
 
 	if (h == NULL)
-		return 0;
+		return NULL;
 	snprintf(url, sizeof(url), "%s%s", c->url ? c->url : "http://localhost",
 	    path);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	if (c->url == NULL)
 		curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->socket);
+	return h;
+}
+
+/* One request.  Returns the HTTP status (0: no answer) and the body. */
+static long
+request(const struct ctx *c, const char *method, const char *path,
+    const char *body, bool auth, struct buf *out)
+{
+	CURL *h = handle(c, path);
+	struct curl_slist *hdr = NULL;
+	char line[128], err[CURL_ERROR_SIZE] = "";
+	long status = 0;
+
+	if (h == NULL)
+		return 0;
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
@@ -692,7 +704,7 @@ cmd_watch(const struct ctx *c, int64_t dev, int64_t count)
 {
 	struct watch *w;
 	CURL *h;
-	char path[96], url[1024];
+	char path[96];
 	CURLcode res;
 	int rc = 0;
 
@@ -708,16 +720,12 @@ cmd_watch(const struct ctx *c, int64_t dev, int64_t count)
 		free(w);
 		return rc;
 	}
-	if ((h = curl_easy_init()) == NULL) {
+	snprintf(path, sizeof(path), "/api/v1/stream?device=%" PRId64, dev);
+	if ((h = handle(c, path)) == NULL) {
 		json_object_put(w->dev);
 		free(w);
 		return 1;
 	}
-	snprintf(url, sizeof(url), "%s/api/v1/stream?device=%" PRId64,
-	    c->url ? c->url : "http://localhost", dev);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	if (c->url == NULL)
-		curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->socket);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, watch_data);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, w);
 	curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
