@@ -122,6 +122,8 @@ ac_msg_name(unsigned type)
 	case AC_MSG_CRASH:	return "CRASH";
 	case AC_MSG_REPLY:	return "REPLY";
 	case AC_MSG_STATS:	return "STATS";
+	case AC_MSG_DUMP_INFO:	return "DUMP_INFO";
+	case AC_MSG_DUMP_DATA:	return "DUMP_DATA";
 	case AC_MSG_CMD:	return "CMD";
 	default:		return "unknown";
 	}
@@ -135,6 +137,7 @@ ac_cmd_name(unsigned cmd)
 		[AC_CMD_SET_RATE] = "set-rate", [AC_CMD_READ_MEM] = "read-mem",
 		[AC_CMD_SNAPSHOT] = "snapshot",
 		[AC_CMD_RESTART_CORE1] = "restart-core1",
+		[AC_CMD_DUMP_ACK] = "dump-ack",
 	};
 
 	return cmd < AC_CMD_COUNT && names[cmd] ? names[cmd] : "unknown";
@@ -791,6 +794,71 @@ ac_crash_decode(struct ac_rd *r, struct ac_msg_crash *m)
 }
 
 int
+ac_dump_info_encode(struct ac_wr *w, const struct ac_msg_dump_info *m)
+{
+	if (m->total == 0 || m->total > AC_DUMP_MAX)
+		return AC_ERANGE;
+	ac_wr_varint(w, m->dump_id);
+	ac_wr_u64(w, m->boot_id);
+	ac_wr_bytes(w, m->image_hash, sizeof(m->image_hash));
+	ac_wr_u32(w, m->region_base);
+	ac_wr_varint(w, m->total);
+	ac_wr_bytes(w, m->sha256, sizeof(m->sha256));
+	ac_wr_u8(w, m->flags);
+	return ac_crash_encode(w, &m->crash);	/* last: it ends the message */
+}
+
+int
+ac_dump_info_decode(struct ac_rd *r, struct ac_msg_dump_info *m)
+{
+	memset(m, 0, sizeof(*m));
+	TRY(ac_rd_varint32(r, &m->dump_id));
+	TRY(ac_rd_u64(r, &m->boot_id));
+	TRY(ac_rd_bytes(r, m->image_hash, sizeof(m->image_hash)));
+	TRY(ac_rd_u32(r, &m->region_base));
+	TRY(ac_rd_varint32(r, &m->total));
+	if (m->total == 0 || m->total > AC_DUMP_MAX)
+		RD_FAIL(r, AC_ERANGE, "dump size");
+	TRY(ac_rd_bytes(r, m->sha256, sizeof(m->sha256)));
+	TRY(ac_rd_u8(r, &m->flags));
+	if (m->flags & ~AC_DUMP_STORED)
+		RD_FAIL(r, AC_ERANGE, "dump flags");
+	return ac_crash_decode(r, &m->crash);
+}
+
+int
+ac_dump_data_encode(struct ac_wr *w, const struct ac_msg_dump_data *m)
+{
+	if (m->len == 0 || m->len > AC_DUMP_CHUNK)
+		return AC_ERANGE;
+	ac_wr_varint(w, m->dump_id);
+	ac_wr_varint(w, m->offset);
+	ac_wr_u32(w, m->crc);
+	ac_wr_varint(w, m->len);
+	ac_wr_bytes(w, m->data, m->len);
+	return wr_done(w);
+}
+
+int
+ac_dump_data_decode(struct ac_rd *r, struct ac_msg_dump_data *m)
+{
+	memset(m, 0, sizeof(*m));
+	TRY(ac_rd_varint32(r, &m->dump_id));
+	TRY(ac_rd_varint32(r, &m->offset));
+	TRY(ac_rd_u32(r, &m->crc));
+	TRY(ac_rd_varint32(r, &m->len));
+	if (m->len == 0 || m->len > AC_DUMP_CHUNK ||
+	    (uint64_t)m->offset + m->len > AC_DUMP_MAX)
+		RD_FAIL(r, AC_ERANGE, "dump chunk outside any dump");
+	if (r->left < m->len)
+		RD_FAIL(r, AC_ETRUNC, "truncated dump chunk");
+	m->data = r->p;
+	r->p += m->len;
+	r->left -= m->len;
+	return ac_rd_end(r);
+}
+
+int
 ac_reply_encode(struct ac_wr *w, const struct ac_msg_reply *m)
 {
 	ac_wr_varint(w, m->req_id);
@@ -861,6 +929,7 @@ ac_cmd_encode(struct ac_wr *w, const struct ac_msg_cmd *m)
 		ac_wr_varint(w, m->arg0);
 		break;
 	case AC_CMD_READ_MEM:
+	case AC_CMD_DUMP_ACK:
 		ac_wr_varint(w, m->arg0);
 		ac_wr_varint(w, m->arg1);
 		break;
@@ -884,6 +953,7 @@ ac_cmd_decode(struct ac_rd *r, struct ac_msg_cmd *m)
 		TRY(ac_rd_varint32(r, &m->arg0));
 		break;
 	case AC_CMD_READ_MEM:
+	case AC_CMD_DUMP_ACK:
 		TRY(ac_rd_varint32(r, &m->arg0));
 		TRY(ac_rd_varint32(r, &m->arg1));
 		break;

@@ -121,6 +121,10 @@ fuzz_payload(const uint8_t *p, size_t n)
 	ROUND_TRIP(struct ac_msg_reply, ac_reply_decode, ac_reply_encode);
 	ROUND_TRIP(struct ac_msg_stats, ac_stats_decode, ac_stats_encode);
 	ROUND_TRIP(struct ac_msg_cmd, ac_cmd_decode, ac_cmd_encode);
+	ROUND_TRIP(struct ac_msg_dump_info, ac_dump_info_decode,
+	    ac_dump_info_encode);
+	ROUND_TRIP(struct ac_msg_dump_data, ac_dump_data_decode,
+	    ac_dump_data_encode);
 	if (ac_hello_peek_version(p, n, &ver) == 0 && (n == 0 || ver != p[0]))
 		abort();
 

@@ -26,6 +26,10 @@
 
 #define AC_MEM_CHUNK		768u	/* data bytes per MEM frame */
 #define AC_MEM_READ_MAX		(AC_REGION_DEFAULT_SIZE * 8u)
+#define AC_DUMP_CHUNK		768u	/* data bytes per DUMP_DATA frame */
+#define AC_DUMP_MAX		(AC_REGION_DEFAULT_SIZE * 8u)
+#define AC_DUMP_DONE		0xffffffffu	/* DUMP_ACK: stored, verified */
+#define AC_DUMP_RESEND		0x80000000u	/* DUMP_ACK: go back to offset */
 #define AC_DESC_PER_FRAME	20u
 #define AC_DEVICE_ID_MAX	16u
 #define AC_VERSION_MAX		32u
@@ -55,6 +59,8 @@ enum ac_msg_type {
 	AC_MSG_CRASH = 0x07,
 	AC_MSG_REPLY = 0x08,
 	AC_MSG_STATS = 0x09,
+	AC_MSG_DUMP_INFO = 0x0a,
+	AC_MSG_DUMP_DATA = 0x0b,
 	AC_MSG_CMD = 0x40	/* host to agent */
 };
 
@@ -65,6 +71,7 @@ enum ac_cmd {
 	AC_CMD_READ_MEM = 4,
 	AC_CMD_SNAPSHOT = 5,
 	AC_CMD_RESTART_CORE1 = 6,
+	AC_CMD_DUMP_ACK = 7,
 	AC_CMD_COUNT
 };
 
@@ -262,6 +269,28 @@ struct ac_msg_crash {
 	uint32_t bt[AC_BT_MAX];
 };
 
+/* A frozen crash offered by the agent (docs/protocol.md, "Crash dumps"). */
+#define AC_DUMP_STORED	0x01u	/* kept in the board's crash store */
+
+struct ac_msg_dump_info {
+	uint32_t dump_id;
+	uint64_t boot_id;		/* the boot the crash happened in */
+	uint8_t image_hash[32];		/* that boot's core-1 image */
+	uint32_t region_base;
+	uint32_t total;			/* dump bytes, 1..AC_DUMP_MAX */
+	uint8_t sha256[32];		/* of the whole dump */
+	uint8_t flags;			/* AC_DUMP_* */
+	struct ac_msg_crash crash;	/* the record, as CRASH sent it */
+};
+
+struct ac_msg_dump_data {
+	uint32_t dump_id;
+	uint32_t offset;
+	uint32_t crc;			/* CRC-32C of data */
+	const uint8_t *data;		/* points into the frame */
+	uint32_t len;			/* 1..AC_DUMP_CHUNK */
+};
+
 struct ac_msg_reply {
 	uint32_t req_id;
 	uint8_t cmd;
@@ -287,8 +316,8 @@ struct ac_msg_stats {
 struct ac_msg_cmd {
 	uint32_t req_id;
 	uint8_t cmd;			/* enum ac_cmd */
-	uint32_t arg0;			/* PING nonce, SET_RATE hz, READ_MEM off */
-	uint32_t arg1;			/* READ_MEM len */
+	uint32_t arg0;	/* PING nonce, SET_RATE hz, READ_MEM off, DUMP_ACK id */
+	uint32_t arg1;	/* READ_MEM len, DUMP_ACK offset or AC_DUMP_DONE */
 };
 
 int ac_hello_encode(struct ac_wr *, const struct ac_msg_hello *);
@@ -303,6 +332,12 @@ int ac_mem_encode(struct ac_wr *, const struct ac_msg_mem *);
 int ac_mem_decode(struct ac_rd *, struct ac_msg_mem *) AC_WIRE_WARN_UNUSED;
 int ac_crash_encode(struct ac_wr *, const struct ac_msg_crash *);
 int ac_crash_decode(struct ac_rd *, struct ac_msg_crash *) AC_WIRE_WARN_UNUSED;
+int ac_dump_info_encode(struct ac_wr *, const struct ac_msg_dump_info *);
+int ac_dump_info_decode(struct ac_rd *, struct ac_msg_dump_info *)
+    AC_WIRE_WARN_UNUSED;
+int ac_dump_data_encode(struct ac_wr *, const struct ac_msg_dump_data *);
+int ac_dump_data_decode(struct ac_rd *, struct ac_msg_dump_data *)
+    AC_WIRE_WARN_UNUSED;
 int ac_reply_encode(struct ac_wr *, const struct ac_msg_reply *);
 int ac_reply_decode(struct ac_rd *, struct ac_msg_reply *) AC_WIRE_WARN_UNUSED;
 int ac_stats_encode(struct ac_wr *, const struct ac_msg_stats *);
