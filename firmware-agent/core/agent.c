@@ -332,14 +332,279 @@ drain_log(struct ac_agent *a, uint64_t now)
 	}
 }
 
-/* A CRASH, kept to be sent again to a host that says hello. */
+/* ---- crash dumps ---- */
+
+/*
+ * A crash is frozen (the region copied into the crash store a piece per
+ * poll, hashed as it goes), then offered with DUMP_INFO.  The host answers
+ * DUMP_ACK with the offset to go on from; the agent sends DUMP_DATA at
+ * most DUMP_WINDOW bytes past the host's last acknowledgement, offers
+ * again after DUMP_WAIT_US of silence, and forgets the dump when the host
+ * says AC_DUMP_DONE.  One dump at a time; a stored one outlives resets.
+ */
+enum { DUMP_NONE, DUMP_SAVING, DUMP_OFFER, DUMP_SENDING };
+
+#define DUMP_SAVE_PER_POLL	16u		/* chunks frozen per poll */
+#define DUMP_WINDOW		(8u * AC_DUMP_CHUNK)
+#define DUMP_WAIT_US		1000000u
+
+static bool
+store_usable(const struct ac_agent *a)
+{
+	const struct ac_port *p = a->port;
+
+	return p->store_read != NULL && p->store_write != NULL &&
+	    p->store_clear != NULL && p->store_size >= AC_STORE_DATA &&
+	    p->store_size - AC_STORE_DATA >= a->region_size;
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	for (unsigned i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t
+get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+static void
+dump_offer(struct ac_agent *a, uint64_t now)
+{
+	struct ac_dump *d = &a->dump;
+
+	d->state = DUMP_OFFER;
+	d->wait_t = now;
+	(void)msg_send(a, AC_MSG_DUMP_INFO,
+	    ac_dump_info_encode(msg_begin(a), &d->info));
+}
+
+/* Starts freezing the kept crash (a->crash); the region is still. */
+static void
+dump_begin(struct ac_agent *a)
+{
+	struct ac_dump *d = &a->dump;
+
+	if (d->state != DUMP_NONE)
+		return;		/* after the one in flight (dump_done) */
+	memset(d, 0, sizeof(*d));
+	d->state = DUMP_SAVING;
+	d->stored = store_usable(a) && a->port->store_clear(a->port->ctx) == 0;
+	d->current = true;
+	d->info.dump_id = ++a->dump_seq;
+	d->info.boot_id = a->cfg.boot_id;
+	memcpy(d->info.image_hash, a->cfg.image_hash, 32);
+	d->info.region_base = a->cfg.region_base;
+	d->info.total = a->region_size;
+	d->info.crash = a->crash;
+	ac_sha256_init(&d->sha);
+	a->crash_dumped = true;
+}
+
+/* Writes the header and DUMP_INFO: the stored crash is complete. */
+static int
+dump_commit(struct ac_agent *a)
+{
+	struct ac_wr *w = msg_begin(a);
+	uint8_t hdr[AC_STORE_HDR];
+	int rc;
+
+	if ((rc = ac_dump_info_encode(w, &a->dump.info)) < 0)
+		return rc;
+	put32(hdr, AC_STORE_MAGIC);
+	put32(hdr + 4, 1);
+	put32(hdr + 8, (uint32_t)w->len);
+	put32(hdr + 12, ac_crc32c(ac_crc32c(0, hdr, 12), w->p, w->len));
+	if (a->port->store_write(a->port->ctx, 0, hdr, sizeof(hdr)) < 0 ||
+	    a->port->store_write(a->port->ctx, AC_STORE_HDR, w->p,
+	    (uint32_t)w->len) < 0)
+		return AC_EOVERFLOW;
+	return 0;
+}
+
+static void
+dump_save(struct ac_agent *a, uint64_t now)
+{
+	struct ac_dump *d = &a->dump;
+
+	for (unsigned k = 0; k < DUMP_SAVE_PER_POLL && d->pos < d->info.total;
+	    k++) {
+		uint32_t n = d->info.total - d->pos;
+
+		if (n > AC_DUMP_CHUNK)
+			n = AC_DUMP_CHUNK;
+		region_copy(a, a->bounce, d->pos, n);
+		ac_sha256_update(&d->sha, a->bounce, n);
+		if (d->stored && a->port->store_write(a->port->ctx,
+		    AC_STORE_DATA + d->pos, a->bounce, n) < 0)
+			d->stored = false;	/* sent from the region */
+		d->pos += n;
+	}
+	if (d->pos < d->info.total)
+		return;
+	ac_sha256_final(&d->sha, d->info.sha256);
+	if (d->stored) {
+		d->info.flags = AC_DUMP_STORED;
+		if (dump_commit(a) < 0) {
+			d->info.flags = 0;
+			d->stored = false;
+		}
+	}
+	/* Safe in the store: core 1 may go on (its region with it). */
+	if (d->stored)
+		a->restart_due = true;
+	d->pos = 0;
+	dump_offer(a, now);
+}
+
+/* Reads a crash the store kept across a reset; it is offered on HELLO. */
+static void
+dump_load(struct ac_agent *a)
+{
+	struct ac_dump *d = &a->dump;
+	uint8_t hdr[AC_STORE_HDR];
+	uint32_t len;
+	struct ac_rd r;
+
+	if (!store_usable(a) || a->port->store_read(a->port->ctx, 0, hdr,
+	    sizeof(hdr)) < 0 || get32(hdr) != AC_STORE_MAGIC ||
+	    get32(hdr + 4) != 1 || (len = get32(hdr + 8)) == 0 ||
+	    len > sizeof(a->payload) || a->port->store_read(a->port->ctx,
+	    AC_STORE_HDR, a->payload, len) < 0 ||
+	    ac_crc32c(ac_crc32c(0, hdr, 12), a->payload, len) !=
+	    get32(hdr + 12))
+		return;
+	memset(d, 0, sizeof(*d));
+	ac_rd_init(&r, a->payload, len);
+	if (ac_dump_info_decode(&r, &d->info) < 0 ||
+	    d->info.total > a->port->store_size - AC_STORE_DATA) {
+		memset(d, 0, sizeof(*d));
+		(void)a->port->store_clear(a->port->ctx);
+		return;
+	}
+	d->stored = true;
+	d->state = DUMP_OFFER;
+	a->dump_seq = d->info.dump_id;
+}
+
+/* The host has it: forget it, and freeze a newer crash if one waits. */
+static void
+dump_done(struct ac_agent *a)
+{
+	struct ac_dump *d = &a->dump;
+
+	if (d->stored)
+		(void)a->port->store_clear(a->port->ctx);
+	if (d->current && !d->stored)
+		a->restart_due = true;	/* delivered: core 1 may go on */
+	d->state = DUMP_NONE;
+	if (a->crash_valid && !a->crash_dumped &&
+	    (a->state == AC_STATE_PANICKED || a->state == AC_STATE_HUNG))
+		dump_begin(a);
+}
+
+static void
+dump_ack(struct ac_agent *a, uint32_t id, uint32_t off, uint64_t now)
+{
+	struct ac_dump *d = &a->dump;
+
+	if (d->state < DUMP_OFFER || id != d->info.dump_id)
+		return;
+	if (off == AC_DUMP_DONE) {
+		dump_done(a);
+		return;
+	}
+	if ((off & ~AC_DUMP_RESEND) > d->info.total)
+		return;
+	d->wait_t = now;
+	/* An answer to an offer, or a request to go back (the host lost a
+	 * chunk, or starts over): go on from where the host is. */
+	if (d->state == DUMP_OFFER || (off & AC_DUMP_RESEND)) {
+		off &= ~AC_DUMP_RESEND;
+		d->state = DUMP_SENDING;
+		d->pos = off;
+		d->acked = off;
+	} else if (off > d->acked && off <= d->pos)
+		d->acked = off;
+}
+
+static void
+dump_pump(struct ac_agent *a, uint64_t now)
+{
+	struct ac_dump *d = &a->dump;
+	struct ac_msg_dump_data m;
+
+	if (d->state == DUMP_SAVING) {
+		dump_save(a, now);
+		return;
+	}
+	if (d->state != DUMP_NONE && now - d->wait_t >= DUMP_WAIT_US) {
+		dump_offer(a, now);	/* the host is silent: ask again */
+		return;
+	}
+	while (d->state == DUMP_SENDING && d->pos < d->info.total &&
+	    d->pos - d->acked < DUMP_WINDOW &&
+	    AC_TXQ_SIZE - txq_used(&a->q) >= AC_FRAME_MAX_ENC + XFER_RESERVE) {
+		memset(&m, 0, sizeof(m));
+		m.dump_id = d->info.dump_id;
+		m.offset = d->pos;
+		m.len = d->info.total - d->pos;
+		if (m.len > AC_DUMP_CHUNK)
+			m.len = AC_DUMP_CHUNK;
+		if (d->stored) {
+			if (a->port->store_read(a->port->ctx,
+			    AC_STORE_DATA + m.offset, a->bounce, m.len) < 0)
+				return;	/* offered again after the wait */
+		} else
+			region_copy(a, a->bounce, m.offset, m.len);
+		m.data = a->bounce;
+		m.crc = ac_crc32c(0, a->bounce, m.len);
+		if (msg_send(a, AC_MSG_DUMP_DATA,
+		    ac_dump_data_encode(msg_begin(a), &m)) < 0)
+			return;
+		d->pos += m.len;
+	}
+}
+
+/* The restart policy, once the crash of this run is safe. */
+static void
+policy_restart(struct ac_agent *a, uint64_t now)
+{
+	uint32_t recent = 0, max = a->cfg.restart_max;
+
+	a->restart_due = false;
+	if (a->cfg.restart == AC_RESTART_NEVER ||
+	    a->port->core1_restart == NULL || !a->crash_valid ||
+	    (a->state != AC_STATE_PANICKED && a->state != AC_STATE_HUNG))
+		return;
+	if (a->cfg.restart == AC_RESTART_LIMIT) {
+		if (max > AC_RESTART_MAX)
+			max = AC_RESTART_MAX;
+		for (uint32_t i = 0; i < max && i < a->restarts; i++)
+			if (now - a->restart_t[i] < 3600ull * 1000000u)
+				recent++;
+		if (recent >= max)
+			return;		/* stays stopped; a host may restart */
+	}
+	if (a->port->core1_restart(a->port->ctx) == 0)
+		a->restart_t[a->restarts++ % AC_RESTART_MAX] = now;
+}
+
+/* A CRASH, kept to be sent again to a host that says hello; its dump is
+ * frozen now, or after the one in flight. */
 static void
 send_crash(struct ac_agent *a, const struct ac_msg_crash *m)
 {
 	a->crash = *m;
 	a->crash_valid = true;
+	a->crash_dumped = false;
 	flush_samples(a);
 	(void)msg_send(a, AC_MSG_CRASH, ac_crash_encode(msg_begin(a), m));
+	dump_begin(a);
 }
 
 static void
@@ -449,6 +714,13 @@ watch_core1(struct ac_agent *a, uint64_t now)
 		a->log_next = 0;
 		a->panic_seq = 0;
 		a->crash_valid = false;
+		a->restart_due = false;
+		/* A dump not in the store was read from the region, which
+		 * the new run overwrites: it is lost (docs/crash-dumps.md). */
+		if (a->dump.state != DUMP_NONE && a->dump.current &&
+		    !a->dump.stored)
+			a->dump.state = DUMP_NONE;
+		a->dump.current = false;
 		a->last_hb = AC_LOAD(&c->heartbeat);
 		a->last_hb_t = now;
 	}
@@ -601,7 +873,9 @@ static uint8_t
 start_xfer(struct ac_agent *a, uint32_t req_id, uint8_t kind, uint32_t off,
     uint32_t len)
 {
-	if (a->xfer.active)
+	/* A crash dump on its way goes first: on a slow link a snapshot
+	 * would hold its chunks back for seconds. */
+	if (a->xfer.active || a->dump.state != DUMP_NONE)
 		return AC_ST_BUSY;
 	if (len == 0 || off > a->region_size || len > a->region_size - off)
 		return AC_ST_OUT_OF_RANGE;
@@ -644,7 +918,12 @@ handle_cmd(struct ac_agent *a, const struct ac_frame *f)
 		    a->state == AC_STATE_HUNG))
 			(void)msg_send(a, AC_MSG_CRASH, ac_crash_encode(
 			    msg_begin(a), &a->crash));
+		if (a->dump.state >= DUMP_OFFER)
+			dump_offer(a, now);
 		reply(a, c.req_id, c.cmd, AC_ST_OK, 0);
+		break;
+	case AC_CMD_DUMP_ACK:	/* no reply: the dump answers */
+		dump_ack(a, c.arg0, c.arg1, now);
 		break;
 	case AC_CMD_SET_RATE:
 		rc = ac_agent_set_rate(a, c.arg0);
@@ -729,6 +1008,9 @@ ac_agent_poll(struct ac_agent *a)
 	if (a->enc.n > 0 && now - a->enc.first_t >= a->cfg.batch_us)
 		flush_samples(a);
 	pump_xfer(a, now);
+	dump_pump(a, now);
+	if (a->restart_due)
+		policy_restart(a, now);
 	if (now >= a->next_stats_t) {
 		send_stats(a, now);
 		a->next_stats_t = now + a->cfg.stats_us;
@@ -739,7 +1021,8 @@ ac_agent_poll(struct ac_agent *a)
 	if (a->state == AC_STATE_RUNNING)
 		next = min_t(next, a->last_hb_t +
 		    (uint64_t)a->cfg.hang_timeout_ms * 1000 + 1);
-	if (a->xfer.active || a->desc_pending)
+	if (a->xfer.active || a->desc_pending ||
+	    a->dump.state == DUMP_SAVING || a->dump.state == DUMP_SENDING)
 		next = min_t(next, now + 1000);
 	/* The region is watched at least every 10 ms whatever the rate. */
 	return min_t(next, now + 10000);
@@ -756,7 +1039,9 @@ ac_agent_init(struct ac_agent *a, const struct ac_agent_cfg *cfg,
 	    region == NULL || ((uintptr_t)region & 3u) != 0 ||
 	    region_size < AC_REGION_MIN_SIZE || port == NULL ||
 	    port->now_us == NULL || cfg->batch_us == 0 ||
-	    cfg->hang_timeout_ms == 0)
+	    cfg->hang_timeout_ms == 0 || cfg->restart > AC_RESTART_LIMIT ||
+	    (cfg->restart == AC_RESTART_LIMIT && (cfg->restart_max < 1 ||
+	    cfg->restart_max > AC_RESTART_MAX)))
 		return AC_ERANGE;
 	memset(a, 0, sizeof(*a));
 	a->cfg = *cfg;
@@ -769,6 +1054,10 @@ ac_agent_init(struct ac_agent *a, const struct ac_agent_cfg *cfg,
 	a->next_stats_t = now + cfg->stats_us;
 	a->force_key = true;
 	a->state = AC_STATE_OFF;
+	a->dump_seq = (uint32_t)cfg->boot_id;
+	dump_load(a);
 	send_hello(a, now);
+	if (a->dump.state == DUMP_OFFER)
+		dump_offer(a, now);
 	return 0;
 }

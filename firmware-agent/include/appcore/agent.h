@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "region.h"
+#include "sha256.h"
 #include "wire.h"
 
 #define AC_AGENT_VERSION	"0.1.0"
@@ -31,11 +32,37 @@ struct ac_port {
 	 * last PC and SP (ESP32-S3: the ASSIST_DEBUG PC/SP record of core
 	 * 1); 0 or -errno.  Called once when core 1 is found hung. */
 	int (*core1_stall)(void *ctx, uint32_t *pc, uint32_t *sp);
+	/* Optional: the crash store, where a frozen crash waits for a host
+	 * across board resets (ESP32-S3: a flash partition; the simulator:
+	 * a file).  store_size bytes, 0 when there is none; it must hold
+	 * AC_STORE_DATA + the region to be used.  Writes go to increasing
+	 * offsets after a clear; store_clear makes it read as empty.  Each
+	 * returns 0 or -errno. */
+	uint32_t store_size;
+	int (*store_read)(void *ctx, uint32_t off, void *buf, uint32_t n);
+	int (*store_write)(void *ctx, uint32_t off, const void *buf,
+	    uint32_t n);
+	int (*store_clear)(void *ctx);
 	/* Optional: every sample the agent produced, in order (the
 	 * simulator's ground-truth log). */
 	void (*on_sample)(void *ctx, uint64_t index, uint64_t t_us,
 	    const uint32_t *vals, uint32_t ncols);
 };
+
+/* What the agent does with a crashed core 1 once its crash is safe:
+ * stored in the crash store, or, without one, delivered to a host. */
+enum ac_restart_policy {
+	AC_RESTART_NEVER = 0,		/* stay stopped until told */
+	AC_RESTART_ALWAYS = 1,
+	AC_RESTART_LIMIT = 2		/* at most restart_max per hour */
+};
+#define AC_RESTART_MAX		16u
+
+/* The crash store: a 16-byte header, the DUMP_INFO payload, and from
+ * AC_STORE_DATA on the dump (docs/crash-dumps.md). */
+#define AC_STORE_MAGIC		0x31444341u	/* "ACD1" */
+#define AC_STORE_HDR		16u
+#define AC_STORE_DATA		4096u
 
 struct ac_agent_cfg {
 	uint32_t rate_hz;		/* 1..1000, default 100 */
@@ -48,6 +75,8 @@ struct ac_agent_cfg {
 	uint8_t device_id_len;
 	uint64_t boot_id;
 	uint8_t image_hash[32];
+	uint8_t restart;		/* enum ac_restart_policy */
+	uint32_t restart_max;		/* AC_RESTART_LIMIT: 1..AC_RESTART_MAX */
 };
 
 void ac_agent_cfg_defaults(struct ac_agent_cfg *);
@@ -64,6 +93,18 @@ struct ac_xfer {
 	uint32_t req_id;
 	uint8_t kind;			/* enum ac_mem_kind */
 	uint32_t start, total, done;
+};
+
+/* A frozen crash on its way to a host (agent.c, "crash dumps"). */
+struct ac_dump {
+	uint8_t state;			/* DUMP_* in agent.c */
+	bool stored;			/* its bytes are in the crash store */
+	bool current;			/* of this core-1 run, bytes in region */
+	uint32_t pos;			/* SAVING: bytes frozen; else next */
+	uint32_t acked;			/* bytes the host has */
+	uint64_t wait_t;		/* the host last answered, or offer */
+	struct ac_sha256 sha;
+	struct ac_msg_dump_info info;
 };
 
 struct ac_agent {
@@ -110,6 +151,13 @@ struct ac_agent {
 	uint32_t vals[AC_MAX_COUNTERS];
 
 	struct ac_xfer xfer;
+	struct ac_dump dump;
+	bool crash_dumped;		/* the kept crash has its dump */
+	uint32_t dump_seq;
+	bool restart_due;		/* the policy may restart core 1 now */
+	uint32_t restarts;		/* by the policy, ever */
+	uint64_t restart_t[AC_RESTART_MAX];	/* the last ones, a ring */
+	uint8_t bounce[AC_DUMP_CHUNK];
 	uint64_t next_stats_t;
 	struct ac_msg_stats st;
 };

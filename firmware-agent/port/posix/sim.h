@@ -27,12 +27,17 @@ struct sim_opts {
 	uint32_t hang_timeout_ms;
 	uint32_t batch_ms;
 	double panic_after;		/* seconds, or SIM_NEVER */
+	bool panic_each_run;
 	double hang_after;
 	double corrupt_after;
 	double duration;
 	const char *truth_path;
 	const char *device_id;
 	const char *image_path;
+	const char *store_path;		/* the crash store, or NULL */
+	const char *dump_truth_path;
+	uint8_t restart;		/* enum ac_restart_policy */
+	uint32_t restart_max;
 	uint64_t seed;
 	bool quiet;
 };
@@ -71,6 +76,7 @@ struct sim_core1 {
 	uint64_t seed;
 	uint64_t t0_ns;			/* sim start, for the injections */
 	double panic_at, hang_at, corrupt_at;	/* one-shot, seconds */
+	bool panic_each_run;		/* panic_at after every start */
 	pthread_t th;
 	bool running;
 	atomic_bool stop;
@@ -112,6 +118,9 @@ struct sim_board {
 	struct ac_port port;
 	struct ac_agent agent;
 	FILE *truth;
+	int store_fd;			/* the crash store file, or -1 */
+	FILE *dump_truth;
+	uint8_t dump_state;		/* last seen, for --dump-truth */
 	uint64_t t0_ns;
 	volatile sig_atomic_t *stop;
 };

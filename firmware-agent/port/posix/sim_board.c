@@ -65,6 +65,44 @@ port_core1_stall(void *ctx, uint32_t *pc, uint32_t *sp)
 	return *pc != 0 ? 0 : -ENODATA;
 }
 
+/* The crash store: a file standing in for the board's flash partition. */
+#define SIM_STORE_SIZE(b)	(AC_STORE_DATA + (b)->opts.region_size)
+
+static int
+port_store_read(void *ctx, uint32_t off, void *buf, uint32_t n)
+{
+	struct sim_board *b = ctx;
+	ssize_t r = pread(b->store_fd, buf, n, off);
+
+	if (r == (ssize_t)n)
+		return 0;
+	return r < 0 ? -errno : -ENODATA;
+}
+
+static int
+port_store_write(void *ctx, uint32_t off, const void *buf, uint32_t n)
+{
+	struct sim_board *b = ctx;
+	ssize_t w = pwrite(b->store_fd, buf, n, off);
+
+	if (w != (ssize_t)n)
+		return w < 0 ? -errno : -ENOSPC;
+	/* A header completes a crash: on the platter before it counts. */
+	return off == 0 || off == AC_STORE_HDR ? (fdatasync(b->store_fd) < 0 ?
+	    -errno : 0) : 0;
+}
+
+static int
+port_store_clear(void *ctx)
+{
+	struct sim_board *b = ctx;
+	static const uint8_t zero[AC_STORE_HDR];
+
+	if (pwrite(b->store_fd, zero, sizeof(zero), 0) != (ssize_t)sizeof(zero))
+		return -errno;
+	return fdatasync(b->store_fd) < 0 ? -errno : 0;
+}
+
 static void
 port_on_sample(void *ctx, uint64_t index, uint64_t t_us, const uint32_t *v,
     uint32_t n)
@@ -102,6 +140,7 @@ sim_board_init(struct sim_board *b, const struct sim_opts *o,
 	memset(b, 0, sizeof(*b));
 	b->opts = *o;
 	b->stop = stop;
+	b->store_fd = -1;
 	b->link.fd = b->link.listen_fd = b->link.slave_fd = -1;
 	if (idlen < 1 || idlen > AC_DEVICE_ID_MAX || o->counters < 1 ||
 	    o->counters > AC_MAX_COUNTERS) {
@@ -115,6 +154,8 @@ sim_board_init(struct sim_board *b, const struct sim_opts *o,
 	memcpy(cfg.device_id, o->device_id, idlen);
 	cfg.device_id_len = (uint8_t)idlen;
 	cfg.boot_id = boot_id();
+	cfg.restart = o->restart;
+	cfg.restart_max = o->restart_max;
 	if (o->image_path != NULL) {
 		if (sim_sha256_file(o->image_path, cfg.image_hash) < 0)
 			return -1;
@@ -131,11 +172,19 @@ sim_board_init(struct sim_board *b, const struct sim_opts *o,
 		}
 		setvbuf(b->truth, NULL, _IOFBF, 1 << 20);
 	}
-	if (sim_link_open(&b->link, o->link) < 0) {
+	if ((o->store_path != NULL && (b->store_fd = open(o->store_path,
+	    O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) ||
+	    (o->dump_truth_path != NULL && (b->dump_truth =
+	    fopen(o->dump_truth_path, "w")) == NULL) ||
+	    sim_link_open(&b->link, o->link) < 0) {
 		int e = errno;
 
 		if (b->truth != NULL)
 			fclose(b->truth);
+		if (b->dump_truth != NULL)
+			fclose(b->dump_truth);
+		if (b->store_fd >= 0)
+			close(b->store_fd);
 		free(mem);
 		errno = e;
 		return -1;
@@ -145,6 +194,7 @@ sim_board_init(struct sim_board *b, const struct sim_opts *o,
 		.mem = mem, .size = o->region_size, .counters = o->counters,
 		.seed = o->seed, .t0_ns = b->t0_ns,
 		.panic_at = o->panic_after, .hang_at = o->hang_after,
+		.panic_each_run = o->panic_each_run,
 		.corrupt_at = o->corrupt_after,
 	};
 	b->port = (struct ac_port){
@@ -153,6 +203,12 @@ sim_board_init(struct sim_board *b, const struct sim_opts *o,
 		.core1_stall = port_core1_stall,
 		.on_sample = b->truth != NULL ? port_on_sample : NULL,
 	};
+	if (b->store_fd >= 0) {
+		b->port.store_size = SIM_STORE_SIZE(b);
+		b->port.store_read = port_store_read;
+		b->port.store_write = port_store_write;
+		b->port.store_clear = port_store_clear;
+	}
 	if (ac_agent_init(&b->agent, &cfg, &b->port, mem, o->region_size) < 0) {
 		sim_board_free(b);
 		errno = EINVAL;
@@ -252,6 +308,28 @@ wait_io(struct sim_board *b, uint64_t deadline_us, bool want_out)
 	}
 }
 
+/*
+ * --dump-truth: the region as the agent froze it, written when the agent
+ * finishes freezing a crash of this run (core 1 is stopped then), one
+ * line per dump: "dump_id sha256-hex size" then the bytes' file offset.
+ */
+static void
+note_dump(struct sim_board *b)
+{
+	const struct ac_dump *d = &b->agent.dump;
+	uint8_t was = b->dump_state;
+
+	b->dump_state = d->state;
+	if (b->dump_truth == NULL || was != 1 || d->state == 1 || !d->current)
+		return;		/* 1: freezing (agent.c's DUMP_SAVING) */
+	fprintf(b->dump_truth, "%u ", d->info.dump_id);
+	for (int i = 0; i < 32; i++)
+		fprintf(b->dump_truth, "%02x", d->info.sha256[i]);
+	fprintf(b->dump_truth, " %u\n", d->info.total);
+	fwrite(b->core1.mem, 1, d->info.total, b->dump_truth);
+	fflush(b->dump_truth);
+}
+
 int
 sim_board_run(struct sim_board *b)
 {
@@ -263,7 +341,10 @@ sim_board_run(struct sim_board *b)
 		return -1;
 	while (!*b->stop && sim_now_ns() < end_ns) {
 		uint64_t deadline = ac_agent_poll(&b->agent);
-		bool sent = link_send(b);
+		bool sent;
+
+		note_dump(b);
+		sent = link_send(b);
 
 		wait_io(b, deadline, !sent);
 	}
@@ -296,6 +377,12 @@ sim_board_free(struct sim_board *b)
 	if (b->truth != NULL)
 		fclose(b->truth);
 	b->truth = NULL;
+	if (b->dump_truth != NULL)
+		fclose(b->dump_truth);
+	b->dump_truth = NULL;
+	if (b->store_fd >= 0)
+		close(b->store_fd);
+	b->store_fd = -1;
 	free(b->core1.mem);
 	b->core1.mem = NULL;
 }

@@ -255,17 +255,20 @@ core1_main(void *arg)
 	struct sim_core1 *c = arg;
 	struct ac_region *r = ac_core1_init(c->mem, c->size);
 	struct sim_workload w;
-	uint64_t next;
+	uint64_t next, run_t0;
 
 	if (r == NULL)
 		return NULL;
 	sim_workload_init(&w, r, c->counters, c->seed, atomic_load(&c->runs));
 	next = sim_now_ns();
+	run_t0 = next;
 	while (!atomic_load(&c->stop)) {
 		uint64_t now = sim_now_ns();
 
-		if (due(c->panic_at, c->t0_ns, now)) {
-			c->panic_at = SIM_NEVER;
+		if (due(c->panic_at, c->panic_each_run ? run_t0 : c->t0_ns,
+		    now)) {
+			if (!c->panic_each_run)
+				c->panic_at = SIM_NEVER;
 			do_panic(c, r);
 			break;
 		}

@@ -24,6 +24,7 @@ sim_usage(FILE *f)
 "  --rate HZ              sample rate, 1..1000 (default 100)\n"
 "  --counters N           counters core 1 publishes, 1..%u (default 64)\n"
 "  --panic-after S        core 1 panics S seconds after start\n"
+"  --panic-each-run       --panic-after counts from every start of core 1\n"
 "  --hang-after S         core 1 stops its heartbeat after S seconds\n"
 "  --corrupt-after S      core 1 scribbles over the region header\n"
 "  --hang-timeout MS      heartbeat silence that means hung (default 1000)\n"
@@ -32,6 +33,11 @@ sim_usage(FILE *f)
 "  --duration S           exit after S seconds\n"
 "  --device-id ID         device id, 1..16 bytes (default sim-0)\n"
 "  --image FILE           report FILE's SHA-256 as the core-1 image hash\n"
+"  --crash-store FILE     keep an undelivered crash in FILE across runs (the\n"
+"                         board's flash partition); created when missing\n"
+"  --restart POLICY       after a crash is safe: never (default), always,\n"
+"                         or N = at most N restarts of core 1 per hour\n"
+"  --dump-truth FILE      write the region as frozen for each crash dump\n"
 "  --region-size BYTES    shared region size (default %u)\n"
 "  --seed N               workload random seed (default 1)\n"
 "  --quiet                print only the link line\n"
@@ -75,6 +81,10 @@ sim_parse_args(struct sim_opts *o_, int argc, char **argv, FILE *out,
 		{ "image", required_argument, NULL, 'I' },
 		{ "region-size", required_argument, NULL, 'R' },
 		{ "seed", required_argument, NULL, 's' },
+		{ "crash-store", required_argument, NULL, 'S' },
+		{ "panic-each-run", no_argument, NULL, 'E' },
+		{ "restart", required_argument, NULL, 'X' },
+		{ "dump-truth", required_argument, NULL, 'D' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -98,7 +108,26 @@ sim_parse_args(struct sim_opts *o_, int argc, char **argv, FILE *out,
 		case 't': o.truth_path = optarg; break;
 		case 'i': o.device_id = optarg; break;
 		case 'I': o.image_path = optarg; break;
+		case 'S': o.store_path = optarg; break;
+		case 'D': o.dump_truth_path = optarg; break;
+		case 'X':
+			if (strcmp(optarg, "never") == 0)
+				o.restart = AC_RESTART_NEVER;
+			else if (strcmp(optarg, "always") == 0)
+				o.restart = AC_RESTART_ALWAYS;
+			else if (parse_num(name, optarg, 1, AC_RESTART_MAX, &v,
+			    err, errlen) == 0) {
+				o.restart = AC_RESTART_LIMIT;
+				o.restart_max = (uint32_t)v;
+			} else {
+				snprintf(err, errlen, "--restart: '%s' is not "
+				    "never, always or 1..%u", optarg,
+				    AC_RESTART_MAX);
+				return -1;
+			}
+			break;
 		case 'q': o.quiet = true; break;
+		case 'E': o.panic_each_run = true; break;
 		case 'h': sim_usage(out); return 1;
 		case 'V': fprintf(out, "appcore-sim %s\n", AC_AGENT_VERSION);
 			return 1;
