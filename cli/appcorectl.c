@@ -6,6 +6,7 @@
  * 2 usage.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -64,6 +65,9 @@ usage(FILE *f)
 "  crash list [--device ID]\n"
 "  crash show ID\n"
 "  crash get ID --format elf|raw|json -o FILE\n"
+"  elf add FILE [--crash ID]       a core-1 ELF for symbols (needs the token);\n"
+"                                  with --crash, refused unless that crash ran it\n"
+"  elf list                        the core-1 ELFs uploaded\n"
 "  core1 restart [--device ID]     (needs the API token)\n"
 "  rate set HZ [--device ID]       (needs the API token)\n"
 "  query SQL [--limit N]           one read-only SQL statement\n"
@@ -93,7 +97,7 @@ handle(const struct ctx *c, const char *path)
 /* One request.  Returns the HTTP status (0: no answer) and the body. */
 static long
 request(const struct ctx *c, const char *method, const char *path,
-    const char *body, bool auth, struct buf *out)
+    const char *body, size_t blen, bool auth, struct buf *out)
 {
 	CURL *h = handle(c, path);
 	struct curl_slist *hdr = NULL;
@@ -107,7 +111,14 @@ request(const struct ctx *c, const char *method, const char *path,
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, 15L);
 	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-	if (body != NULL) {
+	if (body != NULL && blen > 0) {	/* a file, as it is */
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)blen);
+		curl_easy_setopt(h, CURLOPT_TIMEOUT, 120L);
+		hdr = curl_slist_append(hdr,
+		    "Content-Type: application/octet-stream");
+	} else if (body != NULL) {
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
 		hdr = curl_slist_append(hdr, "Content-Type: application/json");
 	} else if (strcmp(method, "POST") == 0)
@@ -122,6 +133,7 @@ request(const struct ctx *c, const char *method, const char *path,
 			    strerror(errno));
 			if (f != NULL)
 				fclose(f);
+			curl_slist_free_all(hdr);
 			curl_easy_cleanup(h);
 			return 0;
 		}
@@ -144,13 +156,13 @@ request(const struct ctx *c, const char *method, const char *path,
 	return status;
 }
 
-/* GET or POST a JSON resource; on error, say what the daemon said. */
+/* GET or POST a resource; on error, say what the daemon said. */
 static json_object *
-call(const struct ctx *c, const char *method, const char *path,
-    const char *body, bool auth, int *rc)
+call_body(const struct ctx *c, const char *method, const char *path,
+    const char *body, size_t blen, bool auth, int *rc)
 {
 	struct buf b = { NULL, 0 };
-	long st = request(c, method, path, body, auth, &b);
+	long st = request(c, method, path, body, blen, auth, &b);
 	json_object *o = b.p ? json_tokener_parse(b.p) : NULL, *e, *m;
 
 	if (st >= 200 && st < 300 && o != NULL) {
@@ -171,6 +183,13 @@ call(const struct ctx *c, const char *method, const char *path,
 	free(b.p);
 	*rc = 1;
 	return NULL;
+}
+
+static json_object *
+call(const struct ctx *c, const char *method, const char *path,
+    const char *body, bool auth, int *rc)
+{
+	return call_body(c, method, path, body, 0, auth, rc);
 }
 
 static const char *
@@ -255,7 +274,7 @@ cmd_devices(const struct ctx *c, bool status_only)
 	int rc, up = 0;
 	size_t n;
 
-	if (status_only && request(c, "GET", "/healthz", NULL, false, &b) !=
+	if (status_only && request(c, "GET", "/healthz", NULL, 0, false, &b) !=
 	    200) {
 		free(b.p);
 		fprintf(stderr, "appcorectl: appcored does not answer\n");
@@ -343,11 +362,23 @@ cmd_rows(const struct ctx *c, int64_t dev, int64_t limit, bool logs)
 	return 0;
 }
 
+/* "0x42002a31  mixer_process+0x2d  (dsp/mixer.c:217)" */
+static void
+print_frame(json_object *f)
+{
+	printf("0x%08" PRIx64, num(f, "address"));
+	if (*str(f, "function") != '\0')
+		printf("  %s+0x%" PRIx64, str(f, "function"), num(f, "offset"));
+	if (*str(f, "file") != '\0')
+		printf("  (%s:%" PRId64 ")", str(f, "file"), num(f, "line"));
+	putchar('\n');
+}
+
 /* crash show: the report (GET /api/v1/crashes/{id}/report). */
 static void
 print_report(json_object *r)
 {
-	json_object *o = json_object_object_get(r, "crash"), *arr, *d;
+	json_object *o = json_object_object_get(r, "crash"), *arr, *d, *sym;
 	char t[40];
 
 	printf("crash %" PRId64 " of device %" PRId64 " at %s\n  %s (%s): %s\n",
@@ -355,14 +386,23 @@ print_report(json_object *r)
 	    str(o, "kind"), str(o, "reason"), str(o, "message"));
 	if (*str(o, "file") != '\0')
 		printf("  at %s:%" PRId64 "\n", str(o, "file"), num(o, "line"));
-	printf("  pc 0x%08" PRIx64 "  sp 0x%08" PRIx64 "\n  backtrace:",
-	    num(o, "pc"), num(o, "sp"));
-	json_object_object_get_ex(o, "backtrace", &arr);
-	for (size_t i = 0; i < json_object_array_length(arr); i++)
-		printf(" 0x%08" PRIx64, json_object_get_int64(
-		    json_object_array_get_idx(arr, i)));
-	printf("\n  core-1 image %s\n\ncore 1 before the crash:\n",
-	    str(o, "image_hash"));
+	sym = json_object_object_get(r, "symbols");
+	printf("  pc ");
+	print_frame(json_object_object_get(sym, "pc"));
+	printf("  sp 0x%08" PRIx64 "\n  backtrace:\n", num(o, "sp"));
+	json_object_object_get_ex(sym, "backtrace", &arr);
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		printf("    #%-2zu ", i);
+		print_frame(json_object_array_get_idx(arr, i));
+	}
+	printf("  core-1 image %s\n", str(o, "image_hash"));
+	if (json_object_get_boolean(json_object_object_get(sym, "available")))
+		printf("  symbols from %s%s\n", str(sym, "image"),
+		    json_object_get_boolean(json_object_object_get(sym,
+		    "dwarf")) ? " (DWARF)" : "");
+	else
+		printf("  no symbols: %s\n", str(sym, "why"));
+	printf("\ncore 1 before the crash:\n");
 	json_object_object_get_ex(r, "states", &arr);
 	for (size_t i = 0; i < json_object_array_length(arr); i++) {
 		json_object *s = json_object_array_get_idx(arr, i);
@@ -476,7 +516,7 @@ cmd_crash(const struct ctx *c, int argc, char **argv, int64_t dev,
 
 		snprintf(path, sizeof(path), "/api/v1/crashes/%s/dump?format=%s",
 		    argv[1], format);
-		st = request(c, "GET", path, NULL, false, &b);
+		st = request(c, "GET", path, NULL, 0, false, &b);
 		if (st != 200) {
 			if (st != 0)
 				fprintf(stderr, "appcorectl: crash %s: %s\n",
@@ -504,6 +544,79 @@ cmd_crash(const struct ctx *c, int argc, char **argv, int64_t dev,
 		return 0;
 	}
 	return usage(stderr);
+}
+
+/* elf add FILE [--crash ID], elf list */
+static int
+cmd_elf(const struct ctx *c, int argc, char **argv, int64_t crash)
+{
+	json_object *o, *arr;
+	char path[512], *p = NULL, name[201];
+	const char *base;
+	int rc = 0;
+	long n;
+	FILE *f;
+
+	if (argc == 1 && strcmp(argv[0], "list") == 0 && crash == 0) {
+		if ((o = fetch(c, "/api/v1/images", &rc)) == NULL)
+			return rc;	/* or printed with --json */
+		json_object_object_get_ex(o, "images", &arr);
+		for (size_t i = 0; i < json_object_array_length(arr); i++) {
+			json_object *m = json_object_array_get_idx(arr, i);
+
+			printf("%s  %-24s %9" PRId64 " bytes  %6" PRId64
+			    " functions  %s  %" PRId64 " crash(es)\n",
+			    str(m, "sha256"), str(m, "name"), num(m, "size"),
+			    num(m, "functions"), json_object_get_boolean(
+			    json_object_object_get(m, "dwarf")) ? "DWARF" :
+			    "no DWARF", num(m, "crashes"));
+		}
+		json_object_put(o);
+		return 0;
+	}
+	if (argc != 2 || strcmp(argv[0], "add") != 0)
+		return usage(stderr);
+	if ((f = fopen(argv[1], "rb")) == NULL || fseek(f, 0, SEEK_END) < 0 ||
+	    (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) < 0 ||
+	    (p = malloc((size_t)n + 1)) == NULL ||
+	    fread(p, 1, (size_t)n, f) != (size_t)n) {
+		fprintf(stderr, "appcorectl: %s: %s\n", argv[1],
+		    strerror(errno ? errno : EIO));
+		if (f != NULL)
+			fclose(f);
+		free(p);
+		return 1;
+	}
+	fclose(f);
+	if (n == 0) {
+		fprintf(stderr, "appcorectl: %s: empty file\n", argv[1]);
+		free(p);
+		return 1;
+	}
+	base = strrchr(argv[1], '/') ? strrchr(argv[1], '/') + 1 : argv[1];
+	snprintf(name, sizeof(name), "%s", base);
+	for (char *q = name; *q; q++)	/* a query value: keep it plain */
+		if (!isalnum((unsigned char)*q) && !strchr("._-+", *q))
+			*q = '_';
+	if (crash > 0)
+		snprintf(path, sizeof(path), "/api/v1/images?name=%s&crash=%"
+		    PRId64, name, crash);
+	else
+		snprintf(path, sizeof(path), "/api/v1/images?name=%s", name);
+	o = call_body(c, "POST", path, p, (size_t)n, true, &rc);
+	free(p);
+	if (o == NULL)
+		return rc;
+	if (c->json)
+		print_json(o);
+	else
+		printf("%s: core-1 image %s, %" PRId64 " functions, %s; ran %"
+		    PRId64 " crash(es) stored\n", argv[1], str(o, "sha256"),
+		    num(o, "functions"), json_object_get_boolean(
+		    json_object_object_get(o, "dwarf")) ? "with DWARF" :
+		    "no DWARF (no file:line)", num(o, "crashes"));
+	json_object_put(o);
+	return 0;
 }
 
 static int
@@ -769,13 +882,14 @@ main(int argc, char **argv)
 		{ "format", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "count", required_argument, NULL, 'n' },
+		{ "crash", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct ctx c = { getenv("APPCORE_SOCKET"), NULL,
 	    getenv("APPCORE_TOKEN_FILE"), false };
 	const char *format = "elf", *outfile = NULL;
-	int64_t dev = 0, limit = 50, hz, count = 0;
+	int64_t dev = 0, limit = 50, hz, count = 0, crash = 0;
 	bool limit_set = false;
 	int ch, rc;
 	char body[64];
@@ -785,7 +899,7 @@ main(int argc, char **argv)
 	if (c.token_file == NULL)
 		c.token_file = DEFAULT_TOKEN;
 	/* Options may come before or after the command's words. */
-	while ((ch = getopt_long(argc, argv, "+d:o:f:l:n:jh", longopts,
+	while ((ch = getopt_long(argc, argv, "+d:o:f:l:n:c:jh", longopts,
 	    NULL)) != -1 || optind < argc) {
 		if (ch == -1) {		/* a command word: keep it, go on */
 			optind++;
@@ -820,6 +934,13 @@ main(int argc, char **argv)
 			}
 			limit_set = true;
 			break;
+		case 'c':
+			if (parse_pos(optarg, 1, INT64_MAX, &crash) < 0) {
+				fprintf(stderr, "appcorectl: --crash: '%s' is "
+				    "not a crash id\n", optarg);
+				return 2;
+			}
+			break;
 		case 'n':
 			if (parse_pos(optarg, 1, INT64_MAX, &count) < 0) {
 				fprintf(stderr, "appcorectl: --count: a number "
@@ -845,7 +966,7 @@ main(int argc, char **argv)
 					if (argv[i][1] == '-' &&
 					    strcmp(argv[i] + 2, o->name) == 0)
 						takes = o->has_arg;
-				if (argv[i][1] != '-' && strchr("dofln",
+				if (argv[i][1] != '-' && strchr("doflnc",
 				    argv[i][1]) != NULL && argv[i][2] == '\0')
 					takes = true;
 				i += takes;
@@ -877,6 +998,8 @@ main(int argc, char **argv)
 		else if (!strcmp(words[0], "crash") && nw >= 2)
 			rc = cmd_crash(&c, nw - 1, words + 1, dev, format,
 			    outfile);
+		else if (!strcmp(words[0], "elf") && nw >= 2)
+			rc = cmd_elf(&c, nw - 1, words + 1, crash);
 		else if (!strcmp(words[0], "core1") && nw == 2 &&
 		    !strcmp(words[1], "restart"))
 			rc = cmd_control(&c, "restart", NULL, dev);

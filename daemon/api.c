@@ -20,6 +20,7 @@
 #include "appcored.h"
 #include "coredump.h"
 #include "log.h"
+#include "symbols.h"
 
 #define LIST_MAX	1000
 #define POINTS_MAX	10000
@@ -584,6 +585,8 @@ crash_json(sqlite3_stmt *st, bool full)
 	add_col(o, "line", st, 7);
 	add_col(o, "pc", st, 8);
 	add_col(o, "sp", st, 9);
+	add_col(o, "dump_sha256", st, 13);	/* null until it is here */
+	add_col(o, "dump_size", st, 14);
 	if (full) {
 		json_object *bt = json_object_new_array();
 		const char *s = (const char *)sqlite3_column_text(st, 10);
@@ -602,7 +605,7 @@ crash_json(sqlite3_stmt *st, bool full)
 }
 
 #define CRASH_COLUMNS "id, device_id, t, kind, reason, message, file, " \
-	"line, pc, sp, backtrace, generation, image_hash"
+	"line, pc, sp, backtrace, generation, image_hash, dump_key, dump_size"
 
 static void
 get_crashes(struct http *h, struct MHD_Connection *c, struct api_reply *a)
@@ -712,7 +715,7 @@ snapshot_blob(struct http *h, sqlite3_stmt *st, int col, size_t *n)
 }
 
 static json_object *
-region_diff(struct http *h, int64_t dev, int64_t t)
+region_diff(struct http *h, int64_t id, int64_t dev, int64_t t)
 {
 	json_object *o = json_object_new_object(), *ranges;
 	sqlite3_stmt *st;
@@ -724,16 +727,13 @@ region_diff(struct http *h, int64_t dev, int64_t t)
 	    "(SELECT blob_key FROM snapshots WHERE device_id = ?1 AND t < ?2 "
 	    "ORDER BY t DESC LIMIT 1), "
 	    "(SELECT t FROM snapshots WHERE device_id = ?1 AND t < ?2 "
-	    "ORDER BY t DESC LIMIT 1), "
-	    "(SELECT blob_key FROM snapshots WHERE device_id = ?1 AND t >= ?2 "
-	    "ORDER BY t LIMIT 1), "
-	    "(SELECT t FROM snapshots WHERE device_id = ?1 AND t >= ?2 "
-	    "ORDER BY t LIMIT 1), "
-	    "(SELECT region_base FROM snapshots WHERE device_id = ?1 AND "
-	    "t >= ?2 ORDER BY t LIMIT 1)", -1, &st, NULL) != SQLITE_OK)
+	    "ORDER BY t DESC LIMIT 1), c.dump_key, c.t, b.region_base "
+	    "FROM crashes c JOIN boots b ON b.id = c.boot_id WHERE c.id = ?3",
+	    -1, &st, NULL) != SQLITE_OK)
 		return o;
 	sqlite3_bind_int64(st, 1, dev);
 	sqlite3_bind_int64(st, 2, t);
+	sqlite3_bind_int64(st, 3, id);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		before = snapshot_blob(h, st, 0, &nb);
 		tb = sqlite3_column_int64(st, 1);
@@ -746,7 +746,8 @@ region_diff(struct http *h, int64_t dev, int64_t t)
 		json_object_object_add(o, "available",
 		    json_object_new_boolean(false));
 		json_object_object_add(o, "why", json_object_new_string(
-		    after == NULL ? "no dump was captured" : before == NULL ?
+		    after == NULL ? "the crash dump is not here (yet)" :
+		    before == NULL ?
 		    "no snapshot before the crash" : "the region changed size"));
 		free(before);
 		free(after);
@@ -838,6 +839,260 @@ report_counters(struct http *h, int64_t dev, int64_t t)
 	return arr;
 }
 
+/* ---- core-1 ELF images: /api/v1/images ---- */
+
+static json_object *
+image_json(sqlite3_stmt *st)
+{
+	json_object *o = json_object_new_object();
+
+	add_col(o, "sha256", st, 0);
+	add_col(o, "name", st, 1);
+	add_col(o, "size", st, 2);
+	add_col(o, "uploaded", st, 3);
+	add_col(o, "functions", st, 4);
+	json_object_object_add(o, "dwarf",
+	    json_object_new_boolean(sqlite3_column_int(st, 5) != 0));
+	add_col(o, "entry", st, 6);
+	add_col(o, "crashes", st, 7);
+	return o;
+}
+
+#define IMAGE_COLUMNS "sha256, name, size, uploaded, functions, dwarf, " \
+	"entry, (SELECT count(*) FROM crashes WHERE image_hash = sha256)"
+
+static void
+get_images(struct http *h, struct api_reply *a)
+{
+	json_object *o = json_object_new_object(), *arr;
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(http_db(h), "SELECT " IMAGE_COLUMNS " FROM "
+	    "images ORDER BY uploaded DESC", -1, &st, NULL) != SQLITE_OK) {
+		json_object_put(o);
+		api_error(a, 500, "database", "%s", sqlite3_errmsg(http_db(h)));
+		return;
+	}
+	arr = json_object_new_array();
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_object_array_add(arr, image_json(st));
+	sqlite3_finalize(st);
+	json_object_object_add(o, "images", arr);
+	reply_json(a, 200, o);
+}
+
+/* The image hash of a crash into hex (65 bytes); false when no crash. */
+static bool
+crash_image(struct http *h, int64_t id, char *hex)
+{
+	sqlite3_stmt *st;
+	bool found = false;
+
+	if (sqlite3_prepare_v2(http_db(h), "SELECT image_hash FROM crashes "
+	    "WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+		return false;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_text(st, 0) != NULL) {
+		snprintf(hex, 65, "%s", (const char *)sqlite3_column_text(st, 0));
+		found = true;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+/*
+ * POST /api/v1/images?name=FILE[&crash=ID]: a core-1 ELF.  It must be a
+ * 32-bit little-endian Xtensa executable with a symbol table; with crash,
+ * it must also be the very image that crash ran (its SHA-256 is the image
+ * hash the agent reported), or it is refused.  Stored in gdbm under its
+ * SHA-256, listed in the images table.
+ */
+static void
+post_image(struct http *h, struct MHD_Connection *c, const char *body,
+    size_t len, struct api_reply *a)
+{
+	struct daemon *d = http_daemon(h);
+	const char *name = MHD_lookup_connection_value(c,
+	    MHD_GET_ARGUMENT_KIND, "name");
+	struct sym_info info;
+	struct symtab *sym;
+	uint8_t key[BLOB_KEY_LEN];
+	char hex[BLOB_HEX_LEN], want[65], why[200];
+	int64_t crash = 0;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (query_i64(c, "crash", 1, INT64_MAX, 0, &crash, a) < 0)
+		return;
+	if (name == NULL || name[0] == '\0')
+		name = "core1.elf";
+	if (strlen(name) > 200) {
+		api_error(a, 400, "bad_parameter", "name: at most 200 bytes");
+		return;
+	}
+	if (len == 0) {
+		api_error(a, 400, "empty_body", "send the ELF file as the "
+		    "request body");
+		return;
+	}
+	if ((sym = sym_open(body, len, &info, why, sizeof(why))) == NULL) {
+		api_error(a, 422, "bad_elf", "not a usable core-1 ELF: %s", why);
+		return;
+	}
+	sym_close(sym);
+	blob_sha256(body, len, key);
+	blob_key_hex(key, hex);
+	if (crash != 0) {
+		if (!crash_image(h, crash, want)) {
+			api_error(a, 404, "not_found", "no crash %" PRId64, crash);
+			return;
+		}
+		if (strcmp(want, hex) != 0) {
+			api_error(a, 409, "image_mismatch", "this ELF (SHA-256 "
+			    "%.16s...) is not the image crash %" PRId64 " ran "
+			    "(%.16s...); refused", hex, crash, want);
+			return;
+		}
+	}
+	pthread_mutex_lock(&d->blobs_mu);
+	rc = blobs_put(d->blobs, body, len, key);
+	pthread_mutex_unlock(&d->blobs_mu);
+	if (rc < 0) {
+		api_error(a, 507, "storage", "the blob store refused it: %s",
+		    strerror(errno));
+		return;
+	}
+	if (sqlite3_prepare_v2(http_db_rw(h), "INSERT INTO images VALUES "
+	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (sha256) DO UPDATE SET "
+	    "name = excluded.name", -1, &st, NULL) != SQLITE_OK) {
+		api_error(a, 500, "database", "%s",
+		    sqlite3_errmsg(http_db_rw(h)));
+		return;
+	}
+	sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (int64_t)len);
+	sqlite3_bind_int64(st, 4, (int64_t)now_wall_us());
+	sqlite3_bind_int64(st, 5, info.functions);
+	sqlite3_bind_int(st, 6, info.dwarf);
+	sqlite3_bind_int64(st, 7, info.entry);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		api_error(a, 503, "database", "%s",
+		    sqlite3_errmsg(http_db_rw(h)));
+		return;
+	}
+	log_notice("api: core-1 image %s (%s, %zu bytes, %u functions%s)",
+	    hex, name, len, info.functions, info.dwarf ? ", DWARF" : "");
+	if (sqlite3_prepare_v2(http_db(h), "SELECT " IMAGE_COLUMNS " FROM "
+	    "images WHERE sha256 = ?", -1, &st, NULL) != SQLITE_OK) {
+		api_error(a, 500, "database", "%s", sqlite3_errmsg(http_db(h)));
+		return;
+	}
+	sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		reply_json(a, 201, image_json(st));
+	else
+		api_error(a, 500, "database", "the image row is not there");
+	sqlite3_finalize(st);
+}
+
+static json_object *
+frame_json(struct symtab *sym, uint32_t addr)
+{
+	json_object *o = json_object_new_object();
+	struct sym_loc loc;
+
+	json_object_object_add(o, "address", json_object_new_int64(addr));
+	if (sym == NULL)
+		return o;
+	sym_lookup(sym, addr, &loc);
+	if (loc.found) {
+		json_object_object_add(o, "function",
+		    json_object_new_string(loc.function));
+		json_object_object_add(o, "offset",
+		    json_object_new_int64(loc.offset));
+	}
+	if (loc.have_line) {
+		json_object_object_add(o, "file",
+		    json_object_new_string(loc.file));
+		json_object_object_add(o, "line", json_object_new_int(loc.line));
+	}
+	return o;
+}
+
+/*
+ * The crash's PC and backtrace named with the uploaded ELF whose SHA-256
+ * is the crash's image hash - that one only; without it, addresses.
+ */
+static json_object *
+report_symbols(struct http *h, json_object *crash)
+{
+	struct daemon *d = http_daemon(h);
+	json_object *o = json_object_new_object(), *jv, *bt, *frames;
+	const char *hash = NULL;
+	struct symtab *sym = NULL;
+	struct sym_info info;
+	uint8_t key[BLOB_KEY_LEN];
+	char why[200] = "", name[256] = "";
+	void *elf = NULL;
+	size_t n = 0;
+	sqlite3_stmt *st;
+
+	if (json_object_object_get_ex(crash, "image_hash", &jv))
+		hash = json_object_get_string(jv);
+	if (hash == NULL || blob_key_parse(hash, key) < 0)
+		snprintf(why, sizeof(why), "the crash names no image hash");
+	else if (sqlite3_prepare_v2(http_db(h), "SELECT name FROM images "
+	    "WHERE sha256 = ?", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			snprintf(name, sizeof(name), "%s",
+			    (const char *)sqlite3_column_text(st, 0));
+		else
+			snprintf(why, sizeof(why), "no core-1 ELF with SHA-256 "
+			    "%.16s... was uploaded (appcorectl elf add FILE)",
+			    hash);
+		sqlite3_finalize(st);
+	}
+	if (why[0] == '\0') {
+		int rc;
+
+		pthread_mutex_lock(&d->blobs_mu);
+		rc = blobs_get(d->blobs, key, &elf, &n);
+		pthread_mutex_unlock(&d->blobs_mu);
+		if (rc < 0)
+			snprintf(why, sizeof(why), "the image is not in the "
+			    "blob store");
+		else	/* NULL with why set when it will not do */
+			sym = sym_open(elf, n, &info, why, sizeof(why));
+	}
+	json_object_object_add(o, "available",
+	    json_object_new_boolean(sym != NULL));
+	if (sym == NULL)
+		json_object_object_add(o, "why", json_object_new_string(why));
+	else {
+		json_object_object_add(o, "image", json_object_new_string(name));
+		json_object_object_add(o, "dwarf",
+		    json_object_new_boolean(info.dwarf));
+	}
+	if (json_object_object_get_ex(crash, "pc", &jv))
+		json_object_object_add(o, "pc", frame_json(sym,
+		    (uint32_t)json_object_get_int64(jv)));
+	frames = json_object_new_array();
+	if (json_object_object_get_ex(crash, "backtrace", &bt))
+		for (size_t i = 0; i < json_object_array_length(bt); i++)
+			json_object_array_add(frames, frame_json(sym, (uint32_t)
+			    json_object_get_int64(json_object_array_get_idx(bt,
+			    i))));
+	json_object_object_add(o, "backtrace", frames);
+	sym_close(sym);
+	free(elf);
+	return o;
+}
+
 static void
 get_crash_report(struct http *h, int64_t id, struct api_reply *a)
 {
@@ -872,14 +1127,14 @@ get_crash_report(struct http *h, int64_t id, struct api_reply *a)
 	    json_object_new_int64(REPORT_WINDOW_US));
 	json_object_object_add(o, "step_us", json_object_new_int64(REPORT_STEP_US));
 	json_object_object_add(o, "counters", report_counters(h, dev, t));
-	json_object_object_add(o, "region_diff", region_diff(h, dev, t));
+	json_object_object_add(o, "region_diff", region_diff(h, id, dev, t));
+	json_object_object_add(o, "symbols", report_symbols(h, crash));
 	reply_json(a, 200, o);
 }
 
 /*
  * The dump of a crash: the shared region (which holds core 1's stack) as
- * the first snapshot at or after the crash captured it - the daemon takes
- * one as soon as core 1 panics or hangs.  format=raw (the bytes), elf (an
+ * the agent froze it and sent it (verified by its SHA-256).  format=raw (the bytes), elf (an
  * ELF core file for Xtensa GDB) or json (a report of registers and
  * regions).
  */
@@ -910,10 +1165,8 @@ get_crash_dump(struct http *h, struct MHD_Connection *c, int64_t id,
 	}
 	memset(&regs, 0, sizeof(regs));
 	if (sqlite3_prepare_v2(http_db(h), "SELECT c.pc, c.sp, c.ps, c.ar, "
-	    "s.blob_key, s.region_base FROM crashes c LEFT JOIN snapshots s ON "
-	    "s.id = (SELECT id FROM snapshots WHERE device_id = c.device_id "
-	    "AND t >= c.t ORDER BY t LIMIT 1) WHERE c.id = ?", -1, &st,
-	    NULL) != SQLITE_OK) {
+	    "c.dump_key, b.region_base FROM crashes c JOIN boots b ON "
+	    "b.id = c.boot_id WHERE c.id = ?", -1, &st, NULL) != SQLITE_OK) {
 		api_error(a, 500, "database", "%s", sqlite3_errmsg(http_db(h)));
 		return;
 	}
@@ -942,8 +1195,8 @@ get_crash_dump(struct http *h, struct MHD_Connection *c, int64_t id,
 		return;
 	}
 	if (blob_key_parse(hexkey, key) < 0) {
-		api_error(a, 404, "not_found", "no dump of crash %" PRId64
-		    " was captured", id);
+		api_error(a, 404, "not_found", "the dump of crash %" PRId64
+		    " is not here (yet)", id);
 		return;
 	}
 	pthread_mutex_lock(&d->blobs_mu);
@@ -1243,6 +1496,17 @@ api_handle(struct http *h, const char *method, const char *url,
 		get_crashes(h, c, a);
 		return;
 	}
+	if (strcmp(url, "/images") == 0) {
+		if (get)
+			get_images(h, a);
+		else if (!post)
+			goto method;
+		else if (!authorized)
+			goto unauthorized;
+		else
+			post_image(h, c, body, len, a);
+		return;
+	}
 	if (strncmp(url, "/crashes/", 9) == 0) {
 		if (parse_id(url + 9, &id, &rest) < 0 ||
 		    (*rest != '\0' && strcmp(rest, "/dump") != 0 &&
@@ -1268,12 +1532,8 @@ api_handle(struct http *h, const char *method, const char *url,
 		return;
 	}
 	if (post) {
-		if (!authorized) {
-			api_error(a, 401, "unauthorized", "control needs "
-			    "'Authorization: Bearer <token>'; the token is in "
-			    "the daemon's state directory, file api-token");
-			return;
-		}
+		if (!authorized)
+			goto unauthorized;
 		if (strcmp(rest, "/restart") && strcmp(rest, "/rate") &&
 		    strcmp(rest, "/snapshot"))
 			goto notfound;
@@ -1302,6 +1562,11 @@ api_handle(struct http *h, const char *method, const char *url,
 	return;
 notfound:
 	api_error(a, 404, "not_found", "no such resource");
+	return;
+unauthorized:
+	api_error(a, 401, "unauthorized", "control needs 'Authorization: "
+	    "Bearer <token>'; the token is in the daemon's state directory, "
+	    "file api-token");
 	return;
 method:
 	api_error(a, 405, "method_not_allowed", "%s is not allowed here",

@@ -801,6 +801,7 @@ main(int argc, char **argv)
 	while (d.devices != NULL) {
 		struct device *next = d.devices->next;
 
+		dumprx_reset(&d.devices->dump);
 		free(d.devices);
 		d.devices = next;
 	}

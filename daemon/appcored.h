@@ -14,6 +14,7 @@
 #include "appcore/wire.h"
 #include "blobs.h"
 #include "config.h"
+#include "dumprx.h"
 #include "live.h"
 #include "session.h"
 #include "store.h"
@@ -58,6 +59,12 @@ struct device {
 	uint32_t agent_hb;			/* heartbeat, from STATS */
 	uint64_t last_seen;
 	uint64_t next_seen_update;
+
+	/* The crash dump coming in (kept across link losses). */
+	struct dumprx dump;
+	int64_t dump_boot;			/* boots.id of its crash */
+	uint64_t dump_t;			/* wall time of its crash */
+	uint64_t dump_started;			/* wall time of the offer */
 };
 
 /* Session callbacks for link l (arg is the link). */
@@ -192,6 +199,7 @@ void api_error(struct api_reply *, int status, const char *code,
 /* http.c's parts api.c uses */
 struct daemon *http_daemon(struct http *);
 struct sqlite3 *http_db(struct http *);
+struct sqlite3 *http_db_rw(struct http *);
 bool http_queue_command(struct http *, const struct command *);
 
 /* ---- appcored.c ---- */

@@ -555,34 +555,34 @@ on_state(void *arg, const struct ac_msg_state *m)
 	    m->state == AC_STATE_CORRUPT) {
 		log_warnx("%s: %s: core 1 %s -> %s", l->spec, dev->name,
 		    ac_state_name(m->prev), ac_state_name(m->state));
-		l->next_snapshot = 0;	/* keep the region as it is now */
+		/* Panics and hangs bring their own dump; a scribbled
+		 * region is kept as a snapshot, as it is now. */
+		if (m->state == AC_STATE_CORRUPT)
+			l->next_snapshot = 0;
 	} else
 		log_info("%s: %s: core 1 %s -> %s", l->spec, dev->name,
 		    ac_state_name(m->prev), ac_state_name(m->state));
 }
 
+/* Stores a crash not stored before, with its event and stream message. */
 static void
-on_crash(void *arg, const struct ac_msg_crash *m)
+record_crash(struct link *l, struct device *dev, int64_t boot, uint64_t t,
+    const struct ac_msg_crash *m, const uint8_t image_hash[32],
+    const char *note)
 {
-	struct link *l = arg;
-	struct device *dev = l->dev;
-	char hash[65], detail[200];
+	char hash[65], detail[240];
 
-	if (dev == NULL || !dev->have_boot)
-		return;
-	if (crash_known(l->d, dev->id, dev->boot, m,
-	    device_wall(dev, m->t_us))) {
+	if (crash_known(l->d, dev->id, boot, m, (int64_t)t)) {
 		log_debug("%s: %s: crash of run %u already stored", l->spec,
 		    dev->name, m->generation);
 		return;
 	}
 	for (int i = 0; i < 32; i++)
-		snprintf(hash + 2 * i, 3, "%02x", dev->hello.image_hash[i]);
-	store_crash(l->d->store, dev->id, dev->boot,
-	    (uint64_t)device_wall(dev, m->t_us), m, hash);
-	snprintf(detail, sizeof(detail), "%s:%u %s (pc 0x%08x)", m->file,
-	    m->line, m->msg, m->pc);
-	event(dev, (uint64_t)device_wall(dev, m->t_us), "crash", 1, detail);
+		snprintf(hash + 2 * i, 3, "%02x", image_hash[i]);
+	store_crash(l->d->store, dev->id, boot, t, m, hash);
+	snprintf(detail, sizeof(detail), "%s:%u %s (pc 0x%08x)%s", m->file,
+	    m->line, m->msg, m->pc, note);
+	event(dev, t, "crash", 1, detail);
 	log_warnx("%s: %s: core 1 crashed: %s", l->spec, dev->name, detail);
 	/* Readers must find the crash the stream is about to announce. */
 	(void)store_commit(l->d->store, now_wall_us());
@@ -597,7 +597,182 @@ on_crash(void *arg, const struct ac_msg_crash *m)
 		    m->file));
 		json_object_object_add(o, "line", json_object_new_int64(m->line));
 		json_object_object_add(o, "pc", json_object_new_int64(m->pc));
-		publish(dev, "crash", (uint64_t)device_wall(dev, m->t_us), o);
+		publish(dev, "crash", t, o);
+	}
+}
+
+static void
+on_crash(void *arg, const struct ac_msg_crash *m)
+{
+	struct link *l = arg;
+	struct device *dev = l->dev;
+
+	if (dev == NULL || !dev->have_boot)
+		return;
+	record_crash(l, dev, dev->boot, (uint64_t)device_wall(dev, m->t_us),
+	    m, dev->hello.image_hash, "");
+}
+
+/*
+ * The boot a dump's crash happened in: this one, or one before a reset
+ * (the crash waited in the board's crash store).  Its time maps through
+ * that boot's clock when this daemon saw it, else it is the arrival time.
+ */
+static int64_t
+dump_boot(struct link *l, struct device *dev,
+    const struct ac_msg_dump_info *m, uint64_t *t, bool *t_known)
+{
+	struct ac_msg_hello h = dev->hello;
+	int64_t boot, offset;
+
+	*t_known = true;
+	if (m->boot_id == dev->hello.boot_id) {
+		*t = (uint64_t)device_wall(dev, m->crash.t_us);
+		return dev->boot;
+	}
+	h.boot_id = m->boot_id;
+	memcpy(h.image_hash, m->image_hash, sizeof(h.image_hash));
+	h.region_base = m->region_base;
+	h.region_size = m->total;
+	h.rate_hz = 0;
+	boot = store_boot(l->d->store, dev->id, &h, 0, now_wall_us());
+	if (boot > 0 && last_anchor(l->d, boot, &offset)) {
+		*t = (uint64_t)((int64_t)m->crash.t_us + offset);
+		return boot;
+	}
+	*t_known = false;
+	*t = now_wall_us();
+	return boot;
+}
+
+/* Whether this dump is already stored (its AC_DUMP_DONE was lost). */
+static bool
+dump_known(struct daemon *d, int64_t device, const uint8_t sha[32])
+{
+	sqlite3_stmt *st;
+	char hex[65];
+	bool known = false;
+
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", sha[i]);
+	if (sqlite3_prepare_v2(store_db(d->store), "SELECT 1 FROM crashes "
+	    "WHERE device_id = ? AND dump_key = ?", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return false;
+	sqlite3_bind_int64(st, 1, device);
+	sqlite3_bind_text(st, 2, hex, -1, SQLITE_STATIC);
+	known = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return known;
+}
+
+/* A verified dump: into gdbm, onto its crash row, then AC_DUMP_DONE. */
+static void
+dump_store(struct link *l, struct device *dev)
+{
+	struct dumprx *x = &dev->dump;
+	uint8_t key[BLOB_KEY_LEN];
+	char hex[BLOB_HEX_LEN], detail[200];
+	uint64_t now = now_wall_us();
+	int rc;
+
+	pthread_mutex_lock(&l->d->blobs_mu);
+	rc = blobs_put(l->d->blobs, x->buf, x->info.total, key);
+	pthread_mutex_unlock(&l->d->blobs_mu);
+	if (rc < 0) {
+		/* Not acknowledged: the agent keeps it and offers it again. */
+		log_warn("%s: %s: crash dump not stored", l->spec, dev->name);
+		event(dev, now, "crash-dump-failed", 1,
+		    "the blob store refused it; the agent will offer it again");
+		return;
+	}
+	blob_key_hex(key, hex);
+	store_crash_dump(l->d->store, dev->id, dev->dump_boot, dev->dump_t,
+	    &x->info.crash, hex, x->info.total);
+	snprintf(detail, sizeof(detail), "%u bytes in %.3f s, sha256 %.16s, "
+	    "%" PRIu64 " chunk CRC errors, %" PRIu64 " gaps, %" PRIu64
+	    " resumes", x->info.total, (double)(now - dev->dump_started) / 1e6,
+	    hex, x->crc_errors, x->gaps, x->resumes);
+	event(dev, now, "crash-dump", 1, detail);
+	(void)store_commit(l->d->store, now);
+	log_notice("%s: %s: crash dump: %s", l->spec, dev->name, detail);
+	{
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "size",
+		    json_object_new_int64(x->info.total));
+		json_object_object_add(o, "sha256", json_object_new_string(hex));
+		json_object_object_add(o, "crash_t",
+		    json_object_new_int64((int64_t)dev->dump_t));
+		publish(dev, "crash-dump", now, o);
+	}
+	link_cmd(l, AC_CMD_DUMP_ACK, x->info.dump_id, AC_DUMP_DONE);
+	dumprx_reset(x);
+}
+
+static void
+on_dump_info(void *arg, const struct ac_msg_dump_info *m)
+{
+	struct link *l = arg;
+	struct device *dev = l->dev;
+	uint64_t t;
+	uint32_t ack;
+	bool t_known;
+	int64_t boot;
+	int rc;
+
+	if (dev == NULL || !dev->have_boot || dev->id <= 0)
+		return;
+	if ((boot = dump_boot(l, dev, m, &t, &t_known)) <= 0)
+		return;
+	/* Its CRASH may never have come (a reset came first). */
+	record_crash(l, dev, boot, t, &m->crash, m->image_hash, t_known ? "" :
+	    " [delivered after a board reset; time is arrival]");
+	if (dump_known(l->d, dev->id, m->sha256)) {
+		link_cmd(l, AC_CMD_DUMP_ACK, m->dump_id, AC_DUMP_DONE);
+		return;
+	}
+	if (!dev->dump.active || dev->dump.info.dump_id != m->dump_id)
+		dev->dump_started = now_wall_us();
+	if ((rc = dumprx_offer(&dev->dump, m, &ack)) < 0) {
+		log_warn("%s: %s: crash dump of %u bytes", l->spec, dev->name,
+		    m->total);
+		return;
+	}
+	dev->dump_boot = boot;
+	dev->dump_t = t;
+	if (rc == DRX_COMPLETE)
+		dump_store(l, dev);
+	else
+		link_cmd(l, AC_CMD_DUMP_ACK, m->dump_id, ack);
+}
+
+static void
+on_dump_data(void *arg, const struct ac_msg_dump_data *m)
+{
+	struct link *l = arg;
+	struct device *dev = l->dev;
+	uint32_t ack;
+
+	if (dev == NULL)
+		return;
+	switch (dumprx_data(&dev->dump, m, &ack)) {
+	case DRX_NONE:
+		break;
+	case DRX_ACK:
+		link_cmd(l, AC_CMD_DUMP_ACK, m->dump_id, ack);
+		break;
+	case DRX_COMPLETE:
+		dump_store(l, dev);
+		break;
+	case DRX_FAILED:
+		event(dev, now_wall_us(), "crash-dump-failed", 1,
+		    "its SHA-256 did not match, three times; dropped");
+		log_warnx("%s: %s: crash dump dropped: SHA-256 mismatch",
+		    l->spec, dev->name);
+		link_cmd(l, AC_CMD_DUMP_ACK, m->dump_id, AC_DUMP_DONE);
+		dumprx_reset(&dev->dump);
+		break;
 	}
 }
 
@@ -753,6 +928,7 @@ on_event(void *arg, enum session_event e, uint64_t n, const char *why)
 const struct session_cb device_session_cb = {
 	.hello = on_hello, .desc = on_desc, .sample = on_sample,
 	.log = on_log, .state = on_state, .crash = on_crash, .mem = on_mem,
+	.dump_info = on_dump_info, .dump_data = on_dump_data,
 	.reply = on_reply, .stats = on_stats, .event = on_event,
 };
 

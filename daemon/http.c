@@ -28,6 +28,7 @@
 #include <sqlite3.h>
 
 #include "appcored.h"
+#include "symbols.h"
 #include "log.h"
 
 #define SSE_BLOCK	(32 * 1024)
@@ -42,6 +43,7 @@ struct http {
 	struct MHD_Daemon *mhd_unix;	/* [http] socket, for appcorectl */
 	char socket_path[108];
 	sqlite3 *ro;
+	sqlite3 *rw;			/* only for uploaded images */
 	uint16_t port;
 	int cmd_fd;			/* eventfd: commands are queued */
 	pthread_mutex_t cmd_mu;
@@ -53,7 +55,8 @@ struct http {
 
 struct req {
 	char *body;
-	size_t len;
+	size_t len, cap;
+	size_t max;			/* body bytes this request may send */
 	bool too_big;
 	struct mem_read *read;		/* suspended for a live read */
 };
@@ -70,6 +73,12 @@ struct sqlite3 *
 http_db(struct http *h)
 {
 	return h->ro;
+}
+
+struct sqlite3 *
+http_db_rw(struct http *h)
+{
+	return h->rw;
 }
 
 uint16_t
@@ -732,16 +741,27 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 		 * the connection alive. */
 		if ((r = calloc(1, sizeof(*r))) == NULL)
 			return MHD_NO;
+		/* Core-1 ELF images are large; only the token holder may
+		 * send that much. */
+		r->max = strcmp(method, "POST") == 0 &&
+		    strcmp(url, "/api/v1/images") == 0 && authorized(h, c) ?
+		    SYM_ELF_MAX : HTTP_BODY_MAX;
 		*con_cls = r;
 		return MHD_YES;
 	}
 	if (*upload_size > 0) {
-		if (!r->too_big && r->len + *upload_size <= HTTP_BODY_MAX) {
-			char *nb = realloc(r->body, r->len + *upload_size + 1);
+		if (!r->too_big && *upload_size <= r->max - r->len) {
+			if (r->len + *upload_size + 1 > r->cap) {
+				size_t nc = r->cap ? r->cap : 4096;
+				char *nb;
 
-			if (nb == NULL)
-				return MHD_NO;
-			r->body = nb;
+				while (nc < r->len + *upload_size + 1)
+					nc *= 2;
+				if ((nb = realloc(r->body, nc)) == NULL)
+					return MHD_NO;
+				r->body = nb;
+				r->cap = nc;
+			}
 			memcpy(r->body + r->len, upload, *upload_size);
 			r->len += *upload_size;
 			r->body[r->len] = '\0';
@@ -752,7 +772,7 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	if (r->too_big) {
 		api_error(&a, 413, "too_large", "request bodies are limited "
-		    "to %d bytes", HTTP_BODY_MAX);
+		    "to %zu bytes", r->max);
 		return send_reply(c, &a);
 	}
 	if (strcmp(url, "/healthz") == 0 && (get || head)) {
@@ -967,12 +987,24 @@ http_start(struct daemon *d, char *err, size_t errlen)
 	}
 	snprintf(path, sizeof(path), "file:%s/appcore.db?mode=ro",
 	    d->cfg.state_dir);
+	/* Serialized: the TCP and the unix-socket servers each have their
+	 * own thread and share these connections. */
 	if (sqlite3_open_v2(path, &h->ro, SQLITE_OPEN_READONLY |
-	    SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	    SQLITE_OPEN_URI | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(h->ro));
 		goto fail;
 	}
 	sqlite3_busy_timeout(h->ro, 2000);
+	/* The one write the API makes (an uploaded image's row) goes
+	 * through its own connection; WAL lets it wait its turn. */
+	snprintf(path, sizeof(path), "file:%s/appcore.db?mode=rw",
+	    d->cfg.state_dir);
+	if (sqlite3_open_v2(path, &h->rw, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_URI | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(h->rw));
+		goto fail;
+	}
+	sqlite3_busy_timeout(h->rw, 5000);
 	if (listen_addr(d->cfg.listen, &ss, &sslen) < 0) {
 		snprintf(err, errlen, "listen: '%s' is not ADDR:PORT",
 		    d->cfg.listen);
@@ -1023,6 +1055,8 @@ http_stop(struct http *h)
 		read_unlist(h, h->reads);
 	if (h->ro != NULL)
 		sqlite3_close(h->ro);
+	if (h->rw != NULL)
+		sqlite3_close(h->rw);
 	if (h->cmd_fd >= 0)
 		close(h->cmd_fd);
 	pthread_mutex_destroy(&h->cmd_mu);

@@ -257,6 +257,14 @@ dispatch(struct session *s, const struct ac_frame *f)
 		DECODE_AND_CALL(s, f, struct ac_msg_crash, ac_crash_decode,
 		    crash);
 		break;
+	case AC_MSG_DUMP_INFO:
+		DECODE_AND_CALL(s, f, struct ac_msg_dump_info,
+		    ac_dump_info_decode, dump_info);
+		break;
+	case AC_MSG_DUMP_DATA:
+		DECODE_AND_CALL(s, f, struct ac_msg_dump_data,
+		    ac_dump_data_decode, dump_data);
+		break;
 	case AC_MSG_REPLY:
 		DECODE_AND_CALL(s, f, struct ac_msg_reply, ac_reply_decode,
 		    reply);

@@ -33,6 +33,8 @@ struct session_cb {
 	void (*state)(void *arg, const struct ac_msg_state *);
 	void (*crash)(void *arg, const struct ac_msg_crash *);
 	void (*mem)(void *arg, const struct ac_msg_mem *);
+	void (*dump_info)(void *arg, const struct ac_msg_dump_info *);
+	void (*dump_data)(void *arg, const struct ac_msg_dump_data *);
 	void (*reply)(void *arg, const struct ac_msg_reply *);
 	void (*stats)(void *arg, const struct ac_msg_stats *);
 	void (*event)(void *arg, enum session_event, uint64_t count,

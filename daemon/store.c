@@ -25,7 +25,7 @@ struct qsample {
 
 enum qkind {
 	Q_ROLLUP_1S, Q_ROLLUP_1M, Q_EVENT, Q_LOG, Q_STATE, Q_CRASH,
-	Q_SNAPSHOT, Q_STATS, Q_SEEN, Q_COUNT
+	Q_SNAPSHOT, Q_STATS, Q_SEEN, Q_CRASH_DUMP, Q_COUNT
 };
 
 struct qrow {
@@ -100,6 +100,10 @@ static const char *const q_sql[Q_COUNT] = {
 	    "region_base, size, blob_key) VALUES (?1,?2,?3,?4,?5,?6)",
 	[Q_STATS] = "INSERT OR REPLACE INTO link_stats VALUES "
 	    "(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+	/* The crash of store_crash's identity (crash_known in device.c). */
+	[Q_CRASH_DUMP] = "UPDATE crashes SET dump_key = ?5, dump_size = ?6 "
+	    "WHERE device_id = ?1 AND boot_id = ?2 AND generation = ?3 AND "
+	    "kind = ?7 AND (?7 = 'panic' OR abs(t - ?4) < 1000000)",
 	[Q_SEEN] = "UPDATE devices SET last_seen = max(last_seen, ?3), "
 	    "link = coalesce(?4, link) WHERE id = ?1",
 };
@@ -610,6 +614,23 @@ store_crash(struct store *s, int64_t device, int64_t boot, uint64_t t,
 }
 
 void
+store_crash_dump(struct store *s, int64_t device, int64_t boot, uint64_t t,
+    const struct ac_msg_crash *m, const char *blob_key, uint32_t size)
+{
+	struct qrow *r = row(s, Q_CRASH_DUMP);
+
+	if (r == NULL)
+		return;
+	r->a[0] = device;
+	r->a[1] = boot;
+	r->a[2] = m->generation;
+	r->a[3] = (int64_t)t;
+	r->a[4] = size;
+	r->s[0] = dup(blob_key);
+	r->s[1] = dup(m->reason == AC_PANIC_HANG ? "hang" : "panic");
+}
+
+void
 store_snapshot(struct store *s, int64_t device, int64_t boot, uint64_t t,
     uint32_t base, uint32_t size, const char *blob_key)
 {
@@ -841,6 +862,13 @@ write_rows(struct store *s)
 		case Q_STATS:
 			for (int k = 0; k < 9; k++)
 				sqlite3_bind_int64(st, k + 1, r->a[k]);
+			break;
+		case Q_CRASH_DUMP:
+			for (int k = 0; k < 4; k++)
+				sqlite3_bind_int64(st, k + 1, r->a[k]);
+			sqlite3_bind_text(st, 5, r->s[0], -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 6, r->a[4]);
+			sqlite3_bind_text(st, 7, r->s[1], -1, SQLITE_STATIC);
 			break;
 		case Q_SEEN:
 			sqlite3_bind_int64(st, 1, r->a[0]);

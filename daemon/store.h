@@ -72,6 +72,10 @@ void store_state(struct store *, int64_t device, int64_t boot, uint64_t t,
     const struct ac_msg_state *);
 void store_crash(struct store *, int64_t device, int64_t boot, uint64_t t,
     const struct ac_msg_crash *, const char *image_hash);
+/* The dump of a crash stored with store_crash (same device, boot, t). */
+void store_crash_dump(struct store *, int64_t device, int64_t boot,
+    uint64_t t, const struct ac_msg_crash *, const char *blob_key,
+    uint32_t size);
 void store_snapshot(struct store *, int64_t device, int64_t boot,
     uint64_t t, uint32_t base, uint32_t size, const char *blob_key);
 void store_link_stats(struct store *, int64_t device, int64_t boot,

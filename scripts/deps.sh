@@ -8,7 +8,7 @@ packages=(
 	# build
 	gcc meson ninja-build pkg-config libssl-dev
 	libserialport-dev libsqlite3-dev libgdbm-dev libinih-dev libsystemd-dev
-	libmicrohttpd-dev libjson-c-dev libcurl4-openssl-dev
+	libmicrohttpd-dev libjson-c-dev libcurl4-openssl-dev libdw-dev libelf-dev
 	# tests: the database from the shell, systemd-analyze
 	sqlite3 systemd util-linux python3-jsonschema curl
 	# tests: sanitizers, libFuzzer, Xtensa cross-compiler

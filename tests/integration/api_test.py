@@ -4,6 +4,7 @@ endpoint, every documented error, each JSON response validated against
 web/openapi.json; hostile input.  TAP output.
 
 usage: api_test.py APPCORED OPENAPI_JSON"""
+import hashlib
 import http.client
 import json
 import os
@@ -297,6 +298,52 @@ try:
           "report: every changed range's bytes are the dump's")
     check(any(g["offset"] <= 64 < g["offset"] + g["length"] for g in d["ranges"]),
           "report: the header's core-1 state (offset 64) is among the changes")
+    check(b["crash"]["dump_sha256"] == hashlib.sha256(raw).hexdigest() and b["crash"]["dump_size"] == len(raw),
+          "the crash names its dump's SHA-256 and size")
+    sy = b["symbols"]
+    check(not sy["available"] and "no core-1 ELF" in sy["why"] and sy["pc"]["address"] == crash["pc"]
+          and [f["address"] for f in sy["backtrace"]] == crash["backtrace"],
+          "report: no ELF uploaded, so addresses only, and why")
+
+    # ---- core-1 ELF images ----
+    elf_path = os.path.join(tmp, "core1.elf")
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "xtensa")
+    subprocess.run(["xtensa-lx106-elf-gcc", "-g", "-ffunction-sections", "-ffreestanding", "-nostdlib",
+                    "-mtext-section-literals", "-T", os.path.join(src, "core1_image.ld"),
+                    os.path.join(src, "core1_image.c"), "-o", elf_path], check=True)
+    elf = open(elf_path, "rb").read()
+    octet = {"Content-Type": "application/octet-stream"}
+    st, _, b = call("POST", "/api/v1/images?name=core1.elf", elf, headers=octet)
+    check(st == 401, "POST /images without the token: 401")
+    st, _, b = call("POST", "/api/v1/images", b"", headers=dict(auth, **octet))
+    check(st == 400 and b["error"]["code"] == "empty_body", "an empty upload: 400")
+    st, _, b = call("POST", "/api/v1/images", b"#!/bin/sh\necho hi\n", headers=dict(auth, **octet))
+    check(st == 422 and b["error"]["code"] == "bad_elf" and "not an ELF" in b["error"]["message"],
+          "a shell script: 422, not an ELF")
+    st, _, b = call("POST", "/api/v1/images", open("/bin/true", "rb").read(), headers=dict(auth, **octet))
+    check(st == 422 and "Xtensa" in b["error"]["message"], "an x86-64 ELF: 422, not Xtensa")
+    st, _, b = call("POST", "/api/v1/images", elf[:300], headers=dict(auth, **octet))
+    check(st == 422, "a truncated ELF: 422 (%s)" % (b["error"]["message"] if st == 422 else st))
+    st, _, b = call("POST", "/api/v1/images?crash=%d" % cid, elf, headers=dict(auth, **octet))
+    check(st == 409 and b["error"]["code"] == "image_mismatch",
+          "an ELF that is not the image the crash ran is refused: 409")
+    st, _, b = call("POST", "/api/v1/images?crash=9999", elf, headers=dict(auth, **octet))
+    check(st == 404, "?crash= an unknown crash: 404")
+    st, _, b = call("POST", "/api/v1/images?name=core1.elf", elf, headers=dict(auth, **octet))
+    check(st == 201 and b["sha256"] == hashlib.sha256(elf).hexdigest() and b["functions"] == 5
+          and b["dwarf"] and b["crashes"] == 0, "a core-1 ELF: 201, 5 functions, DWARF")
+    st, _, b = call("GET", "/api/v1/images")
+    check(st == 200 and [i["name"] for i in b["images"]] == ["core1.elf"], "GET /images lists it")
+    st, _, b = call("GET", "/api/v1/crashes/%d/report" % cid)
+    check(st == 200 and not b["symbols"]["available"], "and it is not used for a crash that ran another image")
+    big = elf + bytes(200 * 1024)
+    st, _, b = call("POST", "/api/v1/images?name=big.elf", big, headers=octet)
+    check(st == 413, "a 200 KiB upload without the token: 413 (bodies are 64 KiB)")
+    st, _, b = call("POST", "/api/v1/images?name=big.elf", big, headers=dict(auth, **octet))
+    check(st == 201 and b["size"] == len(big), "with the token: 201 (ELF uploads may be 64 MiB)")
+    st, _, b = call("GET", "/api/v1/devices/1", validate_schema=False)
+    check(st == 200, "the daemon is still serving after the uploads")
+
     st, _, b = call("GET", "/api/v1/crashes/9999/report")
     check(st == 404, "the report of an unknown crash: 404")
     st, _, b = call("GET", "/api/v1/crashes/%d/dump?format=zip" % cid)

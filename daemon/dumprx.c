@@ -1,0 +1,99 @@
+/* Crash dump reassembly (dumprx.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/sha.h>
+
+#include "dumprx.h"
+
+void
+dumprx_reset(struct dumprx *x)
+{
+	free(x->buf);
+	memset(x, 0, sizeof(*x));
+}
+
+static bool
+same_dump(const struct ac_msg_dump_info *a, const struct ac_msg_dump_info *b)
+{
+	return a->dump_id == b->dump_id && a->boot_id == b->boot_id &&
+	    a->total == b->total && memcmp(a->sha256, b->sha256, 32) == 0;
+}
+
+static bool
+verified(const struct dumprx *x)
+{
+	uint8_t md[SHA256_DIGEST_LENGTH];
+
+	SHA256(x->buf, x->info.total, md);
+	return memcmp(md, x->info.sha256, sizeof(md)) == 0;
+}
+
+int
+dumprx_offer(struct dumprx *x, const struct ac_msg_dump_info *m,
+    uint32_t *ack)
+{
+	if (x->active && same_dump(&x->info, m)) {
+		x->resumes++;
+		x->nak_sent = false;
+		x->acked = *ack = x->got;
+		return x->got == x->info.total ? DRX_COMPLETE : DRX_ACK;
+	}
+	if (m->total == 0 || m->total > AC_DUMP_MAX)
+		return -1;
+	dumprx_reset(x);
+	if ((x->buf = malloc(m->total)) == NULL)
+		return -1;
+	x->active = true;
+	x->info = *m;
+	*ack = 0;
+	return DRX_ACK;
+}
+
+enum dumprx_res
+dumprx_data(struct dumprx *x, const struct ac_msg_dump_data *m,
+    uint32_t *ack)
+{
+	if (!x->active || m->dump_id != x->info.dump_id ||
+	    m->offset > x->info.total || m->len > x->info.total - m->offset ||
+	    x->got == x->info.total)
+		return DRX_NONE;
+	if (m->offset != x->got ||
+	    ac_crc32c(0, m->data, m->len) != m->crc) {
+		if (m->offset < x->got)
+			return DRX_NONE;	/* sent again: already here */
+		if (m->offset == x->got)
+			x->crc_errors++;
+		else
+			x->gaps++;
+		/* Once per gap: the agent goes back to got.  Should this
+		 * answer be lost, it offers again after a second. */
+		if (x->nak_sent)
+			return DRX_NONE;
+		x->nak_sent = true;
+		x->acked = x->got;
+		*ack = x->got | AC_DUMP_RESEND;
+		return DRX_ACK;
+	}
+	memcpy(x->buf + x->got, m->data, m->len);
+	x->got += m->len;
+	x->nak_sent = false;
+	if (x->got == x->info.total) {
+		if (verified(x))
+			return DRX_COMPLETE;
+		/* Frames passed their CRCs yet the whole differs: the
+		 * source changed under the agent, or the store returned
+		 * other bytes.  Start over, a few times. */
+		if (++x->sha_failures >= DUMPRX_MAX_RETRIES)
+			return DRX_FAILED;
+		x->got = 0;
+		x->acked = 0;
+		*ack = AC_DUMP_RESEND;
+		return DRX_ACK;
+	}
+	if (x->got - x->acked >= DUMPRX_ACK_EVERY) {
+		x->acked = *ack = x->got;
+		return DRX_ACK;
+	}
+	return DRX_NONE;
+}

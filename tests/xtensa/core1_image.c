@@ -1,0 +1,46 @@
+/*
+ * A core-1 image for the symbolization tests: functions at the addresses
+ * of the simulator's panic backtrace (core1_image.ld), padded so each
+ * address falls inside one.  Built with xtensa-lx106-elf-gcc -g.
+ */
+#define PAD(n) __asm__ volatile (".fill " #n ", 1, 0")
+
+void mixer_process(void);
+void mixer_mix(void);
+void dsp_run(void);
+void audio_task(void);
+void app_main(void);
+
+volatile int sink;
+
+void mixer_process(void)
+{
+	sink = 1;
+	PAD(0x20);
+	sink = 2;
+	PAD(0x80);
+}
+
+void mixer_mix(void)
+{
+	PAD(0x80);
+	mixer_process();
+}
+
+void dsp_run(void)
+{
+	PAD(0x100);
+	mixer_mix();
+}
+
+void audio_task(void)
+{
+	PAD(0x100);
+	dsp_run();
+}
+
+void app_main(void)
+{
+	PAD(0x40);
+	audio_task();
+}
