@@ -23,6 +23,15 @@ build() { # build OUT [extra gcc flags]
 	    "${@:2}" "$src/tests/xtensa/core1_image.c" -o "$1"
 }
 check "an Xtensa core-1 ELF with DWARF builds" build "$tmp/core1.elf"
+check "the flash image is stamped with the ELF's SHA-256 (core1_image.py)" \
+    eval 'python3 "$src/firmware-agent/tools/core1_image.py" --objcopy \
+    xtensa-lx106-elf-objcopy "$tmp/core1.elf" "$tmp/core1.bin" >/dev/null &&
+    python3 -c "
+import hashlib,struct,sys; b=open(sys.argv[1],\"rb\").read(); e=open(sys.argv[2],\"rb\").read()
+assert struct.unpack_from(\"<II\", b) == (0x42000a00, 0x49314341), b[:8]
+assert b[8:40] == hashlib.sha256(e).digest(), \"hash\"
+assert e.find(b[0xa00:0xa20]) > 0, \"app_main at its place\"
+" "$tmp/core1.bin" "$tmp/core1.elf"'
 check "and one that differs (another build of it)" \
     build "$tmp/other.elf" -DSINK_INIT=1 -Dsink=sink2
 

@@ -13,6 +13,12 @@ void app_main(void);
 
 volatile int sink;
 
+/* struct appcore_core1_header: first in the image (core1_image.ld), its
+ * magic and ELF hash filled in by firmware-agent/tools/core1_image.py. */
+__attribute__((section(".core1_header"), used))
+const struct { void (*entry)(void); unsigned magic; unsigned char sha[32]; }
+    core1_header = { app_main, 0, { 0 } };
+
 void mixer_process(void)
 {
 	sink = 1;

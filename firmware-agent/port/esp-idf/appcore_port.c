@@ -51,7 +51,47 @@ port_core1_stall(void *ctx, uint32_t *pc, uint32_t *sp)
 	return appcore_core1_stall_pcsp(pc, sp) == ESP_OK ? 0 : -EIO;
 }
 
-static const struct ac_port s_port = {
+/*
+ * The crash store: a data partition.  The agent writes to increasing
+ * offsets after a clear, so each 4 KiB sector is erased when a write
+ * first reaches it; a clear erases sector 0, which holds the header.
+ */
+#define STORE_SECTOR	4096u
+
+static const esp_partition_t *s_store;
+static uint32_t s_erased_to;	/* bytes from 0 erased since the clear */
+
+static int
+port_store_read(void *ctx, uint32_t off, void *buf, uint32_t n)
+{
+	(void)ctx;
+	return esp_partition_read(s_store, off, buf, n) == ESP_OK ? 0 : -EIO;
+}
+
+static int
+port_store_write(void *ctx, uint32_t off, const void *buf, uint32_t n)
+{
+	(void)ctx;
+	while (s_erased_to < off + n) {
+		if (esp_partition_erase_range(s_store, s_erased_to,
+		    STORE_SECTOR) != ESP_OK)
+			return -EIO;
+		s_erased_to += STORE_SECTOR;
+	}
+	return esp_partition_write(s_store, off, buf, n) == ESP_OK ? 0 : -EIO;
+}
+
+static int
+port_store_clear(void *ctx)
+{
+	(void)ctx;
+	if (esp_partition_erase_range(s_store, 0, STORE_SECTOR) != ESP_OK)
+		return -EIO;
+	s_erased_to = STORE_SECTOR;
+	return 0;
+}
+
+static struct ac_port s_port = {
 	.now_us = port_now_us,
 	.core1_restart = port_core1_restart,
 	.core1_stall = port_core1_stall,
@@ -183,6 +223,25 @@ appcore_start(uint32_t entry)
 	cfg.rate_hz = CONFIG_APPCORE_SAMPLE_RATE_HZ;
 	cfg.hang_timeout_ms = CONFIG_APPCORE_HANG_TIMEOUT_MS;
 	cfg.region_base = CONFIG_APPCORE_REGION_BASE;
+#if CONFIG_APPCORE_RESTART_ALWAYS
+	cfg.restart = AC_RESTART_ALWAYS;
+#elif CONFIG_APPCORE_RESTART_LIMIT
+	cfg.restart = AC_RESTART_LIMIT;
+	cfg.restart_max = CONFIG_APPCORE_RESTART_MAX_PER_HOUR;
+#endif
+	/* A crash store outlives resets; without one, dumps are sent from
+	 * the region and core 1 restarts only once a host has its dump. */
+	if (CONFIG_APPCORE_CRASH_PARTITION_LABEL[0] != '\0' &&
+	    (s_store = esp_partition_find_first(ESP_PARTITION_TYPE_DATA,
+	    ESP_PARTITION_SUBTYPE_ANY,
+	    CONFIG_APPCORE_CRASH_PARTITION_LABEL)) != NULL) {
+		s_port.store_size = s_store->size;
+		s_port.store_read = port_store_read;
+		s_port.store_write = port_store_write;
+		s_port.store_clear = port_store_clear;
+	} else if (CONFIG_APPCORE_CRASH_PARTITION_LABEL[0] != '\0')
+		ESP_LOGW(TAG, "no data partition \"%s\": crashes are not kept "
+		    "across resets", CONFIG_APPCORE_CRASH_PARTITION_LABEL);
 	if ((err = esp_efuse_mac_get_default(cfg.device_id)) != ESP_OK)
 		return err;
 	cfg.device_id_len = 6;

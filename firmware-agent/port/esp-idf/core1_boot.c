@@ -144,7 +144,15 @@ appcore_core1_load(uint32_t *entry, uint8_t sha256[32])
 	mmu_hal_map_region(0, MMU_TARGET_FLASH0, vaddr, p->address, p->size,
 	    &mapped);
 	Cache_Invalidate_Addr(vaddr, mapped);
-	*entry = *(volatile const uint32_t *)vaddr;
+	{
+		const volatile struct appcore_core1_header *h =
+		    (const volatile struct appcore_core1_header *)vaddr;
+
+		*entry = h->entry;
+		if (h->magic == APPCORE_CORE1_MAGIC)	/* the ELF's hash */
+			for (int i = 0; i < 32; i++)
+				sha256[i] = h->elf_sha256[i];
+	}
 	if (*entry < vaddr || *entry >= vaddr + p->size) {
 		ESP_LOGE(TAG, "core-1 entry 0x%08lx is outside its image",
 		    (unsigned long)*entry);

@@ -15,6 +15,22 @@ extern "C" {
 #endif
 
 /*
+ * The first bytes of a core-1 image in its partition: its entry address,
+ * then, once firmware-agent/tools/core1_image.py has stamped the binary,
+ * a magic and the SHA-256 of the ELF it was made from.  That hash is the
+ * image hash the agent reports, so the host matches the ELF a user
+ * uploads to crashes (docs/crash-dumps.md).  Unstamped images report the
+ * partition's SHA-256 instead.
+ */
+#define APPCORE_CORE1_MAGIC	0x49314341u	/* "AC1I" */
+
+struct appcore_core1_header {
+	uint32_t entry;
+	uint32_t magic;
+	uint8_t elf_sha256[32];
+};
+
+/*
  * Starts core 1 and the agent task.  With
  * CONFIG_APPCORE_CORE1_FROM_PARTITION, entry is ignored and the image is
  * mapped from its partition; otherwise entry is a linked-in core-1 entry
