@@ -7,7 +7,7 @@ const $ = (id) => document.getElementById(id);
 const state = {
   devices: [], selected: null, device: null, token: null,
   picks: [], live: null, liveData: null, redraw: false,
-  hist: null, crashes: [],
+  hist: null, crashes: [], shownCrash: null,
 };
 
 async function api(path, opts = {}) {
@@ -345,28 +345,59 @@ function reportTables(box, r) {
   box.append(dt);
 }
 
+// "mixer_process+0x2d  core1.c:14", or the bare address.
+function frameText(f) {
+  let t = f.function ? `${f.function}+0x${f.offset.toString(16)}` : '';
+  if (f.file) t += `${t ? '  ' : ''}${f.file}:${f.line}`;
+  return t;
+}
+
+function framesTable(sym) {
+  const tbl = el('table', undefined, 'frames');
+  const head = el('tr');
+  for (const h of ['', 'address', 'function', 'source']) head.append(el('th', h));
+  tbl.append(head);
+  const rows = [['pc', sym.pc], ...sym.backtrace.map((f, i) => [`#${i}`, f])];
+  for (const [k, f] of rows) {
+    if (!f) continue;
+    const tr = el('tr');
+    tr.append(el('td', k), el('td', hex32(f.address), 'hex'),
+      el('td', f.function ? `${f.function}+0x${f.offset.toString(16)}` : '?'),
+      el('td', f.file ? `${f.file}:${f.line}` : ''));
+    tbl.append(tr);
+  }
+  return tbl;
+}
+
 async function showCrash(id) {
   const r = await api(`/api/v1/crashes/${id}/report`);
   const c = r.crash;
+  const sym = r.symbols;
   const box = $('crash-detail');
+  state.shownCrash = c.id;
   box.replaceChildren();
   const dl = el('dl', undefined, 'facts');
   fact(dl, 'when', fmtTime(c.t));
   fact(dl, 'kind', `${c.kind} (${c.reason})`);
   fact(dl, 'where', `${c.file}:${c.line}`);
-  fact(dl, 'pc', hex32(c.pc));
+  fact(dl, 'pc', `${hex32(c.pc)}  ${sym.pc ? frameText(sym.pc) : ''}`);
   fact(dl, 'sp', hex32(c.sp));
   fact(dl, 'image', c.image_hash.slice(0, 16));
-  box.append(el('p', c.message), dl, el('pre', 'backtrace: ' + c.backtrace.map(hex32).join(' ')));
-  const dump = el('a', 'Download dump (raw region)');
-  dump.href = `/api/v1/crashes/${c.id}/dump`;
-  dump.className = 'button';
-  dump.setAttribute('download', `crash-${c.id}-region.bin`);
-  const elf = el('a', 'ELF core (for GDB)');
-  elf.href = `/api/v1/crashes/${c.id}/dump?format=elf`;
-  elf.className = 'button';
-  elf.setAttribute('download', `crash-${c.id}-core.elf`);
-  box.append(dump, document.createTextNode(' '), elf, document.createTextNode(' '));
+  fact(dl, 'symbols', sym.available ? `${sym.image}${sym.dwarf ? ' (DWARF)' : ''}` : sym.why);
+  fact(dl, 'dump', c.dump_sha256 ? `${c.dump_size} bytes, sha256 ${c.dump_sha256.slice(0, 16)}` :
+    'on its way from the board');
+  box.append(el('p', c.message), dl, el('h3', 'Backtrace'), framesTable(sym));
+  if (c.dump_sha256) {
+    const dump = el('a', 'Download dump (raw region)');
+    dump.href = `/api/v1/crashes/${c.id}/dump`;
+    dump.className = 'button';
+    dump.setAttribute('download', `crash-${c.id}-region.bin`);
+    const elf = el('a', 'ELF core (for GDB)');
+    elf.href = `/api/v1/crashes/${c.id}/dump?format=elf`;
+    elf.className = 'button';
+    elf.setAttribute('download', `crash-${c.id}-core.elf`);
+    box.append(dump, document.createTextNode(' '), elf, document.createTextNode(' '));
+  }
   const dlb = el('button', 'Download report (JSON)');
   dlb.type = 'button';
   dlb.onclick = () => {
@@ -481,6 +512,13 @@ function connect() {
     if (c.device !== state.selected) return;
     loadCrashes();
     setTimeout(loadCrashes, 1500);	// in case the write was paused
+  });
+  // The dump arrived: a crash on show gains its downloads and diff.
+  es.addEventListener('crash-dump', (ev) => {
+    const d = JSON.parse(ev.data);
+    if (d.device !== state.selected) return;
+    loadCrashes();
+    if (state.shownCrash) showCrash(state.shownCrash);
   });
 }
 

@@ -50,14 +50,14 @@ try {
   await page.waitForFunction(() => document.querySelector('#dev-state').textContent === 'panicked',
     null, { timeout: 10000 });
   check(true, 'the state badge turns to panicked');
-  // The dump is the first snapshot after the panic: wait for it, so the
-  // report has its region diff.
+  // The dump comes from the agent right after the panic: wait for it, so
+  // the report has its region diff.
   await page.waitForFunction(async () => {
     const l = await (await fetch('/api/v1/crashes')).json();
     return l.crashes.length > 0 && (await fetch(`/api/v1/crashes/${l.crashes[0].id}/dump`)).ok;
   }, null, { timeout: 10000, polling: 250 });
   await page.click('#crashes li.crash button');
-  await page.waitForSelector('#crash-detail pre', { timeout: 5000 });
+  await page.waitForSelector('#crash-detail table.frames', { timeout: 5000 });
   await page.waitForSelector('#crash-detail table.report-diff', { timeout: 5000 });
   const rep = await page.evaluate(() => ({
     states: document.querySelector('#crash-detail ul.states').textContent,
@@ -75,6 +75,11 @@ try {
   const detail = await page.textContent('#crash-detail');
   check(detail.includes('dsp/mixer.c:217') && detail.includes('0x42002a1c'),
     'the crash detail shows where and the backtrace');
+  const frames = await page.evaluate(() => [...document.querySelectorAll('#crash-detail table.frames tr')]
+    .slice(1).map((tr) => tr.textContent));
+  check(frames.length === 6 && frames[0].includes('mixer_process+0x2d') &&
+    /core1_image\.c:\d+/.test(frames[0]) && frames[5].includes('app_main+0x10'),
+    `the backtrace is named from the uploaded ELF (${frames[0]} ... ${frames[5]})`);
   const dump = await page.getAttribute('#crash-detail a.button', 'href');
   const dumpLen = await page.evaluate(async (u) => (await (await fetch(u)).arrayBuffer()).byteLength, dump);
   check(/\/api\/v1\/crashes\/\d+\/dump$/.test(dump) && dumpLen === 131072,

@@ -1,5 +1,6 @@
 #!/bin/bash
-# Starts appcored --demo (the simulator panics after 14 s) and drives the
+# Starts appcored --demo (the simulator panics after 14 s), uploads the
+# core-1 ELF its simulator runs, and drives the
 # dashboard in Debian's Chromium through playwright-core.  Screenshots go
 # to OUTDIR (kept as test artefacts).
 # usage: run.sh APPCORED OUTDIR
@@ -9,11 +10,21 @@ out=$2
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
 trap 'kill $dpid 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
+# The simulated core 1 runs an image built here for Xtensa; its ELF is
+# uploaded, so the crash page names the backtrace.
+src=$(cd "$here/../xtensa" && pwd)
+xtensa-lx106-elf-gcc -g -ffunction-sections -ffreestanding -nostdlib \
+    -mtext-section-literals -T "$src/core1_image.ld" "$src/core1_image.c" \
+    -o "$tmp/core1.elf" || exit 1
 "$appcored" --demo --state-dir "$tmp/state" --user root --listen 127.0.0.1:0 \
-    --sim-args "--rate 1000 --counters 16 --panic-after 14" > "$tmp/out" 2> "$tmp/err" &
+    --sim-args "--rate 1000 --counters 16 --panic-after 14 --image $tmp/core1.elf" \
+    > "$tmp/out" 2> "$tmp/err" &
 dpid=$!
 for _ in $(seq 50); do grep -q 'dashboard on' "$tmp/out" && break; sleep 0.1; done
 url=$(awk '/dashboard on/{print $4}' "$tmp/out")
+curl -sf -X POST -H "Authorization: Bearer $(cat "$tmp/state/api-token")" \
+    -H 'Content-Type: application/octet-stream' --data-binary @"$tmp/core1.elf" \
+    "${url%/}/api/v1/images?name=core1.elf" > /dev/null || exit 1
 node "$here/dashboard.mjs" "$url" "$out"
 rc=$?
 kill -TERM $dpid
