@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 
 #include "check.h"
+#include "sql_schema.h"
 #include "store.h"
 
 static char dir[64], path[128];
@@ -69,8 +70,9 @@ main(void)
 	CHECK(s != NULL, "create and migrate %s", path);
 	if (s == NULL)
 		return check_done();
-	CHECK(q1(s, "PRAGMA user_version") == 2 &&
-	    q1(s, "PRAGMA auto_vacuum") == 2, "schema 2, incremental vacuum");
+	CHECK(q1(s, "PRAGMA user_version") == SQL_SCHEMA_VERSION &&
+	    q1(s, "PRAGMA auto_vacuum") == 2, "schema %d, incremental vacuum",
+	    SQL_SCHEMA_VERSION);
 
 	dev = store_device(s, "73696d2d30", "sim-0", "/dev/pts/1", t0);
 	boot = store_boot(s, dev, &h, t0 - 5000000, t0);
@@ -233,10 +235,13 @@ main(void)
 		    NULL, NULL, NULL);
 		sqlite3_close(db);
 		s = store_open(old, &cfg, err, sizeof(err));
-		CHECK(s != NULL && q1(s, "PRAGMA user_version") == 2 &&
+		CHECK(s != NULL && q1(s, "PRAGMA user_version") ==
+		    SQL_SCHEMA_VERSION &&
 		    q1(s, "SELECT count(*) FROM crashes WHERE message = 'm' AND "
-		    "ps = 0 AND ar IS NULL") == 1,
-		    "schema 1 migrated to 2, the crash row kept");
+		    "ps = 0 AND ar IS NULL AND dump_key IS NULL") == 1 &&
+		    q1(s, "SELECT count(*) FROM images") == 0,
+		    "schema 1 migrated to %d, the crash row kept, images there",
+		    SQL_SCHEMA_VERSION);
 		store_close(s, 0);
 		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 		if (system(cmd) != 0)
