@@ -3,7 +3,8 @@
 # report within 1 s of the panic plus the dump's transfer time; the link
 # cut in the middle of a dump and restored still gives one complete,
 # verified dump; a crash kept in the board's crash store across a reset
-# is delivered when a host next connects; the restart policy.  Every dump
+# is delivered when a host next connects; a hang's dump; the restart
+# policy; the ELF core file's segment.  Every dump
 # is compared with the region the simulator froze (--dump-truth).
 # The simulator, the real daemon, appcorectl.  TAP output.
 #
@@ -90,6 +91,21 @@ assert r['available'] and r['after_t'] == json.loads(sys.argv[2])['crashes'][0][
 assert r['changed_bytes'] > 0" "$("$ctl" --json crash show 1)" "$(crashes)"
 check "core 1 stays stopped (policy never, the default)" \
     eval '"$ctl" status | grep -q panicked'
+check "the ELF core file's PT_LOAD holds the frozen region at its address" \
+    eval '"$ctl" crash get 1 --format elf -o "$tmp/core.elf" >/dev/null &&
+    python3 - "$tmp/core.elf" "$tmp/t1" <<EOF
+import struct, sys
+e = open(sys.argv[1], "rb").read()
+t = open(sys.argv[2], "rb").read()
+head, t = t.split(b"\n", 1)
+size = int(head.split()[2])
+phoff, = struct.unpack_from("<I", e, 28)
+phnum, = struct.unpack_from("<H", e, 44)
+loads = [struct.unpack_from("<IIIII", e, phoff + 32 * i) for i in range(phnum)]
+loads = [p for p in loads if p[0] == 1]
+assert len(loads) == 1 and loads[0][2] == 0x3fcc9710 and loads[0][4] == size, loads
+assert e[loads[0][1]:loads[0][1] + size] == t[:size]
+EOF'
 kill -TERM $pids; wait 2>/dev/null; pids=
 
 # 2. The link cut in the middle of a dump, then restored.
@@ -151,7 +167,22 @@ check "the board's crash store is empty once the host has the dump" \
     python3 -c "import sys; assert open(sys.argv[1],'rb').read(4) == bytes(4)" "$tmp/store"
 kill -TERM $pids; wait 2>/dev/null; pids=
 
-# 4. Restart policy "at most 2 per hour": core 1 panics 1 s after every
+# 4. A hang: core 1 stalled, its last PC/SP, and its dump.
+"$appcored" --demo --state-dir "$tmp/s5" --user root --listen 127.0.0.1:0 \
+    --socket "$tmp/s5.sock" --sim-args "--rate 100 --counters 8 \
+    --hang-after 1 --dump-truth $tmp/t5 --duration 60" \
+    > "$tmp/d5.out" 2> "$tmp/d5.err" &
+pids="$pids $!"
+export APPCORE_SOCKET=$tmp/s5.sock
+check "an injected hang yields a hang crash with its dump" wait_dumps 1 20
+check "with core 1's last PC and SP, the dump the stalled region" \
+    eval 'crashes | python3 -c "
+import json,sys; c=json.load(sys.stdin)[\"crashes\"][0]
+assert c[\"kind\"] == \"hang\" and c[\"pc\"] == 0x42003a10 and c[\"sp\"] == 0x3fcc9710 + 0x20000 - 0x220, c
+" && same_as_truth 1 "$tmp/t5"'
+kill -TERM $pids; wait 2>/dev/null; pids=
+
+# 5. Restart policy "at most 2 per hour": core 1 panics 1 s after every
 # start; two restarts, then it stays stopped.
 "$appcored" --demo --state-dir "$tmp/s4" --user root --listen 127.0.0.1:0 \
     --socket "$tmp/s4.sock" --sim-args "--rate 100 --counters 8 \
