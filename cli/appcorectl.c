@@ -197,8 +197,12 @@ str(json_object *o, const char *k)
 {
 	json_object *v;
 
-	return json_object_object_get_ex(o, k, &v) ?
-	    json_object_get_string(v) : "";
+	const char *s;
+
+	if (!json_object_object_get_ex(o, k, &v) || v == NULL ||
+	    (s = json_object_get_string(v)) == NULL)
+		return "";		/* missing or null */
+	return s;
 }
 
 static int64_t
@@ -489,10 +493,11 @@ cmd_crash(const struct ctx *c, int argc, char **argv, int64_t dev,
 				snprintf(where, sizeof(where), "%s:%" PRId64 ", ",
 				    str(r, "file"), num(r, "line"));
 			printf("%-4" PRId64 " %s  device %" PRId64 "  %s %s: %s "
-			    "(%spc 0x%08" PRIx64 ")\n", num(r, "id"),
+			    "(%spc 0x%08" PRIx64 ")%s\n", num(r, "id"),
 			    when(num(r, "t"), t, sizeof(t)), num(r, "device"),
 			    str(r, "kind"), str(r, "reason"), str(r, "message"),
-			    where, num(r, "pc"));
+			    where, num(r, "pc"), *str(r, "dump_sha256") ? "" :
+			    "  [dump on its way]");
 		}
 		json_object_put(o);
 		return 0;

@@ -129,7 +129,11 @@ sleep 2.5			# 128 KiB at 16 kB/s: about a third is across
 kill -USR1 $ppid
 check "the link was cut while the dump was on its way" \
     eval 'wait_line "$tmp/proxy.out" "proxy: cut" 5 && ! crashes | grep -q "\"dump_sha256\":\""'
+check "meanwhile crash list says the dump is on its way" \
+    eval '"$ctl" crash list | grep -q "dsp/mixer.c:217.*\[dump on its way\]"'
 check "after the link is back, one complete dump arrives" wait_dumps 1 60
+check "and crash list no longer says so" \
+    eval '! "$ctl" crash list | grep -q "on its way"'
 check "it is the region the agent froze, SHA-256 verified" \
     same_as_truth 1 "$tmp/t2"
 "$ctl" events --limit 200 | grep -E " crash-dump |link-down|link-up" | sed 's/^/# /'
