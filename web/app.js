@@ -369,6 +369,38 @@ function framesTable(sym) {
   return tbl;
 }
 
+// Names for a crash: its core-1 ELF, refused unless it is the image the
+// crash ran (the daemon checks the SHA-256 against the image hash).
+function elfUpload(id) {
+  const p = el('p', undefined, 'elf-upload');
+  const input = el('input');
+  input.type = 'file';
+  input.id = 'elf-file';
+  input.setAttribute('aria-label', 'core-1 ELF');
+  const msg = el('span', '', 'elf-result');
+  const label = el('label', 'Add the core-1 ELF for names: ');
+  label.append(input);
+  p.append(label, document.createTextNode(' '), msg);
+  input.onchange = async () => {
+    const f = input.files[0];
+    if (!f) return;
+    if (!state.token) state.token = await askToken();
+    if (!state.token) return;
+    try {
+      await api(`/api/v1/images?crash=${id}&name=${encodeURIComponent(f.name)}`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${state.token}`, 'Content-Type': 'application/octet-stream' },
+        body: await f.arrayBuffer(),
+      });
+      showCrash(id);
+    } catch (e) {
+      if (e.status === 401) state.token = null;
+      msg.textContent = e.message;
+    }
+  };
+  return p;
+}
+
 async function showCrash(id) {
   const r = await api(`/api/v1/crashes/${id}/report`);
   const c = r.crash;
@@ -387,6 +419,7 @@ async function showCrash(id) {
   fact(dl, 'dump', c.dump_sha256 ? `${c.dump_size} bytes, sha256 ${c.dump_sha256.slice(0, 16)}` :
     'on its way from the board');
   box.append(el('p', c.message), dl, el('h3', 'Backtrace'), framesTable(sym));
+  if (!sym.available) box.append(elfUpload(c.id));
   if (c.dump_sha256) {
     const dump = el('a', 'Download dump (raw region)');
     dump.href = `/api/v1/crashes/${c.id}/dump`;

@@ -2,11 +2,11 @@
 // live chart advances while the simulator runs, a crash injected into the
 // simulator appears without a reload; screenshots of the live and crash
 // views are saved.  TAP output.
-// usage: node dashboard.mjs URL OUTDIR
+// usage: node dashboard.mjs URL OUTDIR TOKEN_FILE CORE1_ELF OTHER_ELF
 import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 
-const [url, outdir] = process.argv.slice(2);
+const [url, outdir, tokenFile, elfPath, otherElf] = process.argv.slice(2);
 mkdirSync(outdir, { recursive: true });
 let n = 0, failed = 0;
 const check = (ok, what) => {
@@ -24,7 +24,12 @@ const browser = await chromium.launch({
 const errors = [];
 try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1500 } });
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(`${m.text()} [${m.location().url}]`); });
+  // The wrong ELF's 409 is expected; Chromium logs every failed request.
+  page.on('console', (m) => {
+    const where = m.location().url || '';
+    if (m.type() === 'error' && !(where.includes('/api/v1/images') && m.text().includes('409')))
+      errors.push(`${m.text()} [${where}]`);
+  });
   page.on('pageerror', (e) => errors.push(String(e)));
   const resp = await page.goto(url);
   check(resp.status() === 200, `the dashboard loads (${resp.status()})`);
@@ -75,8 +80,24 @@ try {
   const detail = await page.textContent('#crash-detail');
   check(detail.includes('dsp/mixer.c:217') && detail.includes('0x42002a1c'),
     'the crash detail shows where and the backtrace');
-  const frames = await page.evaluate(() => [...document.querySelectorAll('#crash-detail table.frames tr')]
+  const frameTexts = () => page.evaluate(() => [...document.querySelectorAll('#crash-detail table.frames tr')]
     .slice(1).map((tr) => tr.textContent));
+  check((await frameTexts()).length === 6 && !(await frameTexts())[0].includes('+0x') &&
+    (await page.textContent('#crash-detail')).includes('no core-1 ELF'),
+    'without its ELF the backtrace is addresses, and the page says why');
+  // Upload through the page: the token dialog, then a wrong ELF (refused),
+  // then the right one.
+  await page.setInputFiles('#elf-file', otherElf);
+  await page.waitForSelector('#token-dialog[open]', { timeout: 5000 });
+  await page.fill('#token', readFileSync(tokenFile, 'utf8').trim());
+  await page.click('#token-dialog button[value="ok"]');
+  await page.waitForFunction(() => document.querySelector('.elf-result')?.textContent.includes('refused'),
+    null, { timeout: 5000 });
+  check(true, `a wrong ELF is refused on the page: ${await page.textContent('.elf-result')}`);
+  await page.setInputFiles('#elf-file', elfPath);
+  await page.waitForFunction(() => document.querySelector('#crash-detail table.frames tr:nth-child(2)')
+    ?.textContent.includes('mixer_process'), null, { timeout: 5000 });
+  const frames = await frameTexts();
   check(frames.length === 6 && frames[0].includes('mixer_process+0x2d') &&
     /core1_image\.c:\d+/.test(frames[0]) && frames[5].includes('app_main+0x10'),
     `the backtrace is named from the uploaded ELF (${frames[0]} ... ${frames[5]})`);

@@ -1,6 +1,6 @@
 #!/bin/bash
-# Starts appcored --demo (the simulator panics after 14 s), uploads the
-# core-1 ELF its simulator runs, and drives the
+# Starts appcored --demo (the simulator panics after 14 s, running a
+# core-1 image built here), and drives the
 # dashboard in Debian's Chromium through playwright-core.  Screenshots go
 # to OUTDIR (kept as test artefacts).
 # usage: run.sh APPCORED OUTDIR
@@ -10,8 +10,8 @@ out=$2
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
 trap 'kill $dpid 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
-# The simulated core 1 runs an image built here for Xtensa; its ELF is
-# uploaded, so the crash page names the backtrace.
+# The simulated core 1 runs an image built here for Xtensa; the test
+# uploads its ELF through the crash page, which then names the backtrace.
 src=$(cd "$here/../xtensa" && pwd)
 xtensa-lx106-elf-gcc -g -ffunction-sections -ffreestanding -nostdlib \
     -mtext-section-literals -T "$src/core1_image.ld" "$src/core1_image.c" \
@@ -22,10 +22,12 @@ xtensa-lx106-elf-gcc -g -ffunction-sections -ffreestanding -nostdlib \
 dpid=$!
 for _ in $(seq 50); do grep -q 'dashboard on' "$tmp/out" && break; sleep 0.1; done
 url=$(awk '/dashboard on/{print $4}' "$tmp/out")
-curl -sf -X POST -H "Authorization: Bearer $(cat "$tmp/state/api-token")" \
-    -H 'Content-Type: application/octet-stream' --data-binary @"$tmp/core1.elf" \
-    "${url%/}/api/v1/images?name=core1.elf" > /dev/null || exit 1
-node "$here/dashboard.mjs" "$url" "$out"
+# A wrong ELF (another build) for the page to refuse first.
+xtensa-lx106-elf-gcc -g -ffunction-sections -ffreestanding -nostdlib \
+    -mtext-section-literals -T "$src/core1_image.ld" -Dsink=sink2 \
+    "$src/core1_image.c" -o "$tmp/other.elf" || exit 1
+node "$here/dashboard.mjs" "$url" "$out" "$tmp/state/api-token" \
+    "$tmp/core1.elf" "$tmp/other.elf"
 rc=$?
 kill -TERM $dpid
 wait $dpid
