@@ -37,10 +37,13 @@ port_now_us(void *ctx)
 	return (uint64_t)esp_timer_get_time();
 }
 
+static bool s_core1_stalled;	/* by a hang, until a restart */
+
 static int
 port_core1_restart(void *ctx)
 {
 	(void)ctx;
+	s_core1_stalled = false;
 	return appcore_core1_restart() == ESP_OK ? 0 : -EIO;
 }
 
@@ -48,7 +51,33 @@ static int
 port_core1_stall(void *ctx, uint32_t *pc, uint32_t *sp)
 {
 	(void)ctx;
+	s_core1_stalled = true;
 	return appcore_core1_stall_pcsp(pc, sp) == ESP_OK ? 0 : -EIO;
+}
+
+/*
+ * Writing or erasing flash turns the cache off, and the ESP32-S3's cache
+ * serves both cores; core 1 may be running from flash (its image is
+ * mapped from a partition), and with CONFIG_FREERTOS_UNICORE ESP-IDF does
+ * not hold it.  So core 1 is stalled around every flash operation on the
+ * crash store (they happen only around a crash: freezing, and the clear
+ * after delivery, which a restarted core 1 feels as one pause of about
+ * one sector erase).
+ */
+static bool
+core1_hold(void)
+{
+	if (s_core1_stalled)
+		return false;
+	(void)appcore_core1_stall(true);
+	return true;
+}
+
+static void
+core1_unhold(bool held)
+{
+	if (held)
+		(void)appcore_core1_stall(false);
 }
 
 /*
@@ -59,33 +88,60 @@ port_core1_stall(void *ctx, uint32_t *pc, uint32_t *sp)
 #define STORE_SECTOR	4096u
 
 static const esp_partition_t *s_store;
+static const uint8_t *s_store_map;	/* the store through the cache */
+static esp_partition_mmap_handle_t s_store_mh;
 static uint32_t s_erased_to;	/* bytes from 0 erased since the clear */
 
+static bool core1_hold(void);
+static void core1_unhold(bool);
+
+/* Reads go through the mapping, which keeps the cache on (ESP-IDF flushes
+ * mapped ranges after a write or erase); without one, core 1 is held. */
 static int
 port_store_read(void *ctx, uint32_t off, void *buf, uint32_t n)
 {
+	bool held;
+	esp_err_t err;
+
 	(void)ctx;
-	return esp_partition_read(s_store, off, buf, n) == ESP_OK ? 0 : -EIO;
+	if (s_store_map != NULL) {
+		memcpy(buf, s_store_map + off, n);
+		return 0;
+	}
+	held = core1_hold();
+	err = esp_partition_read(s_store, off, buf, n);
+	core1_unhold(held);
+	return err == ESP_OK ? 0 : -EIO;
 }
 
 static int
 port_store_write(void *ctx, uint32_t off, const void *buf, uint32_t n)
 {
+	bool held = core1_hold();
+	esp_err_t err = ESP_OK;
+
 	(void)ctx;
-	while (s_erased_to < off + n) {
-		if (esp_partition_erase_range(s_store, s_erased_to,
-		    STORE_SECTOR) != ESP_OK)
-			return -EIO;
-		s_erased_to += STORE_SECTOR;
+	while (err == ESP_OK && s_erased_to < off + n) {
+		err = esp_partition_erase_range(s_store, s_erased_to,
+		    STORE_SECTOR);
+		if (err == ESP_OK)
+			s_erased_to += STORE_SECTOR;
 	}
-	return esp_partition_write(s_store, off, buf, n) == ESP_OK ? 0 : -EIO;
+	if (err == ESP_OK)
+		err = esp_partition_write(s_store, off, buf, n);
+	core1_unhold(held);
+	return err == ESP_OK ? 0 : -EIO;
 }
 
 static int
 port_store_clear(void *ctx)
 {
+	bool held = core1_hold();
+	esp_err_t err = esp_partition_erase_range(s_store, 0, STORE_SECTOR);
+
 	(void)ctx;
-	if (esp_partition_erase_range(s_store, 0, STORE_SECTOR) != ESP_OK)
+	core1_unhold(held);
+	if (err != ESP_OK)
 		return -EIO;
 	s_erased_to = STORE_SECTOR;
 	return 0;
@@ -235,6 +291,11 @@ appcore_start(uint32_t entry)
 	    (s_store = esp_partition_find_first(ESP_PARTITION_TYPE_DATA,
 	    ESP_PARTITION_SUBTYPE_ANY,
 	    CONFIG_APPCORE_CRASH_PARTITION_LABEL)) != NULL) {
+		const void *map;
+
+		if (esp_partition_mmap(s_store, 0, s_store->size,
+		    ESP_PARTITION_MMAP_DATA, &map, &s_store_mh) == ESP_OK)
+			s_store_map = map;
 		s_port.store_size = s_store->size;
 		s_port.store_read = port_store_read;
 		s_port.store_write = port_store_write;
