@@ -802,6 +802,8 @@ main(int argc, char **argv)
 		struct device *next = d.devices->next;
 
 		dumprx_reset(&d.devices->dump);
+		if (d.devices->part_fd >= 0)
+			close(d.devices->part_fd);
 		free(d.devices);
 		d.devices = next;
 	}

@@ -65,6 +65,7 @@ struct device {
 	int64_t dump_boot;			/* boots.id of its crash */
 	uint64_t dump_t;			/* wall time of its crash */
 	uint64_t dump_started;			/* wall time of the offer */
+	int part_fd;				/* its partial file, or -1 */
 };
 
 /* Session callbacks for link l (arg is the link). */

@@ -13,12 +13,18 @@
  * first HELLO) the anchor moves, and the clock table records it.
  */
 #define _GNU_SOURCE
+#include <sys/stat.h>
+
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 #include <sqlite3.h>
@@ -220,6 +226,7 @@ on_hello(void *arg, struct session *s)
 		if ((dev = calloc(1, sizeof(*dev))) == NULL)
 			fatal("device");
 		dev->d = d;
+		dev->part_fd = -1;
 		snprintf(dev->key, sizeof(dev->key), "%s", key);
 		snprintf(dev->name, sizeof(dev->name), "%s", name);
 		dev->next = d->devices;
@@ -666,6 +673,120 @@ dump_known(struct daemon *d, int64_t device, const uint8_t sha[32])
 	return known;
 }
 
+/*
+ * Partial dumps on disk, STATE_DIR/partial-dumps/DEVICE-BOOT-ID.part: a
+ * header ("ACDP" "0001", the DUMP_INFO payload's length, u32 LE, and the
+ * payload) and the bytes received so far, appended in order, so a dump
+ * cut off by a daemon restart resumes where it stopped.  Removed when the
+ * dump is stored or dropped.  Best effort: a write that fails only costs
+ * the next run a resend.
+ */
+#define PART_MAGIC	"ACDP0001"
+#define PART_HDR	12
+
+static void
+part_path(const struct device *dev, const struct ac_msg_dump_info *m,
+    char *out, size_t n)
+{
+	snprintf(out, n, "%s/partial-dumps/%s-%016" PRIx64 "-%08x.part",
+	    dev->d->cfg.state_dir, dev->key, m->boot_id, m->dump_id);
+}
+
+static void
+part_close(struct device *dev)
+{
+	if (dev->part_fd >= 0)
+		close(dev->part_fd);
+	dev->part_fd = -1;
+}
+
+static void
+part_drop(struct device *dev, const struct ac_msg_dump_info *m)
+{
+	char path[PATH_MAX];
+
+	part_close(dev);
+	part_path(dev, m, path, sizeof(path));
+	(void)unlink(path);
+}
+
+/* (Re)writes the file: header and the bytes here so far. */
+static void
+part_start(struct device *dev)
+{
+	const struct dumprx *x = &dev->dump;
+	uint8_t hdr[PART_HDR + AC_WIRE_MAX_PAYLOAD];
+	char path[PATH_MAX];
+	struct ac_wr w;
+
+	part_close(dev);
+	snprintf(path, sizeof(path), "%s/partial-dumps", dev->d->cfg.state_dir);
+	if (mkdir(path, 0750) < 0 && errno != EEXIST)
+		return;
+	ac_wr_init(&w, hdr + PART_HDR, AC_WIRE_MAX_PAYLOAD);
+	if (ac_dump_info_encode(&w, &x->info) < 0)
+		return;
+	memcpy(hdr, PART_MAGIC, 8);
+	for (int i = 0; i < 4; i++)
+		hdr[8 + i] = (uint8_t)(w.len >> (8 * i));
+	part_path(dev, &x->info, path, sizeof(path));
+	if ((dev->part_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC |
+	    O_CLOEXEC, 0640)) < 0)
+		return;
+	if (write(dev->part_fd, hdr, PART_HDR + w.len) !=
+	    (ssize_t)(PART_HDR + w.len) || (x->got > 0 &&
+	    write(dev->part_fd, x->buf, x->got) != (ssize_t)x->got))
+		part_drop(dev, &x->info);
+}
+
+static void
+part_append(struct device *dev, const uint8_t *p, uint32_t n)
+{
+	if (dev->part_fd >= 0 && write(dev->part_fd, p, n) != (ssize_t)n)
+		part_drop(dev, &dev->dump.info);
+}
+
+/* What an earlier run received of this dump, into dev->dump; true when
+ * there was some. */
+static bool
+part_load(struct device *dev, const struct ac_msg_dump_info *m)
+{
+	struct ac_msg_dump_info info;
+	char path[PATH_MAX];
+	uint8_t *buf = NULL;
+	struct ac_rd r;
+	struct stat st;
+	uint32_t len;
+	bool ok = false;
+	int fd;
+
+	part_path(dev, m, path, sizeof(path));
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	if (fstat(fd, &st) == 0 && st.st_size >= PART_HDR &&
+	    st.st_size <= PART_HDR + AC_WIRE_MAX_PAYLOAD + (off_t)m->total &&
+	    (buf = malloc((size_t)st.st_size)) != NULL &&
+	    read(fd, buf, (size_t)st.st_size) == st.st_size &&
+	    memcmp(buf, PART_MAGIC, 8) == 0) {
+		len = (uint32_t)buf[8] | (uint32_t)buf[9] << 8 |
+		    (uint32_t)buf[10] << 16 | (uint32_t)buf[11] << 24;
+		ac_rd_init(&r, buf + PART_HDR, len <= AC_WIRE_MAX_PAYLOAD &&
+		    PART_HDR + len <= (size_t)st.st_size ? len : 0);
+		ok = ac_dump_info_decode(&r, &info) == 0 &&
+		    dumprx_same(&info, m) && dumprx_load(&dev->dump, m, buf +
+		    PART_HDR + len, (uint32_t)(st.st_size - PART_HDR - len)) == 0;
+	}
+	free(buf);
+	close(fd);
+	if (!ok) {
+		(void)unlink(path);	/* not this dump, or damaged */
+		return false;
+	}
+	if ((dev->part_fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0)
+		part_start(dev);
+	return true;
+}
+
 /* A verified dump: into gdbm, onto its crash row, then AC_DUMP_DONE. */
 static void
 dump_store(struct link *l, struct device *dev)
@@ -691,8 +812,9 @@ dump_store(struct link *l, struct device *dev)
 	    &x->info.crash, hex, x->info.total);
 	snprintf(detail, sizeof(detail), "%u bytes in %.3f s, sha256 %.16s, "
 	    "%" PRIu64 " chunk CRC errors, %" PRIu64 " gaps, %" PRIu64
-	    " resumes", x->info.total, (double)(now - dev->dump_started) / 1e6,
-	    hex, x->crc_errors, x->gaps, x->resumes);
+	    " resumes%s", x->info.total, (double)(now - dev->dump_started) /
+	    1e6, hex, x->crc_errors, x->gaps, x->resumes, x->loaded ?
+	    " (went on from bytes an earlier daemon run had)" : "");
 	event(dev, now, "crash-dump", 1, detail);
 	(void)store_commit(l->d->store, now);
 	log_notice("%s: %s: crash dump: %s", l->spec, dev->name, detail);
@@ -707,6 +829,7 @@ dump_store(struct link *l, struct device *dev)
 		publish(dev, "crash-dump", now, o);
 	}
 	link_cmd(l, AC_CMD_DUMP_ACK, x->info.dump_id, AC_DUMP_DONE);
+	part_drop(dev, &x->info);
 	dumprx_reset(x);
 }
 
@@ -729,16 +852,29 @@ on_dump_info(void *arg, const struct ac_msg_dump_info *m)
 	record_crash(l, dev, boot, t, &m->crash, m->image_hash, t_known ? "" :
 	    " [delivered after a board reset; time is arrival]");
 	if (dump_known(l->d, dev->id, m->sha256)) {
+		part_drop(dev, m);
 		link_cmd(l, AC_CMD_DUMP_ACK, m->dump_id, AC_DUMP_DONE);
 		return;
 	}
-	if (!dev->dump.active || dev->dump.info.dump_id != m->dump_id)
+	if (!dev->dump.active || !dumprx_same(&dev->dump.info, m)) {
+		/* Another dump than the one here: the agent gave that one
+		 * up.  Perhaps an earlier run of ours had part of this. */
+		if (dev->dump.active)
+			part_drop(dev, &dev->dump.info);
+		dumprx_reset(&dev->dump);
 		dev->dump_started = now_wall_us();
+		if (part_load(dev, m))
+			log_info("%s: %s: crash dump %u: %u of %u bytes from "
+			    "before a restart", l->spec, dev->name, m->dump_id,
+			    dev->dump.got, m->total);
+	}
 	if ((rc = dumprx_offer(&dev->dump, m, &ack)) < 0) {
 		log_warn("%s: %s: crash dump of %u bytes", l->spec, dev->name,
 		    m->total);
 		return;
 	}
+	if (dev->part_fd < 0)
+		part_start(dev);
 	dev->dump_boot = boot;
 	dev->dump_t = t;
 	if (rc == DRX_COMPLETE)
@@ -754,9 +890,18 @@ on_dump_data(void *arg, const struct ac_msg_dump_data *m)
 	struct device *dev = l->dev;
 	uint32_t ack;
 
+	uint32_t before;
+	enum dumprx_res rc;
+
 	if (dev == NULL)
 		return;
-	switch (dumprx_data(&dev->dump, m, &ack)) {
+	before = dev->dump.got;
+	rc = dumprx_data(&dev->dump, m, &ack);
+	if (dev->dump.got == before + m->len && m->len > 0)
+		part_append(dev, m->data, m->len);
+	else if (dev->dump.got < before)	/* starting over */
+		part_start(dev);
+	switch (rc) {
 	case DRX_NONE:
 		break;
 	case DRX_ACK:
@@ -771,6 +916,7 @@ on_dump_data(void *arg, const struct ac_msg_dump_data *m)
 		log_warnx("%s: %s: crash dump dropped: SHA-256 mismatch",
 		    l->spec, dev->name);
 		link_cmd(l, AC_CMD_DUMP_ACK, m->dump_id, AC_DUMP_DONE);
+		part_drop(dev, &dev->dump.info);
 		dumprx_reset(&dev->dump);
 		break;
 	}

@@ -13,8 +13,8 @@ dumprx_reset(struct dumprx *x)
 	memset(x, 0, sizeof(*x));
 }
 
-static bool
-same_dump(const struct ac_msg_dump_info *a, const struct ac_msg_dump_info *b)
+bool
+dumprx_same(const struct ac_msg_dump_info *a, const struct ac_msg_dump_info *b)
 {
 	return a->dump_id == b->dump_id && a->boot_id == b->boot_id &&
 	    a->total == b->total && memcmp(a->sha256, b->sha256, 32) == 0;
@@ -33,7 +33,7 @@ int
 dumprx_offer(struct dumprx *x, const struct ac_msg_dump_info *m,
     uint32_t *ack)
 {
-	if (x->active && same_dump(&x->info, m)) {
+	if (x->active && dumprx_same(&x->info, m)) {
 		x->resumes++;
 		x->nak_sent = false;
 		x->acked = *ack = x->got;
@@ -48,6 +48,21 @@ dumprx_offer(struct dumprx *x, const struct ac_msg_dump_info *m,
 	x->info = *m;
 	*ack = 0;
 	return DRX_ACK;
+}
+
+int
+dumprx_load(struct dumprx *x, const struct ac_msg_dump_info *m,
+    const uint8_t *data, uint32_t n)
+{
+	dumprx_reset(x);
+	if (m->total == 0 || m->total > AC_DUMP_MAX || n > m->total ||
+	    (x->buf = malloc(m->total)) == NULL)
+		return -1;
+	memcpy(x->buf, data, n);
+	x->active = true;
+	x->info = *m;
+	x->got = x->acked = x->loaded = n;
+	return 0;
 }
 
 enum dumprx_res

@@ -35,7 +35,18 @@ struct dumprx {
 	uint64_t crc_errors;		/* chunks that failed their CRC */
 	uint64_t gaps;			/* chunks out of order (lost before) */
 	uint64_t resumes;		/* offers of a dump partly here */
+	uint32_t loaded;		/* bytes an earlier daemon run had */
 };
+
+/* Whether two offers name the same dump. */
+bool dumprx_same(const struct ac_msg_dump_info *, const struct ac_msg_dump_info *);
+/*
+ * Starts from the first n bytes of a dump that an earlier run of the
+ * daemon received (its partial file); 0, or -1 when n is more than the
+ * dump or memory is short.
+ */
+int dumprx_load(struct dumprx *, const struct ac_msg_dump_info *,
+    const uint8_t *data, uint32_t n);
 
 /*
  * The agent offers a dump: the same one again resumes (DRX_ACK with what

@@ -1008,9 +1008,11 @@ ac_agent_poll(struct ac_agent *a)
 	if (a->enc.n > 0 && now - a->enc.first_t >= a->cfg.batch_us)
 		flush_samples(a);
 	pump_xfer(a, now);
-	dump_pump(a, now);
+	/* A restart the last poll made due: the port saw the frozen crash
+	 * complete before core 1 runs again (the simulator's truth). */
 	if (a->restart_due)
 		policy_restart(a, now);
+	dump_pump(a, now);
 	if (now >= a->next_stats_t) {
 		send_stats(a, now);
 		a->next_stats_t = now + a->cfg.stats_us;

@@ -3,8 +3,9 @@
 # report within 1 s of the panic plus the dump's transfer time; the link
 # cut in the middle of a dump and restored still gives one complete,
 # verified dump; a crash kept in the board's crash store across a reset
-# is delivered when a host next connects; a hang's dump; the restart
-# policy; the ELF core file's segment.  Every dump
+# is delivered when a host next connects; a daemon killed mid-dump goes
+# on from its partial file; a hang's dump; the restart policy; the ELF
+# core file's segment.  Every dump
 # is compared with the region the simulator froze (--dump-truth).
 # The simulator, the real daemon, appcorectl.  TAP output.
 #
@@ -142,6 +143,43 @@ check "the transfer resumed where it stopped" \
 check "one crash, one dump" \
     [ "$(crashes | grep -o '"id":' | wc -l)" -eq 1 ]
 kill -TERM $pids; wait 2>/dev/null; pids=
+
+# 2b. The daemon killed in the middle of a dump, then started again: it
+# goes on from what it had written to its partial file.
+"$sim" --link tcp:0 --rate 100 --counters 8 --panic-after 2 --duration 120 \
+    --device-id kill-0 --dump-truth "$tmp/t2b" > "$tmp/sim2b.out" 2>&1 &
+pids="$pids $!"
+wait_line "$tmp/sim2b.out" "link tcp" 10
+sport=$(grep -o '127.0.0.1:[0-9]*' "$tmp/sim2b.out" | head -1 | cut -d: -f2)
+python3 "$here/cut_proxy.py" 0 "$sport" 16000 1 > "$tmp/proxy2b.out" 2>&1 &
+pids="$pids $!"
+wait_line "$tmp/proxy2b.out" "listening" 10
+pport=$(sed -n 's/proxy: listening //p' "$tmp/proxy2b.out")
+daemon2b() {
+	"$appcored" --state-dir "$tmp/s2b" --user root --no-autodetect \
+	    --listen 127.0.0.1:0 --socket "$tmp/s2b.sock" \
+	    --port "tcp://127.0.0.1:$pport" >> "$tmp/d2b.out" 2>> "$tmp/d2b.err" &
+	d2b=$!
+	pids="$pids $d2b"
+}
+daemon2b
+export APPCORE_SOCKET=$tmp/s2b.sock
+for _ in $(seq 150); do crashes | grep -q '"kind":"panic"' && break; sleep 0.1; done
+sleep 3
+kill -9 $d2b
+wait $d2b 2>/dev/null
+part=$(ls "$tmp"/s2b/partial-dumps/*.part 2>/dev/null | head -1)
+psize=$(stat -c %s "$part" 2>/dev/null || echo 0)
+check "killed mid-dump, the daemon left a partial dump ($psize bytes)" \
+    [ "$psize" -gt 20000 ] && [ "$psize" -lt 131072 ]
+daemon2b
+check "started again, it completes the dump" wait_dumps 1 60
+"$ctl" events --limit 200 | grep " crash-dump " | sed 's/^/# /'
+check "going on from its partial file, not from the start" \
+    eval '"$ctl" events --limit 200 | grep " crash-dump " | grep -q "an earlier daemon run"'
+check "the dump is the frozen region, and the partial file is gone" \
+    eval 'same_as_truth 1 "$tmp/t2b" && ! ls "$tmp"/s2b/partial-dumps/*.part 2>/dev/null'
+kill -TERM $pids 2>/dev/null; wait 2>/dev/null; pids=
 
 # 3. A crash kept across a board reset: no host while it happens, the
 # board resets, a host connects to the new boot.

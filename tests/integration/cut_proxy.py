@@ -2,7 +2,8 @@
 """A slow link that can be cut: forwards TCP between a host and appcore-sim
 at RATE bytes/s towards the host.  SIGUSR1 cuts both connections, refuses
 the host for DOWN seconds, then takes the next host and connects to the
-target again (the simulator takes one host at a time).
+target again (the simulator takes one host at a time).  A host that goes
+away is replaced by the next one that connects.
 
 usage: cut_proxy.py LISTEN_PORT TARGET_PORT RATE DOWN
 Prints "proxy: listening PORT", then "proxy: cut" and "proxy: up" lines."""
@@ -37,18 +38,21 @@ while True:
     print("proxy: up", flush=True)
     pending = b""
     budget, last = 0.0, time.monotonic()
-    done = False
-    while not cut and not done:
+    target_gone = host_gone = False
+    while not cut and not target_gone and not host_gone:
         r, _, _ = select.select([host, up], [], [], 0.01)
         if up in r:
             data = up.recv(65536)
             if not data:
-                done = True
+                target_gone = True
             pending += data
         if host in r:
-            data = host.recv(65536)
+            try:
+                data = host.recv(65536)
+            except ConnectionResetError:
+                data = b""
             if not data:
-                done = True
+                host_gone = True
             else:
                 up.sendall(data)
         now = time.monotonic()
@@ -61,8 +65,11 @@ while True:
             pending = pending[n:]
     host.close()
     up.close()
-    if done and not cut:
+    if target_gone:
         break
+    if host_gone:           # the host went away: wait for the next one
+        print("proxy: host gone", flush=True)
+        continue
     cut = False
     print("proxy: cut", flush=True)
     # Refuse the host for a while: a listener that does not accept.
