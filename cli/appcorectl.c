@@ -69,6 +69,9 @@ usage(FILE *f)
 "                                  with --crash, refused unless that crash ran it\n"
 "  elf list                        the core-1 ELFs uploaded\n"
 "  core1 restart [--device ID]     (needs the API token)\n"
+"  core1 policy never|always|N [--device ID]\n"
+"                                  restart core 1 after a crash: never,\n"
+"                                  always, at most N (1..16) an hour (token)\n"
 "  rate set HZ [--device ID]       (needs the API token)\n"
 "  query SQL [--limit N]           one read-only SQL statement\n"
 "options: --socket PATH (default " DEFAULT_SOCKET "), --url URL,\n"
@@ -1008,6 +1011,26 @@ main(int argc, char **argv)
 		else if (!strcmp(words[0], "core1") && nw == 2 &&
 		    !strcmp(words[1], "restart"))
 			rc = cmd_control(&c, "restart", NULL, dev);
+		else if (!strcmp(words[0], "core1") && nw == 3 &&
+		    !strcmp(words[1], "policy")) {
+			int64_t n;
+
+			if (!strcmp(words[2], "never") ||
+			    !strcmp(words[2], "always")) {
+				snprintf(body, sizeof(body), "{\"policy\": "
+				    "\"%s\"}", words[2]);
+				rc = cmd_control(&c, "restart-policy", body, dev);
+			} else if (parse_pos(words[2], 1, 16, &n) == 0) {
+				snprintf(body, sizeof(body), "{\"policy\": "
+				    "\"limit\", \"max\": %" PRId64 "}", n);
+				rc = cmd_control(&c, "restart-policy", body, dev);
+			} else {
+				fprintf(stderr, "appcorectl: core1 policy: '%s' "
+				    "is not never, always or 1..16 (restarts "
+				    "an hour)\n", words[2]);
+				rc = 2;
+			}
+		}
 		else if (!strcmp(words[0], "rate") && nw == 3 &&
 		    !strcmp(words[1], "set")) {
 			if (parse_pos(words[2], 1, 1000, &hz) < 0) {

@@ -1293,6 +1293,39 @@ post_control(struct http *h, int64_t dev, const char *what,
 		cmd.cmd = AC_CMD_SET_RATE;
 		cmd.arg0 = (uint32_t)json_object_get_int64(hz);
 		json_object_put(j);
+	} else if (!strcmp(what, "restart-policy")) {
+		enum json_tokener_error jerr;
+		json_object *j = len ? json_tokener_parse_verbose(body, &jerr) :
+		    NULL, *pol, *max;
+		const char *p = NULL;
+		int64_t n = 0;
+
+		if (j != NULL && json_object_is_type(j, json_type_object) &&
+		    json_object_object_get_ex(j, "policy", &pol) &&
+		    json_object_is_type(pol, json_type_string))
+			p = json_object_get_string(pol);
+		if (j != NULL && json_object_object_get_ex(j, "max", &max) &&
+		    json_object_is_type(max, json_type_int))
+			n = json_object_get_int64(max);
+		if (p != NULL && !strcmp(p, "never"))
+			cmd.arg0 = AC_RESTART_NEVER;
+		else if (p != NULL && !strcmp(p, "always"))
+			cmd.arg0 = AC_RESTART_ALWAYS;
+		else if (p != NULL && !strcmp(p, "limit") && n >= 1 &&
+		    n <= AC_RESTART_MAX) {
+			cmd.arg0 = AC_RESTART_LIMIT;
+			cmd.arg1 = (uint32_t)n;
+		} else {
+			json_object_put(j);
+			api_error(a, 400, j == NULL && len ? "bad_json" :
+			    "bad_parameter", "the body must be {\"policy\": "
+			    "\"never\"}, {\"policy\": \"always\"} or "
+			    "{\"policy\": \"limit\", \"max\": 1..%u}",
+			    AC_RESTART_MAX);
+			return;
+		}
+		json_object_put(j);
+		cmd.cmd = AC_CMD_SET_RESTART;
 	} else {
 		api_error(a, 404, "not_found", "no action '%.40s'", what);
 		return;
@@ -1535,7 +1568,7 @@ api_handle(struct http *h, const char *method, const char *url,
 		if (!authorized)
 			goto unauthorized;
 		if (strcmp(rest, "/restart") && strcmp(rest, "/rate") &&
-		    strcmp(rest, "/snapshot"))
+		    strcmp(rest, "/snapshot") && strcmp(rest, "/restart-policy"))
 			goto notfound;
 		post_control(h, id, rest + 1, body, len, a);
 		return;

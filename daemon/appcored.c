@@ -525,6 +525,9 @@ do_reload(struct daemon *d, const struct args *a, int argc, char **argv)
 		}
 	}
 	add_config_links(d);
+	/* The agents get the rate and restart policy now in force. */
+	for (struct link *l = d->links; l != NULL; l = l->next)
+		l->rate_asked = l->policy_asked = false;
 	d->next_scan = 0;
 	log_notice("configuration reloaded");
 	sd_notify(0, "READY=1");

@@ -105,6 +105,7 @@ struct link {
 	uint64_t opened_at;
 	uint64_t hello_asked;		/* 0 once HELLO arrived */
 	bool rate_asked;
+	bool policy_asked;
 	uint64_t next_snapshot;
 	struct session s;
 	struct device *dev;

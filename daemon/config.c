@@ -20,6 +20,7 @@ config_defaults(struct config *c)
 	c->data_bits = 8;
 	c->parity = 'N';
 	c->stop_bits = 1;
+	c->restart_policy = -1;
 	store_cfg_defaults(&c->store);
 	c->snapshot_us = 300ull * 1000000;
 	snprintf(c->listen, sizeof(c->listen), "127.0.0.1:8080");
@@ -173,6 +174,21 @@ config_set(struct config *c, const char *section, const char *key,
 				BAD("rate: '%s' is not 0 (the agent's) or "
 				    "1..1000 Hz", v);
 			c->rate_hz = (uint32_t)l;
+		} else if (strcmp(key, "restart_policy") == 0) {
+			c->restart_max = 0;
+			if (strcmp(v, "agent") == 0)
+				c->restart_policy = -1;
+			else if (strcmp(v, "never") == 0)
+				c->restart_policy = AC_RESTART_NEVER;
+			else if (strcmp(v, "always") == 0)
+				c->restart_policy = AC_RESTART_ALWAYS;
+			else if (parse_int(v, 1, AC_RESTART_MAX, &l) == 0) {
+				c->restart_policy = AC_RESTART_LIMIT;
+				c->restart_max = (uint32_t)l;
+			} else
+				BAD("restart_policy: '%s' is not agent, never, "
+				    "always or 1..%u (restarts per hour)", v,
+				    AC_RESTART_MAX);
 		} else
 			BAD("unknown key '%s' in [link]", key);
 	} else if (strcmp(section, "storage") == 0) {

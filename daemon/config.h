@@ -27,6 +27,8 @@ struct config {
 	char parity;			/* 'N', 'E', 'O' */
 	int stop_bits;
 	uint32_t rate_hz;		/* 0: leave the agent's rate */
+	int restart_policy;		/* -1: the agent's; enum ac_restart_policy */
+	uint32_t restart_max;		/* per hour, with AC_RESTART_LIMIT */
 
 	struct store_cfg store;
 	uint64_t snapshot_us;		/* 0: no periodic snapshots */

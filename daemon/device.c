@@ -1002,6 +1002,21 @@ on_reply(void *arg, const struct ac_msg_reply *m)
 	if (m->cmd == AC_CMD_SET_RATE && m->status == AC_ST_OK &&
 	    l->dev != NULL)
 		l->dev->hello.rate_hz = (uint32_t)m->value;
+	if (m->cmd == AC_CMD_SET_RESTART && m->status == AC_ST_OK &&
+	    l->dev != NULL) {
+		char what[64];
+		unsigned pol = (unsigned)(m->value & 0xff);
+
+		if (pol == AC_RESTART_LIMIT)
+			snprintf(what, sizeof(what), "at most %u an hour",
+			    (unsigned)(m->value >> 8 & 0xff));
+		else
+			snprintf(what, sizeof(what), "%s", pol ==
+			    AC_RESTART_ALWAYS ? "always" : "never");
+		event(l->dev, now_wall_us(), "restart-policy", 1, what);
+		log_info("%s: %s: core 1 restarts after a crash: %s", l->spec,
+		    l->dev->name, what);
+	}
 	if (m->cmd == AC_CMD_READ_MEM && l->read != NULL &&
 	    m->req_id == l->read_req && m->status != AC_ST_OK) {
 		/* busy: the agent is sending a snapshot; out of range: the
@@ -1115,6 +1130,11 @@ device_tick(struct daemon *d, struct link *l, uint64_t now)
 	    !l->rate_asked) {
 		link_cmd(l, AC_CMD_SET_RATE, d->cfg.rate_hz, 0);
 		l->rate_asked = true;
+	}
+	if (d->cfg.restart_policy >= 0 && !l->policy_asked) {
+		link_cmd(l, AC_CMD_SET_RESTART, (uint32_t)d->cfg.restart_policy,
+		    d->cfg.restart_max);
+		l->policy_asked = true;
 	}
 	if (d->cfg.snapshot_us != 0 && now >= l->next_snapshot &&
 	    !l->xfer.active) {

@@ -181,6 +181,7 @@ link_up(struct link *l, uint64_t now)
 	session_reset(&l->s);
 	l->hello_asked = now;
 	l->rate_asked = false;
+	l->policy_asked = false;
 	l->next_snapshot = now + 2000000;
 	link_cmd(l, AC_CMD_HELLO, 0, 0);
 	log_info("%s: open", l->spec);

@@ -570,6 +570,20 @@ dump_pump(struct ac_agent *a, uint64_t now)
 	}
 }
 
+/* Whether the crash of this run is safe: in the store, or delivered. */
+static bool
+crash_safe(const struct ac_agent *a)
+{
+	const struct ac_dump *d = &a->dump;
+
+	if (!a->crash_valid || !a->crash_dumped ||
+	    (a->state != AC_STATE_PANICKED && a->state != AC_STATE_HUNG))
+		return false;
+	if (d->state == DUMP_NONE)
+		return true;		/* delivered (or dropped) */
+	return d->current && d->stored && d->state != DUMP_SAVING;
+}
+
 /* The restart policy, once the crash of this run is safe. */
 static void
 policy_restart(struct ac_agent *a, uint64_t now)
@@ -924,6 +938,22 @@ handle_cmd(struct ac_agent *a, const struct ac_frame *f)
 		break;
 	case AC_CMD_DUMP_ACK:	/* no reply: the dump answers */
 		dump_ack(a, c.arg0, c.arg1, now);
+		break;
+	case AC_CMD_SET_RESTART:
+		if (c.arg0 > AC_RESTART_LIMIT || (c.arg0 == AC_RESTART_LIMIT &&
+		    (c.arg1 < 1 || c.arg1 > AC_RESTART_MAX))) {
+			st = AC_ST_OUT_OF_RANGE;
+		} else {
+			a->cfg.restart = (uint8_t)c.arg0;
+			a->cfg.restart_max = c.arg0 == AC_RESTART_LIMIT ?
+			    c.arg1 : 0;
+			/* A crash already safe gets the new policy now. */
+			if (crash_safe(a))
+				a->restart_due = true;
+			st = AC_ST_OK;
+		}
+		reply(a, c.req_id, c.cmd, st,
+		    a->cfg.restart | (uint64_t)a->cfg.restart_max << 8);
 		break;
 	case AC_CMD_SET_RATE:
 		rc = ac_agent_set_rate(a, c.arg0);

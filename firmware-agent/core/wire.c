@@ -138,6 +138,7 @@ ac_cmd_name(unsigned cmd)
 		[AC_CMD_SNAPSHOT] = "snapshot",
 		[AC_CMD_RESTART_CORE1] = "restart-core1",
 		[AC_CMD_DUMP_ACK] = "dump-ack",
+		[AC_CMD_SET_RESTART] = "set-restart",
 	};
 
 	return cmd < AC_CMD_COUNT && names[cmd] ? names[cmd] : "unknown";
@@ -930,6 +931,7 @@ ac_cmd_encode(struct ac_wr *w, const struct ac_msg_cmd *m)
 		break;
 	case AC_CMD_READ_MEM:
 	case AC_CMD_DUMP_ACK:
+	case AC_CMD_SET_RESTART:
 		ac_wr_varint(w, m->arg0);
 		ac_wr_varint(w, m->arg1);
 		break;
@@ -954,6 +956,7 @@ ac_cmd_decode(struct ac_rd *r, struct ac_msg_cmd *m)
 		break;
 	case AC_CMD_READ_MEM:
 	case AC_CMD_DUMP_ACK:
+	case AC_CMD_SET_RESTART:
 		TRY(ac_rd_varint32(r, &m->arg0));
 		TRY(ac_rd_varint32(r, &m->arg1));
 		break;

@@ -224,6 +224,21 @@ try:
     check(st == 202 and b["command"] == "set-rate", "rate 500: 202 queued")
     check(wait_for(lambda: call("GET", "/api/v1/devices/1", validate_schema=False)[2]["rate_hz"] == 500, 5),
           "the board now samples at 500 Hz")
+    st, _, b = call("POST", "/api/v1/devices/1/restart-policy", body={"policy": "always"})
+    check(st == 401, "restart-policy without the token: 401")
+    for body in ({"policy": "sometimes"}, {"policy": "limit"}, {"policy": "limit", "max": 17},
+                 {"policy": "limit", "max": "3"}, {}, [1]):
+        st, _, b = call("POST", "/api/v1/devices/1/restart-policy", body=body, headers=auth)
+        check(st == 400, "restart-policy %s: 400" % json.dumps(body))
+    st, _, b = call("POST", "/api/v1/devices/1/restart-policy", body={"policy": "limit", "max": 3},
+                    headers=auth)
+    check(st == 202 and b["command"] == "set-restart", "restart-policy limit 3: 202 queued")
+    check(wait_for(lambda: any(e["kind"] == "restart-policy" and e["detail"] == "at most 3 an hour"
+                               for e in call("GET", "/api/v1/devices/1/events?limit=50",
+                                             validate_schema=False)[2]["events"]), 5),
+          "the agent took it: an event says 'at most 3 an hour'")
+    st, _, b = call("POST", "/api/v1/devices/1/restart-policy", body={"policy": "never"}, headers=auth)
+    check(st == 202, "restart-policy never: 202 (the crash later in this test stays stopped)")
     st, _, b = call("POST", "/api/v1/devices/1/snapshot", headers=auth)
     check(st == 202, "snapshot now: 202")
     st, _, b = call("POST", "/api/v1/devices/77/restart", headers=auth)

@@ -119,6 +119,10 @@ for _ in $(seq 50); do
 	sleep 0.2
 done
 check "the board runs at the new rate" eval 'run 0 devices && has " 100 *16 " o'
+check "core1 policy 2: sent (at most 2 restarts an hour)" \
+    eval 'run 0 core1 policy 2 && has "set-restart: sent to device 1" o'
+check "core1 policy never: sent" \
+    eval 'run 0 core1 policy never && has "set-restart: sent" o'
 check "core1 restart brings core 1 back up" \
     eval 'run 0 core1 restart && has "restart-core1: sent" o'
 for _ in $(seq 50); do
@@ -144,6 +148,11 @@ check "an unknown crash: exit 1" eval 'run 1 crash show 9999 && has "no crash" e
 check "an unknown device: exit 1" eval 'run 1 counters --device 77 && has "no device 77" e'
 check "an unknown command: usage, exit 2" eval 'run 2 frobnicate && has "usage:" e'
 check "a bad rate: exit 2" eval 'run 2 rate set 5000 && has "1..1000" e'
+check "a bad restart policy: exit 2" \
+    eval 'run 2 core1 policy sometimes && has "never, always or 1..16" e &&
+    run 2 core1 policy 17'
+check "core1 policy without a value: usage, exit 2" \
+    eval 'run 2 core1 policy && has "usage:" e'
 check "a bad --device: exit 2" eval 'run 2 devices --device x && has "not a device id" e'
 check "a bad --limit: exit 2" eval 'run 2 logs --limit 0 && has "1 to 1000" e'
 check "crash get without -o: usage, exit 2" eval 'run 2 crash get "$id"'

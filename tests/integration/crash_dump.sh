@@ -107,6 +107,13 @@ loads = [p for p in loads if p[0] == 1]
 assert len(loads) == 1 and loads[0][2] == 0x3fcc9710 and loads[0][4] == size, loads
 assert e[loads[0][1]:loads[0][1] + size] == t[:size]
 EOF'
+export APPCORE_TOKEN_FILE=$tmp/s1/api-token
+check "core1 policy always, set from the host, restarts the stopped core 1" \
+    eval '"$ctl" core1 policy always > /dev/null && for _ in $(seq 50); do
+    "$ctl" status | grep -q running &&
+    "$ctl" events --limit 50 | grep -q "restart-policy *always" && break
+    sleep 0.1; done && "$ctl" status | grep -q running &&
+    "$ctl" events --limit 50 | grep -q "restart-policy *always"'
 kill -TERM $pids; wait 2>/dev/null; pids=
 
 # 2. The link cut in the middle of a dump, then restored.

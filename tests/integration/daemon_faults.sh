@@ -219,7 +219,11 @@ config)
 	check "a bad option value: $(cat "$tmp/err")" grep -q -- '--rate' "$tmp/err"
 	"$appcored" --bogus > /dev/null 2>&1
 	check "an unknown option: exit 2" [ $? -eq 2 ]
-	printf '[daemon]\nlog_level = info\n[link]\nport = tcp://127.0.0.1:1\nport = /dev/ttyACM*\nbaud = 460800\nframing = 8E1\n[storage]\nraw_window = 6h\npartition = 5m\nbudget = 500M\n[http]\nlisten = 127.0.0.1:9000\n' > "$tmp/good.conf"
+	"$appcored" -o link.restart_policy=sometimes --check-config > /dev/null 2> "$tmp/err"
+	rc=$?
+	check "a bad restart policy: $(cat "$tmp/err")" \
+	    bash -c "[ $rc -eq 2 ] && grep -q 'restart_policy: .sometimes. is not agent, never, always or 1..16' '$tmp/err'"
+	printf '[daemon]\nlog_level = info\n[link]\nport = tcp://127.0.0.1:1\nport = /dev/ttyACM*\nbaud = 460800\nframing = 8E1\nrestart_policy = 3\n[storage]\nraw_window = 6h\npartition = 5m\nbudget = 500M\n[http]\nlisten = 127.0.0.1:9000\n' > "$tmp/good.conf"
 	check "a good configuration passes --check-config" \
 	    bash -c "'$appcored' --config '$tmp/good.conf' --check-config > /dev/null"
 	# SIGHUP: a broken file keeps the running configuration.

@@ -146,9 +146,18 @@ cb_dump_data(void *a, const struct ac_msg_dump_data *m)
 	}
 }
 
+static struct ac_msg_reply last_reply;
+
+static void
+cb_reply(void *a, const struct ac_msg_reply *m)
+{
+	(void)a;
+	last_reply = *m;
+}
+
 static const struct session_cb cbs = {
 	.crash = cb_crash, .dump_info = cb_dump_info,
-	.dump_data = cb_dump_data,
+	.dump_data = cb_dump_data, .reply = cb_reply,
 };
 
 static void
@@ -450,6 +459,30 @@ test_policy(void)
 	run_for(300000, true);
 	CHECK(completes == 1 && offered.crash.pc == 0x42000700,
 	    "and the stored dump still reaches the host");
+	/* The policy set by a host: a crash already safe restarts now. */
+	memset(store, 0xff, sizeof(store));
+	restarts = 0;
+	boot(23, AC_RESTART_NEVER, 0);
+	start_core1();
+	run_for(200000, true);
+	panic_now(0x42000900);
+	run_for(500000, false);
+	CHECK(completes == 1 && restarts == 0, "policy never: delivered, stopped");
+	send_cmd(AC_CMD_SET_RESTART, 3, 0);
+	exchange();
+	CHECK(last_reply.cmd == AC_CMD_SET_RESTART &&
+	    last_reply.status == AC_ST_OUT_OF_RANGE, "SET_RESTART 3: out of range");
+	send_cmd(AC_CMD_SET_RESTART, AC_RESTART_LIMIT, 17);
+	exchange();
+	CHECK(last_reply.status == AC_ST_OUT_OF_RANGE,
+	    "SET_RESTART limit 17: out of range");
+	run_for(100000, false);
+	CHECK(restarts == 0, "and nothing changed");
+	send_cmd(AC_CMD_SET_RESTART, AC_RESTART_LIMIT, 5);
+	run_for(100000, true);
+	CHECK(last_reply.status == AC_ST_OK && last_reply.value == (2u | 5u << 8)
+	    && restarts == 1 && agent.state != AC_STATE_PANICKED,
+	    "SET_RESTART limit 5: the stopped core 1 restarts at once");
 	/* Without a store core 1 waits until the host has the dump. */
 	port.store_size = 0;
 	restarts = 0;

@@ -49,15 +49,6 @@ struct ac_port {
 	    const uint32_t *vals, uint32_t ncols);
 };
 
-/* What the agent does with a crashed core 1 once its crash is safe:
- * stored in the crash store, or, without one, delivered to a host. */
-enum ac_restart_policy {
-	AC_RESTART_NEVER = 0,		/* stay stopped until told */
-	AC_RESTART_ALWAYS = 1,
-	AC_RESTART_LIMIT = 2		/* at most restart_max per hour */
-};
-#define AC_RESTART_MAX		16u
-
 /* The crash store: a 16-byte header, the DUMP_INFO payload, and from
  * AC_STORE_DATA on the dump (docs/crash-dumps.md). */
 #define AC_STORE_MAGIC		0x31444341u	/* "ACD1" */

@@ -72,8 +72,19 @@ enum ac_cmd {
 	AC_CMD_SNAPSHOT = 5,
 	AC_CMD_RESTART_CORE1 = 6,
 	AC_CMD_DUMP_ACK = 7,
+	AC_CMD_SET_RESTART = 8,
 	AC_CMD_COUNT
 };
+
+/* What the agent does with a crashed core 1 once its crash is safe
+ * (stored in the crash store, or, without one, delivered to a host);
+ * the agent's configuration, and SET_RESTART's arguments. */
+enum ac_restart_policy {
+	AC_RESTART_NEVER = 0,		/* stay stopped until told */
+	AC_RESTART_ALWAYS = 1,
+	AC_RESTART_LIMIT = 2		/* at most restart_max per hour */
+};
+#define AC_RESTART_MAX		16u
 
 enum ac_status {
 	AC_ST_OK = 0,
@@ -316,8 +327,10 @@ struct ac_msg_stats {
 struct ac_msg_cmd {
 	uint32_t req_id;
 	uint8_t cmd;			/* enum ac_cmd */
-	uint32_t arg0;	/* PING nonce, SET_RATE hz, READ_MEM off, DUMP_ACK id */
-	uint32_t arg1;	/* READ_MEM len, DUMP_ACK offset or AC_DUMP_DONE */
+	uint32_t arg0;	/* PING nonce, SET_RATE hz, READ_MEM off, DUMP_ACK id,
+			 * SET_RESTART policy */
+	uint32_t arg1;	/* READ_MEM len, DUMP_ACK offset or AC_DUMP_DONE,
+			 * SET_RESTART restarts per hour */
 };
 
 int ac_hello_encode(struct ac_wr *, const struct ac_msg_hello *);
