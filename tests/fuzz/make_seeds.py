@@ -97,6 +97,9 @@ def main():
         varint(5) + bytes([5]),                       # snapshot
         varint(6) + bytes([6]),                       # restart core 1
         varint(7) + bytes([99]),                      # unknown
+        varint(8) + bytes([7]) + varint(5) + varint(3072),        # dump-ack
+        varint(9) + bytes([7]) + varint(5) + varint(0x80000300),  # go back
+        varint(10) + bytes([8]) + varint(2) + varint(3),          # set-restart
     ]
     stream = b"".join(frame(0x40, i, c) for i, c in enumerate(cmds))
     write(outdir, b"\2" + stream)
