@@ -2,8 +2,9 @@
 """A slow link that can be cut: forwards TCP between a host and appcore-sim
 at RATE bytes/s towards the host.  SIGUSR1 cuts both connections, refuses
 the host for DOWN seconds, then takes the next host and connects to the
-target again (the simulator takes one host at a time).  A host that goes
-away is replaced by the next one that connects.
+target again (the simulator takes one host at a time).  When the host or
+the target goes away, the next host that connects gets a new connection
+to the target.  Runs until killed.
 
 usage: cut_proxy.py LISTEN_PORT TARGET_PORT RATE DOWN
 Prints "proxy: listening PORT", then "proxy: cut" and "proxy: up" lines."""
@@ -42,7 +43,10 @@ while True:
     while not cut and not target_gone and not host_gone:
         r, _, _ = select.select([host, up], [], [], 0.01)
         if up in r:
-            data = up.recv(65536)
+            try:
+                data = up.recv(65536)
+            except ConnectionResetError:
+                data = b""
             if not data:
                 target_gone = True
             pending += data
@@ -54,21 +58,29 @@ while True:
             if not data:
                 host_gone = True
             else:
-                up.sendall(data)
+                try:
+                    up.sendall(data)
+                except OSError:
+                    target_gone = True
         now = time.monotonic()
         budget = min(budget + (now - last) * rate, rate / 10)
         last = now
         n = int(budget)
-        if n > 0 and pending:
-            host.sendall(pending[:n])
+        if n > 0 and pending and not host_gone:
+            try:
+                host.sendall(pending[:n])
+            except OSError:     # the host died (SIGKILL): a reset or EPIPE
+                host_gone = True
+                continue
             budget -= min(n, len(pending))
             pending = pending[n:]
     host.close()
     up.close()
-    if target_gone:
-        break
-    if host_gone:           # the host went away: wait for the next one
-        print("proxy: host gone", flush=True)
+    # The host went away, or the target dropped us (the simulator takes
+    # one host at a time and may not yet have seen the last one go): wait
+    # for the host to connect again.
+    if host_gone or target_gone:
+        print("proxy: %s gone" % ("host" if host_gone else "target"), flush=True)
         continue
     cut = False
     print("proxy: cut", flush=True)
