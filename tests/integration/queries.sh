@@ -31,5 +31,5 @@ while IFS= read -r -d '' cmd; do
 	check "question $i answers ($rows rows)" [ $rc -eq 0 -a $rows -ge 1 -a ! -s "$tmp/err" ]
 	[ -s "$tmp/err" ] && sed 's/^/# /' "$tmp/err"
 done < "$tmp/blocks"
-check "all 11 questions ran" [ $i -eq 11 ]
+check "all 12 questions ran" [ $i -eq 12 ]
 finish
