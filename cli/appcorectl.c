@@ -403,6 +403,12 @@ print_report(json_object *r)
 		print_frame(json_object_array_get_idx(arr, i));
 	}
 	printf("  core-1 image %s\n", str(o, "image_hash"));
+	if (*str(o, "dump_sha256") != '\0')
+		printf("  dump: %" PRId64 " bytes, sha256 %s (crash get %" PRId64
+		    " -o FILE)\n", num(o, "dump_size"), str(o, "dump_sha256"),
+		    num(o, "id"));
+	else
+		printf("  dump: on its way from the board\n");
 	if (json_object_get_boolean(json_object_object_get(sym, "available")))
 		printf("  symbols from %s%s\n", str(sym, "image"),
 		    json_object_get_boolean(json_object_object_get(sym,

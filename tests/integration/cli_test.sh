@@ -67,7 +67,8 @@ for _ in $(seq 50); do
 done
 check "crash show: registers and backtrace" \
     eval 'run 0 crash show "$id" && has "^  pc 0x42002a31" o &&
-    has "^    #0  0x42002a1c" o && has "core-1 image [0-9a-f]\{64\}" o'
+    has "^    #0  0x42002a1c" o && has "core-1 image [0-9a-f]\{64\}" o &&
+    has "^  dump: 131072 bytes, sha256 [0-9a-f]\{64\}" o'
 check "crash show: core 1's states before the crash" \
     eval 'has "running -> panicked (heartbeat [0-9]*)" o'
 check "crash show: every counter over the 10 s before" \
