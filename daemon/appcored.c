@@ -761,6 +761,7 @@ main(int argc, char **argv)
 		store_event(d.store, 0, 0, now_wall_us(), "blobs-recovered", 1,
 		    note);
 	}
+	device_prune_partial_dumps(&d);
 	store_event(d.store, 0, 0, now_wall_us(), "daemon-start", 1,
 	    APPCORED_VERSION);
 	(void)store_commit(d.store, now_wall_us());	/* the HTTP reader */

@@ -73,6 +73,8 @@ extern const struct session_cb device_session_cb;
 void device_tick(struct daemon *, struct link *, uint64_t now);
 struct device *device_find(struct daemon *, const char *key);
 void device_link_lost(struct link *, uint64_t now, const char *why);
+/* Removes partial crash dumps untouched for 30 days (at start). */
+void device_prune_partial_dumps(struct daemon *);
 int64_t device_wall(const struct device *, uint64_t device_us);
 
 /* ---- link.c: serial ports, TCP, the in-process simulator ---- */

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -708,6 +709,36 @@ part_drop(struct device *dev, const struct ac_msg_dump_info *m)
 	part_close(dev);
 	part_path(dev, m, path, sizeof(path));
 	(void)unlink(path);
+}
+
+/* Partial dumps untouched this long belong to boards that never came
+ * back to finish them; removed at start. */
+#define PART_MAX_AGE	(30 * 24 * 3600)
+
+void
+device_prune_partial_dumps(struct daemon *d)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 256];
+	struct dirent *e;
+	struct stat st;
+	time_t now = time(NULL);
+	DIR *dp;
+
+	snprintf(dir, sizeof(dir), "%s/partial-dumps", d->cfg.state_dir);
+	if ((dp = opendir(dir)) == NULL)
+		return;
+	while ((e = readdir(dp)) != NULL) {
+		size_t n = strlen(e->d_name);
+
+		if (n < 6 || strcmp(e->d_name + n - 5, ".part") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+		    now - st.st_mtime > PART_MAX_AGE && unlink(path) == 0)
+			log_notice("removed %s: a crash dump never finished "
+			    "in 30 days", path);
+	}
+	closedir(dp);
 }
 
 /* (Re)writes the file: header and the bytes here so far. */

@@ -169,9 +169,18 @@ daemon2b() {
 	d2b=$!
 	pids="$pids $d2b"
 }
+# Left-overs of boards that never came back go after 30 days, not sooner.
+mkdir -p "$tmp/s2b/partial-dumps"
+echo stale > "$tmp/s2b/partial-dumps/gone-0-0.part"
+touch -d '40 days ago' "$tmp/s2b/partial-dumps/gone-0-0.part"
+echo recent > "$tmp/s2b/partial-dumps/recent-0-0.part"
 daemon2b
 export APPCORE_SOCKET=$tmp/s2b.sock
 for _ in $(seq 150); do crashes | grep -q '"kind":"panic"' && break; sleep 0.1; done
+check "a partial dump untouched for 40 days is removed at start, a recent one kept" \
+    eval '[ ! -e "$tmp/s2b/partial-dumps/gone-0-0.part" ] &&
+    [ -e "$tmp/s2b/partial-dumps/recent-0-0.part" ]'
+rm -f "$tmp/s2b/partial-dumps/recent-0-0.part"
 sleep 3
 kill -9 $d2b
 wait $d2b 2>/dev/null
