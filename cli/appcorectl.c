@@ -374,6 +374,8 @@ static void
 print_frame(json_object *f)
 {
 	printf("0x%08" PRIx64, num(f, "address"));
+	if (json_object_object_get_ex(f, "call", NULL))	/* a return address */
+		printf(" (call 0x%08" PRIx64 ")", num(f, "call"));
 	if (*str(f, "function") != '\0')
 		printf("  %s+0x%" PRIx64, str(f, "function"), num(f, "offset"));
 	if (*str(f, "file") != '\0')

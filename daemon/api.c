@@ -999,13 +999,31 @@ post_image(struct http *h, struct MHD_Connection *c, const char *body,
 	sqlite3_finalize(st);
 }
 
+/*
+ * A windowed-ABI return address, as a stack walk finds it in a caller's
+ * a0, carries the call size in bits 31:30 where ESP32-S3 code addresses
+ * have 01; the call instruction ends 3 bytes before it.  Such a
+ * backtrace entry is named at its call (ESP-IDF's
+ * esp_cpu_process_stack_pc); plain code addresses are named as they are.
+ */
+static uint32_t
+call_site(uint32_t addr)
+{
+	return (addr & 0x80000000u) ?
+	    ((addr & 0x3fffffffu) | 0x40000000u) - 3 : addr;
+}
+
 static json_object *
-frame_json(struct symtab *sym, uint32_t addr)
+frame_json(struct symtab *sym, uint32_t addr, bool return_addr)
 {
 	json_object *o = json_object_new_object();
 	struct sym_loc loc;
 
 	json_object_object_add(o, "address", json_object_new_int64(addr));
+	if (return_addr && call_site(addr) != addr) {
+		addr = call_site(addr);
+		json_object_object_add(o, "call", json_object_new_int64(addr));
+	}
 	if (sym == NULL)
 		return o;
 	sym_lookup(sym, addr, &loc);
@@ -1080,13 +1098,13 @@ report_symbols(struct http *h, json_object *crash)
 	}
 	if (json_object_object_get_ex(crash, "pc", &jv))
 		json_object_object_add(o, "pc", frame_json(sym,
-		    (uint32_t)json_object_get_int64(jv)));
+		    (uint32_t)json_object_get_int64(jv), false));
 	frames = json_object_new_array();
 	if (json_object_object_get_ex(crash, "backtrace", &bt))
 		for (size_t i = 0; i < json_object_array_length(bt); i++)
 			json_object_array_add(frames, frame_json(sym, (uint32_t)
 			    json_object_get_int64(json_object_array_get_idx(bt,
-			    i))));
+			    i)), true));
 	json_object_object_add(o, "backtrace", frames);
 	sym_close(sym);
 	free(elf);

@@ -361,7 +361,8 @@ function framesTable(sym) {
   for (const [k, f] of rows) {
     if (!f) continue;
     const tr = el('tr');
-    tr.append(el('td', k), el('td', hex32(f.address), 'hex'),
+    tr.append(el('td', k),
+      el('td', f.call !== undefined ? `${hex32(f.address)} (call ${hex32(f.call)})` : hex32(f.address), 'hex'),
       el('td', f.function ? `${f.function}+0x${f.offset.toString(16)}` : '?'),
       el('td', f.file ? `${f.file}:${f.line}` : ''));
     tbl.append(tr);

@@ -81,7 +81,7 @@ check "the crash's own ELF is accepted with --crash" \
 # What binutils says of each address, against the report.
 addrs=$(report | python3 -c "
 import json,sys; s=json.load(sys.stdin)['symbols']
-print(' '.join(hex(f['address']) for f in [s['pc']] + s['backtrace']))")
+print(' '.join(hex(f.get('call', f['address'])) for f in [s['pc']] + s['backtrace']))")
 xtensa-lx106-elf-addr2line -f -e "$tmp/core1.elf" $addrs > "$tmp/a2l"
 check "PC and all 5 backtrace frames named as addr2line names them" \
     python3 -c "
@@ -95,6 +95,11 @@ for i, f in enumerate(frames):
     assert '%s:%d' % (f['file'], f['line']) == loc, (f, loc)
 assert frames[0]['function'] == 'mixer_process' and frames[0]['offset'] == 0x2d, frames[0]
 " "$(report)" "$tmp/a2l"
+check "a windowed return address in the backtrace is named at its call" \
+    python3 -c "
+import json,sys; f=json.loads(sys.argv[1])['symbols']['backtrace'][4]
+assert f['address'] == 0x82000a13 and f['call'] == 0x42000a10, f
+assert f['function'] == 'app_main' and f['offset'] == 0x10, f" "$(report)"
 check "appcorectl crash show prints function+offset (file:line)" \
     eval '"$ctl" crash show 1 | grep -q "pc 0x42002a31  mixer_process+0x2d  (.*core1_image.c:[0-9]*)"'
 check "elf list shows both, the right one tied to the crash" \
