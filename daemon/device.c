@@ -648,8 +648,23 @@ dump_boot(struct link *l, struct device *dev,
 		*t = (uint64_t)((int64_t)m->crash.t_us + offset);
 		return boot;
 	}
+	/* Unknown clock: the time this daemon first heard of that boot,
+	 * which the boot row keeps, so offers after a daemon restart map to
+	 * the same time and find the same crash. */
 	*t_known = false;
 	*t = now_wall_us();
+	if (boot > 0) {
+		sqlite3_stmt *st;
+
+		if (sqlite3_prepare_v2(store_db(l->d->store), "SELECT "
+		    "first_seen FROM boots WHERE id = ?", -1, &st, NULL) ==
+		    SQLITE_OK) {
+			sqlite3_bind_int64(st, 1, boot);
+			if (sqlite3_step(st) == SQLITE_ROW)
+				*t = (uint64_t)sqlite3_column_int64(st, 0);
+			sqlite3_finalize(st);
+		}
+	}
 	return boot;
 }
 
@@ -877,16 +892,17 @@ on_dump_info(void *arg, const struct ac_msg_dump_info *m)
 
 	if (dev == NULL || !dev->have_boot || dev->id <= 0)
 		return;
-	if ((boot = dump_boot(l, dev, m, &t, &t_known)) <= 0)
-		return;
-	/* Its CRASH may never have come (a reset came first). */
-	record_crash(l, dev, boot, t, &m->crash, m->image_hash, t_known ? "" :
-	    " [delivered after a board reset; time is arrival]");
+	/* Stored already (its DONE was lost): so is its crash. */
 	if (dump_known(l->d, dev->id, m->sha256)) {
 		part_drop(dev, m);
 		link_cmd(l, AC_CMD_DUMP_ACK, m->dump_id, AC_DUMP_DONE);
 		return;
 	}
+	if ((boot = dump_boot(l, dev, m, &t, &t_known)) <= 0)
+		return;
+	/* Its CRASH may never have come (a reset came first). */
+	record_crash(l, dev, boot, t, &m->crash, m->image_hash, t_known ? "" :
+	    " [delivered after a board reset; time is arrival]");
 	if (!dev->dump.active || !dumprx_same(&dev->dump.info, m)) {
 		/* Another dump than the one here: the agent gave that one
 		 * up.  Perhaps an earlier run of ours had part of this. */

@@ -225,6 +225,42 @@ check "the board's crash store is empty once the host has the dump" \
     python3 -c "import sys; assert open(sys.argv[1],'rb').read(4) == bytes(4)" "$tmp/store"
 kill -TERM $pids; wait 2>/dev/null; pids=
 
+# 3b. The same with a hang, a slow link and the daemon killed while the
+# dump comes: the restarted daemon keeps one crash (its time, unknown for
+# an earlier boot, is when the daemon first heard of that boot).
+"$sim" --link tcp:0 --rate 100 --counters 8 --hang-after 0.5 --duration 3 \
+    --device-id reset-1 --crash-store "$tmp/store3b" --dump-truth "$tmp/t3b" \
+    > "$tmp/sim3c.out" 2>&1
+"$sim" --link tcp:0 --rate 100 --counters 8 --duration 120 \
+    --device-id reset-1 --crash-store "$tmp/store3b" > "$tmp/sim3d.out" 2>&1 &
+pids="$pids $!"
+wait_line "$tmp/sim3d.out" "link tcp" 10
+sport=$(grep -o '127.0.0.1:[0-9]*' "$tmp/sim3d.out" | head -1 | cut -d: -f2)
+python3 "$here/cut_proxy.py" 0 "$sport" 16000 1 > "$tmp/proxy3b.out" 2>&1 &
+pids="$pids $!"
+wait_line "$tmp/proxy3b.out" "listening" 10
+pport=$(sed -n 's/proxy: listening //p' "$tmp/proxy3b.out")
+daemon3b() {
+	"$appcored" --state-dir "$tmp/s3b" --user root --no-autodetect \
+	    --listen 127.0.0.1:0 --socket "$tmp/s3b.sock" \
+	    --port "tcp://127.0.0.1:$pport" >> "$tmp/d3b.out" 2>> "$tmp/d3b.err" &
+	d3b=$!
+	pids="$pids $d3b"
+}
+daemon3b
+export APPCORE_SOCKET=$tmp/s3b.sock
+for _ in $(seq 150); do crashes | grep -q '"kind":"hang"' && break; sleep 0.1; done
+sleep 2
+kill -9 $d3b
+wait $d3b 2>/dev/null
+daemon3b
+check "a hang of an earlier boot, the daemon killed mid-dump: its dump arrives" \
+    wait_dumps 1 60
+check "and the restarted daemon kept one crash for it, the earlier boot's" \
+    eval '[ "$(crashes | grep -o "\"id\":" | wc -l)" -eq 1 ] &&
+    same_as_truth 1 "$tmp/t3b"'
+kill -TERM $pids 2>/dev/null; wait 2>/dev/null; pids=
+
 # 4. A hang: core 1 stalled, its last PC/SP, and its dump.
 "$appcored" --demo --state-dir "$tmp/s5" --user root --listen 127.0.0.1:0 \
     --socket "$tmp/s5.sock" --sim-args "--rate 100 --counters 8 \
