@@ -54,6 +54,29 @@ assert c['dump_size'] == len(got)
 EOF
 }
 
+# slow_link SIM_OUT NAME DOWN: a 16 kB/s proxy (cut_proxy.py) in front
+# of the simulator that wrote SIM_OUT; sets pport and ppid
+slow_link() {
+	local sport
+	wait_line "$1" "link tcp" 10
+	sport=$(grep -o '127.0.0.1:[0-9]*' "$1" | head -1 | cut -d: -f2)
+	python3 "$here/cut_proxy.py" 0 "$sport" 16000 "$3" > "$tmp/$2.out" 2>&1 &
+	ppid=$!
+	pids="$pids $ppid"
+	wait_line "$tmp/$2.out" "listening" 10
+	pport=$(sed -n 's/proxy: listening //p' "$tmp/$2.out")
+}
+# daemon_on NAME ADDR: appcored with its state in $tmp/NAME, reading
+# tcp://ADDR, talking on $tmp/NAME.sock (APPCORE_SOCKET); sets dpid
+daemon_on() {
+	"$appcored" --state-dir "$tmp/$1" --user root --no-autodetect \
+	    --listen 127.0.0.1:0 --socket "$tmp/$1.sock" \
+	    --port "tcp://$2" >> "$tmp/$1.out" 2>> "$tmp/$1.err" &
+	dpid=$!
+	pids="$pids $dpid"
+	export APPCORE_SOCKET=$tmp/$1.sock
+}
+
 # 1. A panic on a fast link: crash at once, dump right after.
 "$appcored" --demo --state-dir "$tmp/s1" --user root --listen 127.0.0.1:0 \
     --socket "$tmp/s1.sock" --snapshot-interval 1s \
@@ -120,18 +143,8 @@ kill -TERM $pids; wait 2>/dev/null; pids=
 "$sim" --link tcp:0 --rate 100 --counters 8 --panic-after 2 --duration 120 \
     --device-id cut-0 --dump-truth "$tmp/t2" > "$tmp/sim2.out" 2>&1 &
 pids="$pids $!"
-wait_line "$tmp/sim2.out" "link tcp" 10
-sport=$(grep -o '127.0.0.1:[0-9]*' "$tmp/sim2.out" | head -1 | cut -d: -f2)
-python3 "$here/cut_proxy.py" 0 "$sport" 16000 2 > "$tmp/proxy.out" 2>&1 &
-ppid=$!
-pids="$pids $ppid"
-wait_line "$tmp/proxy.out" "listening" 10
-pport=$(sed -n 's/proxy: listening //p' "$tmp/proxy.out")
-"$appcored" --state-dir "$tmp/s2" --user root --no-autodetect \
-    --listen 127.0.0.1:0 --socket "$tmp/s2.sock" \
-    --port "tcp://127.0.0.1:$pport" > "$tmp/d2.out" 2> "$tmp/d2.err" &
-pids="$pids $!"
-export APPCORE_SOCKET=$tmp/s2.sock
+slow_link "$tmp/sim2.out" proxy 2
+daemon_on s2 "127.0.0.1:$pport"
 for _ in $(seq 150); do crashes | grep -q '"kind":"panic"' && break; sleep 0.1; done
 sleep 2.5			# 128 KiB at 16 kB/s: about a third is across
 kill -USR1 $ppid
@@ -156,39 +169,26 @@ kill -TERM $pids; wait 2>/dev/null; pids=
 "$sim" --link tcp:0 --rate 100 --counters 8 --panic-after 2 --duration 120 \
     --device-id kill-0 --dump-truth "$tmp/t2b" > "$tmp/sim2b.out" 2>&1 &
 pids="$pids $!"
-wait_line "$tmp/sim2b.out" "link tcp" 10
-sport=$(grep -o '127.0.0.1:[0-9]*' "$tmp/sim2b.out" | head -1 | cut -d: -f2)
-python3 "$here/cut_proxy.py" 0 "$sport" 16000 1 > "$tmp/proxy2b.out" 2>&1 &
-pids="$pids $!"
-wait_line "$tmp/proxy2b.out" "listening" 10
-pport=$(sed -n 's/proxy: listening //p' "$tmp/proxy2b.out")
-daemon2b() {
-	"$appcored" --state-dir "$tmp/s2b" --user root --no-autodetect \
-	    --listen 127.0.0.1:0 --socket "$tmp/s2b.sock" \
-	    --port "tcp://127.0.0.1:$pport" >> "$tmp/d2b.out" 2>> "$tmp/d2b.err" &
-	d2b=$!
-	pids="$pids $d2b"
-}
+slow_link "$tmp/sim2b.out" proxy2b 1
 # Left-overs of boards that never came back go after 30 days, not sooner.
 mkdir -p "$tmp/s2b/partial-dumps"
 echo stale > "$tmp/s2b/partial-dumps/gone-0-0.part"
 touch -d '40 days ago' "$tmp/s2b/partial-dumps/gone-0-0.part"
 echo recent > "$tmp/s2b/partial-dumps/recent-0-0.part"
-daemon2b
-export APPCORE_SOCKET=$tmp/s2b.sock
+daemon_on s2b "127.0.0.1:$pport"
 for _ in $(seq 150); do crashes | grep -q '"kind":"panic"' && break; sleep 0.1; done
 check "a partial dump untouched for 40 days is removed at start, a recent one kept" \
     eval '[ ! -e "$tmp/s2b/partial-dumps/gone-0-0.part" ] &&
     [ -e "$tmp/s2b/partial-dumps/recent-0-0.part" ]'
 rm -f "$tmp/s2b/partial-dumps/recent-0-0.part"
 sleep 3
-kill -9 $d2b
-wait $d2b 2>/dev/null
+kill -9 $dpid
+wait $dpid 2>/dev/null
 part=$(ls "$tmp"/s2b/partial-dumps/*.part 2>/dev/null | head -1)
 psize=$(stat -c %s "$part" 2>/dev/null || echo 0)
 check "killed mid-dump, the daemon left a partial dump ($psize bytes)" \
     [ "$psize" -gt 20000 ] && [ "$psize" -lt 131072 ]
-daemon2b
+daemon_on s2b "127.0.0.1:$pport"
 check "started again, it completes the dump" wait_dumps 1 60
 "$ctl" events --limit 200 | grep " crash-dump " | sed 's/^/# /'
 check "going on from its partial file, not from the start" \
@@ -208,12 +208,7 @@ check "the crash store holds the crash after the first boot" \
     --device-id reset-0 --crash-store "$tmp/store" > "$tmp/sim3b.out" 2>&1 &
 pids="$pids $!"
 wait_line "$tmp/sim3b.out" "link tcp" 10
-addr=$(grep -o '127.0.0.1:[0-9]*' "$tmp/sim3b.out" | head -1)
-"$appcored" --state-dir "$tmp/s3" --user root --no-autodetect \
-    --listen 127.0.0.1:0 --socket "$tmp/s3.sock" \
-    --port "tcp://$addr" > "$tmp/d3.out" 2> "$tmp/d3.err" &
-pids="$pids $!"
-export APPCORE_SOCKET=$tmp/s3.sock
+daemon_on s3 "$(grep -o '127.0.0.1:[0-9]*' "$tmp/sim3b.out" | head -1)"
 check "the crash of the earlier boot is delivered with its dump" wait_dumps 1 20
 check "the dump is the region frozen before the reset" \
     same_as_truth 1 "$tmp/t3"
@@ -234,26 +229,13 @@ kill -TERM $pids; wait 2>/dev/null; pids=
 "$sim" --link tcp:0 --rate 100 --counters 8 --duration 120 \
     --device-id reset-1 --crash-store "$tmp/store3b" > "$tmp/sim3d.out" 2>&1 &
 pids="$pids $!"
-wait_line "$tmp/sim3d.out" "link tcp" 10
-sport=$(grep -o '127.0.0.1:[0-9]*' "$tmp/sim3d.out" | head -1 | cut -d: -f2)
-python3 "$here/cut_proxy.py" 0 "$sport" 16000 1 > "$tmp/proxy3b.out" 2>&1 &
-pids="$pids $!"
-wait_line "$tmp/proxy3b.out" "listening" 10
-pport=$(sed -n 's/proxy: listening //p' "$tmp/proxy3b.out")
-daemon3b() {
-	"$appcored" --state-dir "$tmp/s3b" --user root --no-autodetect \
-	    --listen 127.0.0.1:0 --socket "$tmp/s3b.sock" \
-	    --port "tcp://127.0.0.1:$pport" >> "$tmp/d3b.out" 2>> "$tmp/d3b.err" &
-	d3b=$!
-	pids="$pids $d3b"
-}
-daemon3b
-export APPCORE_SOCKET=$tmp/s3b.sock
+slow_link "$tmp/sim3d.out" proxy3b 1
+daemon_on s3b "127.0.0.1:$pport"
 for _ in $(seq 150); do crashes | grep -q '"kind":"hang"' && break; sleep 0.1; done
 sleep 2
-kill -9 $d3b
-wait $d3b 2>/dev/null
-daemon3b
+kill -9 $dpid
+wait $dpid 2>/dev/null
+daemon_on s3b "127.0.0.1:$pport"
 check "a hang of an earlier boot, the daemon killed mid-dump: its dump arrives" \
     wait_dumps 1 60
 check "and the restarted daemon kept one crash for it, the earlier boot's" \
