@@ -958,6 +958,26 @@ open_unix(struct http *h, char *err, size_t errlen)
 	return 0;
 }
 
+/* The database, read-only or read-write.  Serialized: the TCP and the
+ * unix-socket servers each have their own thread and share it. */
+static int
+open_db(struct daemon *d, bool rw, int busy_ms, sqlite3 **db, char *err,
+    size_t errlen)
+{
+	char path[600];
+
+	snprintf(path, sizeof(path), "file:%s/appcore.db?mode=%s",
+	    d->cfg.state_dir, rw ? "rw" : "ro");
+	if (sqlite3_open_v2(path, db, (rw ? SQLITE_OPEN_READWRITE :
+	    SQLITE_OPEN_READONLY) | SQLITE_OPEN_URI | SQLITE_OPEN_FULLMUTEX,
+	    NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(*db));
+		return -1;
+	}
+	sqlite3_busy_timeout(*db, busy_ms);
+	return 0;
+}
+
 struct http *
 http_start(struct daemon *d, char *err, size_t errlen)
 {
@@ -965,7 +985,6 @@ http_start(struct daemon *d, char *err, size_t errlen)
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	const union MHD_DaemonInfo *info;
-	char path[600];
 
 	if (h == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -985,26 +1004,11 @@ http_start(struct daemon *d, char *err, size_t errlen)
 		    strerror(errno));
 		goto fail;
 	}
-	snprintf(path, sizeof(path), "file:%s/appcore.db?mode=ro",
-	    d->cfg.state_dir);
-	/* Serialized: the TCP and the unix-socket servers each have their
-	 * own thread and share these connections. */
-	if (sqlite3_open_v2(path, &h->ro, SQLITE_OPEN_READONLY |
-	    SQLITE_OPEN_URI | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(h->ro));
-		goto fail;
-	}
-	sqlite3_busy_timeout(h->ro, 2000);
 	/* The one write the API makes (an uploaded image's row) goes
 	 * through its own connection; WAL lets it wait its turn. */
-	snprintf(path, sizeof(path), "file:%s/appcore.db?mode=rw",
-	    d->cfg.state_dir);
-	if (sqlite3_open_v2(path, &h->rw, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_URI | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(h->rw));
+	if (open_db(d, false, 2000, &h->ro, err, errlen) < 0 ||
+	    open_db(d, true, 5000, &h->rw, err, errlen) < 0)
 		goto fail;
-	}
-	sqlite3_busy_timeout(h->rw, 5000);
 	if (listen_addr(d->cfg.listen, &ss, &sslen) < 0) {
 		snprintf(err, errlen, "listen: '%s' is not ADDR:PORT",
 		    d->cfg.listen);
