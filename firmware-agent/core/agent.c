@@ -51,6 +51,14 @@ txq_put(struct ac_txq *q, const uint8_t *p, uint32_t n)
 	return true;
 }
 
+/* Whether a bulk transfer (memory, crash dump) may queue one more
+ * frame: it leaves XFER_RESERVE for samples and events. */
+static bool
+xfer_room(const struct ac_agent *a)
+{
+	return AC_TXQ_SIZE - txq_used(&a->q) >= AC_FRAME_MAX_ENC + XFER_RESERVE;
+}
+
 const uint8_t *
 ac_agent_tx_peek(struct ac_agent *a, size_t *len)
 {
@@ -547,8 +555,7 @@ dump_pump(struct ac_agent *a, uint64_t now)
 		return;
 	}
 	while (d->state == DUMP_SENDING && d->pos < d->info.total &&
-	    d->pos - d->acked < DUMP_WINDOW &&
-	    AC_TXQ_SIZE - txq_used(&a->q) >= AC_FRAME_MAX_ENC + XFER_RESERVE) {
+	    d->pos - d->acked < DUMP_WINDOW && xfer_room(a)) {
 		memset(&m, 0, sizeof(m));
 		m.dump_id = d->info.dump_id;
 		m.offset = d->pos;
@@ -838,8 +845,7 @@ pump_xfer(struct ac_agent *a, uint64_t now)
 	struct ac_msg_mem m;
 	uint8_t chunk[AC_MEM_CHUNK];
 
-	while (x->active &&
-	    AC_TXQ_SIZE - txq_used(&a->q) >= AC_FRAME_MAX_ENC + XFER_RESERVE) {
+	while (x->active && xfer_room(a)) {
 		memset(&m, 0, sizeof(m));
 		m.req_id = x->req_id;
 		m.kind = x->kind;
