@@ -881,26 +881,6 @@ get_images(struct http *h, struct api_reply *a)
 	reply_json(a, 200, o);
 }
 
-/* The image hash of a crash into hex (65 bytes); false when no crash. */
-static bool
-crash_image(struct http *h, int64_t id, char *hex)
-{
-	sqlite3_stmt *st;
-	bool found = false;
-
-	if (sqlite3_prepare_v2(http_db(h), "SELECT image_hash FROM crashes "
-	    "WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
-		return false;
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW &&
-	    sqlite3_column_text(st, 0) != NULL) {
-		snprintf(hex, 65, "%s", (const char *)sqlite3_column_text(st, 0));
-		found = true;
-	}
-	sqlite3_finalize(st);
-	return found;
-}
-
 /*
  * POST /api/v1/images?name=FILE[&crash=ID]: a core-1 ELF.  It must be a
  * 32-bit little-endian Xtensa executable with a symbol table; with crash,
@@ -918,7 +898,7 @@ post_image(struct http *h, struct MHD_Connection *c, const char *body,
 	struct sym_info info;
 	struct symtab *sym;
 	uint8_t key[BLOB_KEY_LEN];
-	char hex[BLOB_HEX_LEN], want[65], why[200];
+	char hex[BLOB_HEX_LEN], why[200];
 	int64_t crash = 0;
 	sqlite3_stmt *st;
 	int rc;
@@ -944,16 +924,24 @@ post_image(struct http *h, struct MHD_Connection *c, const char *body,
 	blob_sha256(body, len, key);
 	blob_key_hex(key, hex);
 	if (crash != 0) {
-		if (!crash_image(h, crash, want)) {
-			api_error(a, 404, "not_found", "no crash %" PRId64, crash);
-			return;
-		}
-		if (strcmp(want, hex) != 0) {
+		int64_t cdev, ct;
+		json_object *cr = load_crash(h, crash, &cdev, &ct, a), *ih;
+		const char *want = NULL;
+		bool same;
+
+		if (cr == NULL)
+			return;		/* answered: 404, or 500 */
+		if (json_object_object_get_ex(cr, "image_hash", &ih))
+			want = json_object_get_string(ih);
+		same = want != NULL && strcmp(want, hex) == 0;
+		if (!same)
 			api_error(a, 409, "image_mismatch", "this ELF (SHA-256 "
 			    "%.16s...) is not the image crash %" PRId64 " ran "
-			    "(%.16s...); refused", hex, crash, want);
+			    "(%.16s...); refused", hex, crash,
+			    want != NULL ? want : "none");
+		json_object_put(cr);
+		if (!same)
 			return;
-		}
 	}
 	pthread_mutex_lock(&d->blobs_mu);
 	rc = blobs_put(d->blobs, body, len, key);
