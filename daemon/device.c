@@ -505,11 +505,12 @@ on_log(void *arg, const struct ac_msg_log *m)
 {
 	struct link *l = arg;
 	struct device *dev = l->dev;
+	uint64_t t;
 
 	if (dev == NULL || !dev->have_boot)
 		return;
-	store_log(l->d->store, dev->id, dev->boot,
-	    (uint64_t)device_wall(dev, m->t_us), dev->generation, m);
+	t = (uint64_t)device_wall(dev, m->t_us);
+	store_log(l->d->store, dev->id, dev->boot, t, dev->generation, m);
 	{
 		static const char *const lv[] = { "?", "error", "warn", "info",
 		    "debug" };
@@ -518,11 +519,11 @@ on_log(void *arg, const struct ac_msg_log *m)
 		json_object_object_add(o, "level", json_object_new_string(
 		    m->level <= 4 ? lv[m->level] : "?"));
 		json_object_object_add(o, "text", json_object_new_string(m->text));
-		publish(dev, "log", (uint64_t)device_wall(dev, m->t_us), o);
+		publish(dev, "log", t, o);
 	}
 	if (m->lost_before > 0)
-		event(dev, (uint64_t)device_wall(dev, m->t_us), "log-lost",
-		    m->lost_before, "core-1 log records lost before this one");
+		event(dev, t, "log-lost", m->lost_before,
+		    "core-1 log records lost before this one");
 }
 
 static void
@@ -530,11 +531,12 @@ on_state(void *arg, const struct ac_msg_state *m)
 {
 	struct link *l = arg;
 	struct device *dev = l->dev;
+	uint64_t t;
 
 	if (dev == NULL || !dev->have_boot)
 		return;
-	store_state(l->d->store, dev->id, dev->boot,
-	    (uint64_t)device_wall(dev, m->t_us), m);
+	t = (uint64_t)device_wall(dev, m->t_us);
+	store_state(l->d->store, dev->id, dev->boot, t, m);
 	dev->state = m->state;
 	dev->generation = m->generation;
 	dev->heartbeat = m->heartbeat;
@@ -557,7 +559,7 @@ on_state(void *arg, const struct ac_msg_state *m)
 		    ac_state_name(m->prev)));
 		json_object_object_add(o, "detail",
 		    json_object_new_int64(m->detail));
-		publish(dev, "state", (uint64_t)device_wall(dev, m->t_us), o);
+		publish(dev, "state", t, o);
 	}
 	if (m->state == AC_STATE_PANICKED || m->state == AC_STATE_HUNG ||
 	    m->state == AC_STATE_CORRUPT) {
