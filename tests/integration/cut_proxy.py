@@ -19,6 +19,14 @@ rate, down = int(sys.argv[3]), float(sys.argv[4])
 cut = False
 
 
+def recv(sock):
+    """What the socket has, or b"" when its peer is gone."""
+    try:
+        return sock.recv(65536)
+    except ConnectionResetError:
+        return b""
+
+
 def on_usr1(sig, frame):
     global cut
     cut = True
@@ -43,18 +51,12 @@ while True:
     while not cut and not target_gone and not host_gone:
         r, _, _ = select.select([host, up], [], [], 0.01)
         if up in r:
-            try:
-                data = up.recv(65536)
-            except ConnectionResetError:
-                data = b""
+            data = recv(up)
             if not data:
                 target_gone = True
             pending += data
         if host in r:
-            try:
-                data = host.recv(65536)
-            except ConnectionResetError:
-                data = b""
+            data = recv(host)
             if not data:
                 host_gone = True
             else:
