@@ -8,7 +8,7 @@ bdir=$1
 here=$(cd "$(dirname "$0")/.." && pwd)
 rate=92160
 tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null; rm -rf "$tmp"' EXIT
 proxy=$here/tests/integration/cut_proxy.py
 
 echo "== Crash dump of 128 KiB over a 921600-baud link ($rate B/s), 100 Hz x 16 counters alongside"

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=$(cd "$1" && pwd)
 tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null; rm -rf "$tmp"' EXIT
 
 start_demo() { # start_demo NAME SIM_ARGS
 	"$build/daemon/appcored" --demo --state-dir "$tmp/$1" --user root \
