@@ -801,6 +801,9 @@ take_sample(struct ac_agent *a, uint64_t now)
 			if (!a->enc.s.have_ref) {
 				a->last_key_t = now;
 				a->force_key = false;
+			} else {
+				a->refs[a->ref_next++ % AC_REF_RING] =
+				    a->enc.s;
 			}
 		}
 		rc = ac_samples_add(&a->enc, now, a->vals);
@@ -903,6 +906,31 @@ start_xfer(struct ac_agent *a, uint32_t req_id, uint8_t kind, uint32_t off,
 	return AC_ST_OK;
 }
 
+/*
+ * A host that lost a frame and kept the ones after it asks for the
+ * reference the first of those continues.  The answer is SAMPLES_REF, or,
+ * when the reference is gone or does not fit a frame, the next frame is a
+ * key frame and the REPLY says so.
+ */
+static void
+send_ref(struct ac_agent *a, const struct ac_msg_cmd *c)
+{
+	uint64_t index = c->arg0 | (uint64_t)c->arg1 << 32;
+
+	for (uint32_t i = 0; i < AC_REF_RING; i++) {
+		const struct ac_samples_state *s = &a->refs[i];
+
+		if (!s->have_ref || s->next_index != index)
+			continue;
+		if (msg_send(a, AC_MSG_SAMPLES_REF, ac_samples_ref_encode(
+		    msg_begin(a), a->cfg.boot_id, s)) == 0)
+			return;
+		break;
+	}
+	a->force_key = true;
+	reply(a, c->req_id, c->cmd, AC_ST_OUT_OF_RANGE, index);
+}
+
 static void
 handle_cmd(struct ac_agent *a, const struct ac_frame *f)
 {
@@ -941,6 +969,9 @@ handle_cmd(struct ac_agent *a, const struct ac_frame *f)
 		if (a->dump.state >= DUMP_OFFER)
 			dump_offer(a, now);
 		reply(a, c.req_id, c.cmd, AC_ST_OK, 0);
+		break;
+	case AC_CMD_SAMPLES_REF:	/* no reply when the reference goes */
+		send_ref(a, &c);
 		break;
 	case AC_CMD_DUMP_ACK:	/* no reply: the dump answers */
 		dump_ack(a, c.arg0, c.arg1, now);

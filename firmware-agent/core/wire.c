@@ -124,6 +124,7 @@ ac_msg_name(unsigned type)
 	case AC_MSG_STATS:	return "STATS";
 	case AC_MSG_DUMP_INFO:	return "DUMP_INFO";
 	case AC_MSG_DUMP_DATA:	return "DUMP_DATA";
+	case AC_MSG_SAMPLES_REF: return "SAMPLES_REF";
 	case AC_MSG_CMD:	return "CMD";
 	default:		return "unknown";
 	}
@@ -139,6 +140,7 @@ ac_cmd_name(unsigned cmd)
 		[AC_CMD_RESTART_CORE1] = "restart-core1",
 		[AC_CMD_DUMP_ACK] = "dump-ack",
 		[AC_CMD_SET_RESTART] = "set-restart",
+		[AC_CMD_SAMPLES_REF] = "samples-ref",
 	};
 
 	return cmd < AC_CMD_COUNT && names[cmd] ? names[cmd] : "unknown";
@@ -932,6 +934,7 @@ ac_cmd_encode(struct ac_wr *w, const struct ac_msg_cmd *m)
 	case AC_CMD_READ_MEM:
 	case AC_CMD_DUMP_ACK:
 	case AC_CMD_SET_RESTART:
+	case AC_CMD_SAMPLES_REF:
 		ac_wr_varint(w, m->arg0);
 		ac_wr_varint(w, m->arg1);
 		break;
@@ -957,6 +960,7 @@ ac_cmd_decode(struct ac_rd *r, struct ac_msg_cmd *m)
 	case AC_CMD_READ_MEM:
 	case AC_CMD_DUMP_ACK:
 	case AC_CMD_SET_RESTART:
+	case AC_CMD_SAMPLES_REF:
 		TRY(ac_rd_varint32(r, &m->arg0));
 		TRY(ac_rd_varint32(r, &m->arg1));
 		break;
@@ -971,6 +975,9 @@ ac_cmd_decode(struct ac_rd *r, struct ac_msg_cmd *m)
 }
 
 /* ---- SAMPLES ---- */
+
+static int samples_run(struct ac_samples_state *, uint32_t *, const uint8_t *,
+    size_t, ac_sample_cb *, void *);
 
 static bool
 bit_get(const uint8_t *map, uint32_t i)
@@ -1246,4 +1253,85 @@ ac_samples_decode(struct ac_samples_dec *dec, const uint8_t *p, size_t n,
 	}
 	rc = samples_run(&dec->s, dec->vals, p, n, cb, arg);
 	return rc;
+}
+
+int
+ac_samples_peek(const uint8_t *p, size_t n, struct ac_samples_hdr *h)
+{
+	struct ac_samples_state s;
+	uint32_t vals[AC_MAX_COUNTERS];
+	struct ac_rd r;
+	uint8_t flags;
+
+	memset(h, 0, sizeof(*h));
+	memset(&s, 0, sizeof(s));
+	ac_rd_init(&r, p, n);
+	TRY(ac_rd_u8(&r, &flags));
+	TRY(ac_rd_varint(&r, &h->first_index));
+	TRY(ac_rd_varint32(&r, &h->ncols));
+	TRY(ac_rd_varint32(&r, &h->interval_us));
+	h->key = flags & AC_SAMPLES_KEY;
+	/* A delta frame is checked against a reference of zeros: its
+	 * structure does not depend on the reference's values. */
+	s.have_ref = true;
+	s.ncols = h->ncols;
+	s.interval_us = h->interval_us;
+	s.next_index = h->first_index;
+	TRY(samples_run(&s, vals, p, n, NULL, NULL));
+	h->count = (uint32_t)(s.next_index - h->first_index);
+	return 0;
+}
+
+/* ---- SAMPLES_REF: the predictor state a delta frame continues ---- */
+
+int
+ac_samples_ref_encode(struct ac_wr *w, uint64_t boot_id,
+    const struct ac_samples_state *s)
+{
+	if (!s->have_ref || s->ncols > AC_MAX_COUNTERS)
+		return AC_ERANGE;
+	ac_wr_u64(w, boot_id);
+	ac_wr_varint(w, s->next_index);
+	ac_wr_varint(w, s->ncols);
+	ac_wr_varint(w, s->interval_us);
+	ac_wr_varint(w, s->prev_t);
+	ac_wr_bytes(w, s->rate_mode, (s->ncols + 7) / 8);
+	for (uint32_t i = 0; i < s->ncols; i++)
+		ac_wr_varint(w, s->prev[i]);
+	for (uint32_t i = 0; i < s->ncols; i++)
+		ac_wr_svarint32(w, (int32_t)s->prevd[i]);
+	return wr_done(w);
+}
+
+int
+ac_samples_ref_decode(struct ac_rd *r, uint64_t *boot_id,
+    struct ac_samples_state *s)
+{
+	uint32_t nbytes;
+	int32_t d;
+
+	memset(s, 0, sizeof(*s));
+	TRY(ac_rd_u64(r, boot_id));
+	TRY(ac_rd_varint(r, &s->next_index));
+	TRY(ac_rd_varint32(r, &s->ncols));
+	if (s->ncols > AC_MAX_COUNTERS)
+		RD_FAIL(r, AC_ERANGE, "too many columns");
+	TRY(ac_rd_varint32(r, &s->interval_us));
+	if (s->interval_us < 1000000u / AC_RATE_MAX ||
+	    s->interval_us > 1000000u / AC_RATE_MIN)
+		RD_FAIL(r, AC_ERANGE, "sample interval");
+	TRY(ac_rd_varint(r, &s->prev_t));
+	nbytes = (s->ncols + 7) / 8;
+	TRY(ac_rd_bytes(r, s->rate_mode, nbytes));
+	for (uint32_t i = s->ncols; i < nbytes * 8; i++)
+		if (bit_get(s->rate_mode, i))
+			RD_FAIL(r, AC_EBADMSG, "rate bit past last column");
+	for (uint32_t i = 0; i < s->ncols; i++)
+		TRY(ac_rd_varint32(r, &s->prev[i]));
+	for (uint32_t i = 0; i < s->ncols; i++) {
+		TRY(ac_rd_svarint32(r, &d));
+		s->prevd[i] = (uint32_t)d;
+	}
+	s->have_ref = true;
+	return ac_rd_end(r);
 }

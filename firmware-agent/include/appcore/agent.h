@@ -98,6 +98,8 @@ struct ac_dump {
 	struct ac_msg_dump_info info;
 };
 
+#define AC_REF_RING	8	/* delta references kept: ~80 ms at 1 kHz */
+
 struct ac_agent {
 	struct ac_agent_cfg cfg;
 	const struct ac_port *port;
@@ -140,6 +142,10 @@ struct ac_agent {
 	uint64_t last_key_t;
 	bool force_key;
 	uint32_t vals[AC_MAX_COUNTERS];
+	/* The reference each of the last delta frames continued, for a host
+	 * that lost the frame before one (SAMPLES_REF). */
+	struct ac_samples_state refs[AC_REF_RING];
+	uint32_t ref_next;
 
 	struct ac_xfer xfer;
 	struct ac_dump dump;

@@ -61,6 +61,7 @@ enum ac_msg_type {
 	AC_MSG_STATS = 0x09,
 	AC_MSG_DUMP_INFO = 0x0a,
 	AC_MSG_DUMP_DATA = 0x0b,
+	AC_MSG_SAMPLES_REF = 0x0c,	/* a delta reference, on request */
 	AC_MSG_CMD = 0x40	/* host to agent */
 };
 
@@ -73,6 +74,7 @@ enum ac_cmd {
 	AC_CMD_RESTART_CORE1 = 6,
 	AC_CMD_DUMP_ACK = 7,
 	AC_CMD_SET_RESTART = 8,
+	AC_CMD_SAMPLES_REF = 9,
 	AC_CMD_COUNT
 };
 
@@ -330,7 +332,8 @@ struct ac_msg_cmd {
 	uint32_t arg0;	/* PING nonce, SET_RATE hz, READ_MEM off, DUMP_ACK id,
 			 * SET_RESTART policy */
 	uint32_t arg1;	/* READ_MEM len, DUMP_ACK offset or AC_DUMP_DONE,
-			 * SET_RESTART restarts per hour */
+			 * SET_RESTART restarts per hour, SAMPLES_REF index
+			 * high 32 bits (arg0: low 32 bits) */
 };
 
 int ac_hello_encode(struct ac_wr *, const struct ac_msg_hello *);
@@ -429,5 +432,26 @@ int ac_samples_decode(struct ac_samples_dec *, const uint8_t *p, size_t n,
     ac_sample_cb *cb, void *arg) AC_WIRE_WARN_UNUSED;
 /* The index the decoder expects next, or 0 before the first frame. */
 uint64_t ac_samples_dec_next(const struct ac_samples_dec *);
+
+/* SAMPLES_REF: the boot and the predictor state a delta frame continues. */
+int ac_samples_ref_encode(struct ac_wr *, uint64_t boot_id,
+    const struct ac_samples_state *);
+int ac_samples_ref_decode(struct ac_rd *, uint64_t *boot_id,
+    struct ac_samples_state *) AC_WIRE_WARN_UNUSED;
+
+/*
+ * What a SAMPLES payload's header says, and how many samples it carries,
+ * without its reference: the whole payload is checked as the decoder
+ * would, except that values are not computed.
+ */
+struct ac_samples_hdr {
+	bool key;
+	uint64_t first_index;
+	uint32_t ncols;
+	uint32_t interval_us;
+	uint32_t count;			/* samples in the frame */
+};
+int ac_samples_peek(const uint8_t *p, size_t n, struct ac_samples_hdr *)
+    AC_WIRE_WARN_UNUSED;
 
 #endif /* APPCORE_WIRE_H */
