@@ -262,6 +262,7 @@ link_read(struct link *l, uint64_t now)
 		n = read(l->fd, buf, sizeof(buf));
 		if (n > 0) {
 			l->rx_bytes += (uint64_t)n;
+			session_clock(&l->s, now);
 			session_feed(&l->s, buf, (size_t)n);
 			if (l->fd < 0)
 				return;	/* closed from a callback */

@@ -1,8 +1,12 @@
 /*
- * One agent session: HELLO and descriptors, sequence and sample-index
- * accounting, and dispatch of decoded messages.  Every loss is counted
- * and reported through cb->event; nothing is guessed.
+ * One agent session: which frames are accepted (a replay window over
+ * sequence numbers), which boot they belong to (HELLO on this connection),
+ * the descriptor set, and the samples: decoded in order, or, after a lost
+ * frame, kept until the agent sends the reference they continue
+ * (SAMPLES_REF).  What the session lacks it asks for at once.  Every loss
+ * is counted and reported through cb->event; nothing is guessed.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,7 +17,8 @@ session_event_name(enum session_event e)
 {
 	static const char *const names[SE_COUNT] = {
 		"crc-error", "framing-error", "seq-gap", "samples-lost",
-		"malformed", "version", "new-boot",
+		"malformed", "version", "new-boot", "duplicate", "stale",
+		"asked", "unattributed",
 	};
 
 	return (unsigned)e < SE_COUNT ? names[e] : "unknown";
@@ -34,6 +39,7 @@ session_init(struct session *s, const struct session_cb *cb, void *arg)
 	s->arg = arg;
 	ac_deframer_init(&s->df);
 	ac_samples_dec_init(&s->dec);
+	ac_samples_dec_init(&s->side);
 	s->next_req = 1;
 }
 
@@ -43,13 +49,29 @@ session_reset(struct session *s)
 	const struct session_cb *cb = s->cb;
 	void *arg = s->arg;
 	struct session_stats st = s->st;
-	struct ac_msg_hello h = s->hello;
-	bool had = s->have_hello;
+	struct ac_msg_hello last = s->have_hello ? s->hello : s->last;
+	bool have_last = s->have_hello || s->have_last;
+	uint64_t dead[4];
+	uint32_t ndead = s->ndead;
+	uint32_t tx_seq = s->tx_seq, next_req = s->next_req;
+	bool ref_unsupported = s->ref_unsupported;
 
+	memcpy(dead, s->dead, sizeof(dead));
 	session_init(s, cb, arg);
 	s->st = st;
-	s->hello = h;		/* kept to recognise the same boot */
-	s->have_hello = had;
+	s->last = last;
+	s->have_last = have_last;
+	memcpy(s->dead, dead, sizeof(dead));
+	s->ndead = ndead;
+	s->tx_seq = tx_seq;
+	s->next_req = next_req;
+	s->ref_unsupported = ref_unsupported;
+}
+
+void
+session_clock(struct session *s, uint64_t now)
+{
+	s->now = now;
 }
 
 static void
@@ -61,60 +83,395 @@ malformed(struct session *s, const struct ac_frame *f, const char *why)
 	event(s, SE_MALFORMED, 1, s->why);
 }
 
-static void
-on_hello(struct session *s, const struct ac_frame *f)
+/* ---- asking the agent ---- */
+
+static bool
+ask_due(const struct session *s, bool pending, uint64_t asked, uint64_t retry)
 {
-	struct ac_msg_hello h;
-	struct ac_rd r;
-	uint8_t ver;
+	return !pending || s->now - asked >= retry;
+}
+
+void
+session_ask_hello(struct session *s, const char *why)
+{
+	char detail[160];
+
+	if (s->cb->ask == NULL || !ask_due(s, s->hello_pending,
+	    s->hello_asked, SESSION_ASK_RETRY_US))
+		return;
+	if (s->cb->ask(s->arg, AC_CMD_HELLO, 0, 0) == 0)
+		return;
+	s->hello_pending = true;
+	s->hello_asked = s->now;
+	s->st.asked_hello++;
+	snprintf(detail, sizeof(detail), "asked for HELLO and DESC: %s", why);
+	event(s, SE_ASKED, 1, detail);
+}
+
+static void
+ask_ref(struct session *s, uint64_t index)
+{
+	char detail[160];
+	uint32_t req;
+
+	if (s->cb->ask == NULL || s->ref_unsupported)
+		return;
+	if (!ask_due(s, s->ref_pending, s->ref_asked, SESSION_REF_RETRY_US))
+		return;		/* one at a time */
+	req = s->cb->ask(s->arg, AC_CMD_SAMPLES_REF, (uint32_t)index,
+	    (uint32_t)(index >> 32));
+	if (req == 0)
+		return;
+	s->ref_pending = true;
+	s->ref_index = index;
+	s->ref_asked = s->now;
+	s->ref_req = req;
+	s->st.asked_ref++;
+	snprintf(detail, sizeof(detail), "asked for the reference of sample "
+	    "%" PRIu64 ": the frame before it was lost", index);
+	event(s, SE_ASKED, 1, detail);
+}
+
+/* ---- the stash: frames waiting for their reference ---- */
+
+static struct session_stash *
+stash_first(struct session *s)
+{
+	struct session_stash *best = NULL;
+
+	for (uint32_t i = 0; i < SESSION_STASH; i++)
+		if (s->stash[i].used && (best == NULL ||
+		    s->stash[i].first < best->first))
+			best = &s->stash[i];
+	return best;
+}
+
+static struct session_stash *
+stash_find(struct session *s, uint64_t first)
+{
+	for (uint32_t i = 0; i < SESSION_STASH; i++)
+		if (s->stash[i].used && s->stash[i].first == first)
+			return &s->stash[i];
+	return NULL;
+}
+
+static void
+stash_put(struct session *s, const struct ac_frame *f,
+    const struct ac_samples_hdr *h)
+{
+	struct session_stash *slot = NULL, *oldest;
+
+	if (stash_find(s, h->first_index) != NULL)
+		return;
+	for (uint32_t i = 0; i < SESSION_STASH && slot == NULL; i++)
+		if (!s->stash[i].used)
+			slot = &s->stash[i];
+	if (slot == NULL) {
+		oldest = stash_first(s);
+		if (oldest->first > h->first_index)
+			return;		/* older than all we keep */
+		slot = oldest;		/* its samples stay lost */
+	}
+	slot->used = true;
+	slot->first = h->first_index;
+	slot->count = h->count;
+	slot->at = s->now;
+	slot->len = (uint16_t)f->len;
+	memcpy(slot->p, f->payload, f->len);
+}
+
+/* Drops stashed frames that wait too long or that the main line passed
+ * (their samples stay counted lost), then asks for the next reference. */
+static void
+stash_expire(struct session *s)
+{
+	struct session_stash *first;
+
+	for (uint32_t i = 0; i < SESSION_STASH; i++) {
+		struct session_stash *e = &s->stash[i];
+
+		if (e->used && s->now - e->at >= SESSION_STASH_US)
+			e->used = false;
+	}
+	if ((first = stash_first(s)) != NULL)
+		ask_ref(s, first->first);
+	else
+		s->ref_pending = false;
+}
+
+/* ---- samples ---- */
+
+struct deliver {
+	struct session *s;
+	uint64_t below;			/* samples under this index are late */
+	uint64_t late;
+};
+
+static void
+sample_cb(void *arg, uint64_t index, uint64_t t_us, const uint32_t *vals,
+    uint32_t ncols)
+{
+	struct deliver *d = arg;
+	struct session *s = d->s;
+
+	s->st.samples++;
+	if (index < d->below)
+		d->late++;
+	if (s->cb->sample != NULL)
+		s->cb->sample(s->arg, index, t_us, vals, ncols);
+}
+
+/* Decodes stashed frames that continue dec, in order. */
+static void
+stash_drain(struct session *s, struct ac_samples_dec *dec, uint64_t below,
+    uint64_t *late)
+{
+	struct session_stash *e;
+	struct deliver d = { s, below, 0 };
+
+	while (dec->s.have_ref &&
+	    (e = stash_find(s, ac_samples_dec_next(dec))) != NULL) {
+		e->used = false;
+		if (ac_samples_decode(dec, e->p, e->len, sample_cb, &d) < 0)
+			break;
+	}
+	*late += d.late;
+}
+
+static void
+samples_lost(struct session *s, uint64_t from, uint64_t to)
+{
+	s->st.samples_lost += to - from;
+	snprintf(s->why, sizeof(s->why), "samples %" PRIu64 "..%" PRIu64
+	    " skipped", from, to - 1);
+	event(s, SE_SAMPLES_LOST, to - from, s->why);
+}
+
+static void
+recovered(struct session *s, uint64_t late)
+{
+	if (late == 0)
+		return;
+	s->st.samples_recovered += late;
+	s->st.samples_lost -= late < s->st.samples_lost ? late :
+	    s->st.samples_lost;
+}
+
+/* A frame on the main line: it continues dec, or it is a key frame. */
+static void
+samples_main(struct session *s, const struct ac_frame *f,
+    const struct ac_samples_hdr *h)
+{
+	struct deliver d = { s, 0, 0 };
+	uint64_t next = ac_samples_dec_next(&s->dec);
+	bool had = s->dec.s.have_ref;
+	uint64_t late = 0;
+
+	if (ac_samples_decode(&s->dec, f->payload, f->len, sample_cb, &d) < 0)
+		return;		/* peek accepted it: cannot happen */
+	if (h->key && had && h->first_index > next)
+		samples_lost(s, next, h->first_index);
+	stash_drain(s, &s->dec, 0, &late);
+}
+
+static void
+on_samples(struct session *s, const struct ac_frame *f)
+{
+	struct ac_samples_hdr h;
+	struct deliver d = { s, 0, 0 };
+	uint64_t next = ac_samples_dec_next(&s->dec);
 	int rc;
 
+	if ((rc = ac_samples_peek(f->payload, f->len, &h)) < 0) {
+		malformed(s, f, ac_strerror(rc));
+		return;
+	}
+	if (!s->have_hello) {
+		s->st.samples_unattributed += h.count;
+		event(s, SE_UNATTRIBUTED, h.count, "samples before the "
+		    "boot's HELLO: no boot to hold them");
+		session_ask_hello(s, "samples arrived before HELLO");
+		return;
+	}
+	if (s->cb->produced != NULL)
+		s->cb->produced(s->arg, h.first_index + h.count);
+	if (!s->desc_complete)
+		session_ask_hello(s, "samples arrived before the whole "
+		    "descriptor set");
+	else if (h.ncols != s->ndesc)
+		session_ask_hello(s, "samples have other columns than the "
+		    "descriptor set: a DESC was lost");
+	if (h.key && (!s->dec.s.have_ref || h.first_index >= next)) {
+		samples_main(s, f, &h);
+	} else if (!h.key && s->dec.s.have_ref && h.first_index == next) {
+		samples_main(s, f, &h);
+	} else if (h.key) {
+		/* An earlier key frame, late: off the main line. */
+		d.below = next;
+		if (ac_samples_decode(&s->side, f->payload, f->len, sample_cb,
+		    &d) == 0)
+			stash_drain(s, &s->side, next, &d.late);
+		recovered(s, d.late);
+	} else {
+		stash_put(s, f, &h);
+	}
+	stash_expire(s);
+}
+
+static void
+on_samples_ref(struct session *s, const struct ac_frame *f)
+{
+	struct ac_samples_state ref;
+	uint64_t boot, next = ac_samples_dec_next(&s->dec), late = 0;
+	struct ac_rd r;
+
 	ac_rd_init(&r, f->payload, f->len);
-	if ((rc = ac_hello_decode(&r, &h)) < 0) {
-		if (rc == AC_EVERSION &&
-		    ac_hello_peek_version(f->payload, f->len, &ver) == 0) {
-			s->incompatible = true;
-			s->st.version_errors++;
-			snprintf(s->why, sizeof(s->why), "the agent speaks "
-			    "protocol version %u; this host understands "
-			    "version %u: upgrade appcore on the host", ver,
-			    AC_PROTO_VERSION);
-			event(s, SE_VERSION, 1, s->why);
-			return;
-		}
+	if (ac_samples_ref_decode(&r, &boot, &ref) < 0) {
 		malformed(s, f, r.err);
 		return;
 	}
-	if (h.layout_version != AC_LAYOUT_VERSION) {
+	if (!s->have_hello || boot != s->hello.boot_id)
+		return;		/* another boot's: of no use */
+	if (s->ref_pending && ref.next_index == s->ref_index)
+		s->ref_pending = false;
+	if (stash_find(s, ref.next_index) == NULL)
+		return;
+	s->side.s = ref;
+	stash_drain(s, &s->side, next, &late);
+	recovered(s, late);
+	if (!s->dec.s.have_ref ||
+	    ac_samples_dec_next(&s->side) > ac_samples_dec_next(&s->dec)) {
+		/* The recovered line reaches past the main one: it is the
+		 * main line now. */
+		s->dec.s = s->side.s;
+		stash_drain(s, &s->dec, 0, &late);
+	}
+	stash_expire(s);
+}
+
+static void
+on_reply(struct session *s, const struct ac_msg_reply *m)
+{
+	struct session_stash *e;
+
+	if (m->cmd == AC_CMD_HELLO)
+		s->hello_pending = false;
+	if (m->cmd == AC_CMD_SAMPLES_REF) {
+		if (m->status == AC_ST_UNKNOWN_CMD)
+			s->ref_unsupported = true;
+		/* The reference is gone: the frames waiting for it are lost,
+		 * and the agent's next frame is a key frame. */
+		while ((e = stash_first(s)) != NULL &&
+		    e->first <= m->value)
+			e->used = false;
+		s->ref_pending = false;
+		stash_expire(s);
+	}
+	if (s->cb->reply != NULL)
+		s->cb->reply(s->arg, m);
+}
+
+/* ---- HELLO and DESC ---- */
+
+static bool
+same_boot(const struct ac_msg_hello *a, const struct ac_msg_hello *b)
+{
+	return a->boot_id == b->boot_id &&
+	    a->device_id_len == b->device_id_len &&
+	    memcmp(a->device_id, b->device_id, a->device_id_len) == 0;
+}
+
+static bool
+dead_boot(const struct session *s, uint64_t boot)
+{
+	for (uint32_t i = 0; i < s->ndead && i < 4; i++)
+		if (s->dead[i] == boot)
+			return true;
+	return false;
+}
+
+static void
+bury(struct session *s, uint64_t boot)
+{
+	s->dead[s->ndead++ % 4] = boot;
+}
+
+static int
+hello_version(struct session *s, const struct ac_frame *f,
+    const struct ac_msg_hello *h, struct ac_rd *r, int rc)
+{
+	uint8_t ver;
+
+	if (rc == AC_EVERSION &&
+	    ac_hello_peek_version(f->payload, f->len, &ver) == 0) {
+		s->incompatible = true;
+		s->st.version_errors++;
+		snprintf(s->why, sizeof(s->why), "the agent speaks protocol "
+		    "version %u; this host understands version %u: upgrade "
+		    "appcore on the host", ver, AC_PROTO_VERSION);
+		event(s, SE_VERSION, 1, s->why);
+		return -1;
+	}
+	if (rc < 0) {
+		malformed(s, f, r->err);
+		return -1;
+	}
+	if (h->layout_version != AC_LAYOUT_VERSION) {
 		s->incompatible = true;
 		s->st.version_errors++;
 		snprintf(s->why, sizeof(s->why), "the agent uses shared-region "
 		    "layout %u; this host understands layout %u: %s",
-		    h.layout_version, AC_LAYOUT_VERSION,
-		    h.layout_version > AC_LAYOUT_VERSION ?
+		    h->layout_version, AC_LAYOUT_VERSION,
+		    h->layout_version > AC_LAYOUT_VERSION ?
 		    "upgrade appcore on the host" : "upgrade the agent");
 		event(s, SE_VERSION, 1, s->why);
-		return;
+		return -1;
 	}
 	s->incompatible = false;
-	if (!s->have_hello || h.boot_id != s->hello.boot_id ||
-	    h.device_id_len != s->hello.device_id_len ||
-	    memcmp(h.device_id, s->hello.device_id, h.device_id_len) != 0) {
-		/* A new boot: sequence and sample indices start over. */
-		s->have_index = false;
-		s->have_seq = false;
-		ac_samples_dec_init(&s->dec);
+	return 0;
+}
+
+static void
+forget_samples(struct session *s)
+{
+	ac_samples_dec_init(&s->dec);
+	ac_samples_dec_init(&s->side);
+	memset(s->stash, 0, sizeof(s->stash));
+	s->ref_pending = false;
+}
+
+static void
+forget_desc(struct session *s)
+{
+	memset(s->desc_have, 0, sizeof(s->desc_have));
+	s->desc_complete = false;
+}
+
+static void
+on_hello(struct session *s, const struct ac_msg_hello *h)
+{
+	const struct ac_msg_hello *known = s->have_hello ? &s->hello :
+	    s->have_last ? &s->last : NULL;
+
+	if (known == NULL || !same_boot(h, known)) {
+		/* A new boot: indices, descriptors and the reference start
+		 * over; the old boot can never speak again. */
+		if (known != NULL)
+			bury(s, known->boot_id);
+		forget_samples(s);
+		forget_desc(s);
+		s->desc_gen = h->desc_gen;
+		s->ndesc = h->counters_used;
 		event(s, SE_NEW_BOOT, 1, "new boot id");
 	}
-	if (!s->have_hello || h.desc_gen != s->desc_gen ||
-	    h.counters_used != s->ndesc) {
-		memset(s->desc_have, 0, sizeof(s->desc_have));
-		s->desc_complete = false;
+	if (h->desc_gen != s->desc_gen || h->counters_used != s->ndesc) {
+		forget_desc(s);
+		s->desc_gen = h->desc_gen;
+		s->ndesc = h->counters_used;
 	}
-	s->hello = h;
+	s->hello = *h;
 	s->have_hello = true;
-	s->desc_gen = h.desc_gen;
-	s->ndesc = h.counters_used;
+	s->hello_pending = false;
 	if (s->cb->hello != NULL)
 		s->cb->hello(s->arg, s);
 	if (s->ndesc == 0 && !s->desc_complete) {
@@ -135,13 +492,17 @@ on_desc(struct session *s, const struct ac_frame *f)
 		malformed(s, f, r.err);
 		return;
 	}
-	if (!s->have_hello)
-		return;		/* a HELLO will announce the set again */
+	if (!s->have_hello) {
+		/* Whose descriptors these are is unknown until HELLO. */
+		session_ask_hello(s, "descriptors arrived before HELLO");
+		return;
+	}
 	if (d.desc_gen != s->desc_gen || d.total != s->ndesc) {
+		/* A set HELLO did not announce: core 1 registered a
+		 * counter since.  Take it from here. */
 		s->desc_gen = d.desc_gen;
 		s->ndesc = d.total;
-		memset(s->desc_have, 0, sizeof(s->desc_have));
-		s->desc_complete = false;
+		forget_desc(s);
 	}
 	for (uint32_t i = 0; i < d.count; i++) {
 		uint32_t k = d.first + i;
@@ -159,47 +520,117 @@ on_desc(struct session *s, const struct ac_frame *f)
 		s->cb->desc(s->arg, s);
 }
 
-static void
-sample_cb(void *arg, uint64_t index, uint64_t t_us, const uint32_t *vals,
-    uint32_t ncols)
-{
-	struct session *s = arg;
+/* ---- sequence numbers: the replay window ---- */
 
-	s->st.samples++;
-	if (s->cb->sample != NULL)
-		s->cb->sample(s->arg, index, t_us, vals, ncols);
+static bool
+seen_get(const struct session *s, uint32_t seq)
+{
+	uint32_t k = seq % SESSION_SEQ_WINDOW;
+
+	return (s->seen[k >> 3] >> (k & 7)) & 1u;
 }
 
 static void
-on_samples(struct session *s, const struct ac_frame *f)
+seen_put(struct session *s, uint32_t seq, bool on)
 {
-	struct ac_rd r;
-	uint8_t flags;
-	uint64_t index;
-	int rc;
+	uint32_t k = seq % SESSION_SEQ_WINDOW;
 
-	ac_rd_init(&r, f->payload, f->len);
-	if (ac_rd_u8(&r, &flags) < 0 || ac_rd_varint(&r, &index) < 0) {
-		malformed(s, f, r.err);
-		return;
-	}
-	rc = ac_samples_decode(&s->dec, f->payload, f->len, sample_cb, s);
-	if (rc == AC_ENOREF)
-		return;		/* counted when the next key frame lands */
-	if (rc < 0) {
-		malformed(s, f, ac_strerror(rc));
-		return;
-	}
-	if (s->have_index && index > s->next_index) {
-		s->st.samples_lost += index - s->next_index;
-		snprintf(s->why, sizeof(s->why), "samples %llu..%llu lost",
-		    (unsigned long long)s->next_index,
-		    (unsigned long long)index - 1);
-		event(s, SE_SAMPLES_LOST, index - s->next_index, s->why);
-	}
-	s->have_index = true;
-	s->next_index = ac_samples_dec_next(&s->dec);
+	if (on)
+		s->seen[k >> 3] |= (uint8_t)(1u << (k & 7));
+	else
+		s->seen[k >> 3] &= (uint8_t)~(1u << (k & 7));
 }
+
+static void
+seq_restart(struct session *s, uint32_t seq)
+{
+	memset(s->seen, 0, sizeof(s->seen));
+	s->have_seq = true;
+	s->next_seq = seq + 1;
+	seen_put(s, seq, true);
+}
+
+enum seq_verdict { SEQ_NEW, SEQ_LATE, SEQ_DUP, SEQ_STALE };
+
+static enum seq_verdict
+seq_place(struct session *s, uint32_t seq)
+{
+	uint32_t ahead = seq - s->next_seq, behind;
+
+	if (!s->have_seq) {
+		seq_restart(s, seq);
+		return SEQ_NEW;
+	}
+	if (ahead < 0x80000000u) {
+		if (ahead > 0) {
+			s->st.seq_gaps++;
+			s->st.frames_lost += ahead;
+			snprintf(s->why, sizeof(s->why), "frames %u..%u lost",
+			    s->next_seq, seq - 1);
+			event(s, SE_SEQ_GAP, ahead, s->why);
+		}
+		for (uint32_t k = 0; k < ahead && k < SESSION_SEQ_WINDOW; k++)
+			seen_put(s, s->next_seq + k, false);
+		seen_put(s, seq, true);
+		s->next_seq = seq + 1;
+		return SEQ_NEW;
+	}
+	behind = s->next_seq - 1 - seq;
+	if (behind >= SESSION_LATE_MAX)
+		return SEQ_STALE;
+	if (seen_get(s, seq))
+		return SEQ_DUP;
+	seen_put(s, seq, true);
+	if (s->st.frames_lost > 0)
+		s->st.frames_lost--;
+	return SEQ_LATE;
+}
+
+/* The samples a frame ignored as a duplicate carried. */
+static void
+count_dup_samples(struct session *s, const struct ac_frame *f)
+{
+	struct ac_samples_hdr h;
+
+	if (f->type != AC_MSG_SAMPLES || !s->have_hello ||
+	    ac_samples_peek(f->payload, f->len, &h) < 0)
+		return;
+	s->st.samples_dup += h.count;
+	if (s->cb->duplicates != NULL)
+		s->cb->duplicates(s->arg, h.count);
+}
+
+/* Whether a frame goes on to its handler. */
+static bool
+seq_accept(struct session *s, const struct ac_frame *f)
+{
+	switch (seq_place(s, f->seq)) {
+	case SEQ_NEW:
+		return true;
+	case SEQ_LATE:
+		s->st.frames_late++;
+		return true;
+	case SEQ_DUP:
+		s->st.frames_dup++;
+		count_dup_samples(s, f);
+		snprintf(s->why, sizeof(s->why), "%s frame %u received again",
+		    ac_msg_name(f->type), f->seq);
+		event(s, SE_DUPLICATE, 1, s->why);
+		return false;
+	case SEQ_STALE:
+	default:
+		s->st.frames_stale++;
+		snprintf(s->why, sizeof(s->why), "%s frame %u is %u frames "
+		    "old", ac_msg_name(f->type), f->seq, s->next_seq - f->seq);
+		event(s, SE_STALE, 1, s->why);
+		/* A board that restarted without a HELLO reaching us looks
+		 * like this too: ask which boot speaks. */
+		session_ask_hello(s, "frames far behind the sequence");
+		return false;
+	}
+}
+
+/* ---- dispatch ---- */
 
 #define DECODE_AND_CALL(s, f, type, decode, fn) do {			\
 	type m_;							\
@@ -212,28 +643,48 @@ on_samples(struct session *s, const struct ac_frame *f)
 		(s)->cb->fn((s)->arg, &m_);				\
 } while (0)
 
+/*
+ * HELLO decides the boot before the replay window is asked: a new boot
+ * numbers its frames from 0 again, a superseded boot's HELLO is a replay.
+ */
+static void
+dispatch_hello(struct session *s, const struct ac_frame *f)
+{
+	const struct ac_msg_hello *known;
+	struct ac_msg_hello h;
+	struct ac_rd r;
+	int rc;
+
+	ac_rd_init(&r, f->payload, f->len);
+	rc = ac_hello_decode(&r, &h);
+	if (hello_version(s, f, &h, &r, rc) < 0) {
+		(void)seq_place(s, f->seq);
+		return;
+	}
+	if (dead_boot(s, h.boot_id)) {
+		s->st.frames_stale++;
+		event(s, SE_STALE, 1, "HELLO of a boot that has ended");
+		return;
+	}
+	known = s->have_hello ? &s->hello : s->have_last ? &s->last : NULL;
+	if (known == NULL || !same_boot(&h, known) || !s->have_seq)
+		seq_restart(s, f->seq);
+	else if (!seq_accept(s, f))
+		return;
+	s->st.frames++;
+	on_hello(s, &h);
+}
+
 static void
 dispatch(struct session *s, const struct ac_frame *f)
 {
-	if (s->have_seq && f->seq != s->next_seq) {
-		uint32_t gap = f->seq - s->next_seq;
-
-		/* Older frames (a replayed buffer) are not losses. */
-		if (gap < 0x80000000u) {
-			s->st.seq_gaps++;
-			s->st.frames_lost += gap;
-			snprintf(s->why, sizeof(s->why), "frames %u..%u lost",
-			    s->next_seq, f->seq - 1);
-			event(s, SE_SEQ_GAP, gap, s->why);
-		}
-	}
-	s->have_seq = true;
-	s->next_seq = f->seq + 1;
-	s->st.frames++;
 	if (f->type == AC_MSG_HELLO) {
-		on_hello(s, f);
+		dispatch_hello(s, f);
 		return;
 	}
+	if (!seq_accept(s, f))
+		return;
+	s->st.frames++;
 	if (s->incompatible)
 		return;
 	switch (f->type) {
@@ -242,6 +693,9 @@ dispatch(struct session *s, const struct ac_frame *f)
 		break;
 	case AC_MSG_SAMPLES:
 		on_samples(s, f);
+		break;
+	case AC_MSG_SAMPLES_REF:
+		on_samples_ref(s, f);
 		break;
 	case AC_MSG_LOG:
 		DECODE_AND_CALL(s, f, struct ac_msg_log, ac_log_decode, log);
@@ -265,10 +719,17 @@ dispatch(struct session *s, const struct ac_frame *f)
 		DECODE_AND_CALL(s, f, struct ac_msg_dump_data,
 		    ac_dump_data_decode, dump_data);
 		break;
-	case AC_MSG_REPLY:
-		DECODE_AND_CALL(s, f, struct ac_msg_reply, ac_reply_decode,
-		    reply);
+	case AC_MSG_REPLY: {
+		struct ac_msg_reply m;
+		struct ac_rd r;
+
+		ac_rd_init(&r, f->payload, f->len);
+		if (ac_reply_decode(&r, &m) < 0)
+			malformed(s, f, r.err);
+		else
+			on_reply(s, &m);
 		break;
+	}
 	case AC_MSG_STATS:
 		DECODE_AND_CALL(s, f, struct ac_msg_stats, ac_stats_decode,
 		    stats);
@@ -299,6 +760,18 @@ session_feed(struct session *s, const uint8_t *buf, size_t n)
 			event(s, SE_FRAMING_ERROR, 1, ac_strerror(res));
 		}
 	}
+}
+
+void
+session_tick(struct session *s, uint64_t now)
+{
+	s->now = now;
+	if (s->ref_pending || stash_first(s) != NULL)
+		stash_expire(s);
+	if (s->hello_pending && ask_due(s, true, s->hello_asked,
+	    SESSION_ASK_RETRY_US) &&
+	    (!s->have_hello || !s->desc_complete))
+		session_ask_hello(s, "no answer yet");
 }
 
 size_t
