@@ -197,8 +197,10 @@ device_live_json(const struct live_device *d, bool full)
 		    json_object_new_string(kind_name(d->c[i].kind)));
 		json_object_object_add(c, "value",
 		    json_object_new_int64(d->c[i].value));
-		json_object_object_add(c, "rate",
-		    json_object_new_double(d->c[i].rate));
+		/* Counters: change per second (modulo 2^32); gauges: none. */
+		json_object_object_add(c, "rate", d->c[i].kind ==
+		    AC_KIND_COUNTER ? json_object_new_double(d->c[i].rate) :
+		    NULL);
 		json_object_array_add(ctrs, c);
 	}
 	json_object_object_add(o, "counters", ctrs);
@@ -213,6 +215,16 @@ device_live_json(const struct live_device *d, bool full)
 	H("frames_lost", d->health.frames_lost);
 	H("samples_lost", d->health.samples_lost);
 	H("malformed", d->health.malformed);
+	H("samples_produced", d->health.samples_produced);
+	H("samples_stored", d->health.samples_stored);
+	H("samples_dup", d->health.samples_dup);
+	H("frames_dup", d->health.frames_dup);
+	H("frames_stale", d->health.frames_stale);
+	H("frames_late", d->health.frames_late);
+	H("samples_recovered", d->health.samples_recovered);
+	H("samples_unattributed", d->health.samples_unattributed);
+	H("asked_hello", d->health.asked_hello);
+	H("asked_ref", d->health.asked_ref);
 	H("agent_samples", d->health.agent.samples);
 	H("agent_samples_dropped", d->health.agent.samples_dropped);
 	H("agent_frames_dropped", d->health.agent.frames_dropped);
@@ -1729,8 +1741,21 @@ api_metrics(struct http *h, struct api_reply *a)
 	    health.framing_errors)
 	LINK("frames_lost_total", "Frames missing from the sequence.",
 	    health.frames_lost)
-	LINK("samples_lost_total", "Samples the host never received.",
-	    health.samples_lost)
+	LINK("samples_lost_total", "Samples of the current boot produced "
+	    "and not stored.", health.samples_lost)
+	LINK("samples_produced_total", "Samples of the current boot the "
+	    "agent produced, as far as the host knows.",
+	    health.samples_produced)
+	LINK("samples_stored_total", "Samples of the current boot stored.",
+	    health.samples_stored)
+	LINK("samples_duplicate_total", "Samples received a second time "
+	    "(replayed frames), not stored again.", health.samples_dup)
+	LINK("frames_duplicate_total", "Frames received a second time.",
+	    health.frames_dup)
+	LINK("frames_stale_total", "Frames too old to place, ignored.",
+	    health.frames_stale)
+	LINK("samples_unattributed_total", "Samples that arrived before "
+	    "their boot's HELLO.", health.samples_unattributed)
 	LINK("agent_samples_dropped_total", "Samples the agent had to drop.",
 	    health.agent.samples_dropped)
 #undef LINK

@@ -24,6 +24,20 @@ struct daemon;
 
 /* ---- device.c: one board, across links and boots ---- */
 
+#define DEV_IDX_WINDOW	8192	/* sample indices remembered as stored */
+#define DEV_ANCHORS	8	/* clock anchors kept for late samples */
+
+struct clock_anchor {
+	uint64_t from_us;		/* device time */
+	int64_t offset_us;		/* wall = device + offset from there */
+};
+
+/* Link trouble of one kind, told once a second as one event. */
+struct link_trouble {
+	uint64_t count;
+	char detail[160];
+};
+
 struct device {
 	struct device *next;
 	struct daemon *d;
@@ -36,12 +50,24 @@ struct device {
 	bool have_boot;
 	int64_t boot;				/* boots.id */
 	int64_t offset_us;			/* wall = device + offset */
+	struct clock_anchor anchor[DEV_ANCHORS];	/* a ring, newest last */
+	uint32_t nanchor;
 	int64_t min_est_us;			/* drift estimate this window */
 	uint64_t est_window_end;
 	int64_t last_t;				/* last wall time stored */
 	uint32_t anchor_moves;			/* since the last event */
 	int64_t anchor_moved_us;
 	uint64_t next_clock_event;
+
+	/* Sample accounting of the current boot (docs/protocol.md):
+	 * produced = stored + lost, duplicates apart. */
+	uint64_t produced;			/* made by the agent, as known */
+	uint64_t stored;
+	uint64_t dup;
+	uint64_t lost_told;			/* lost already in events */
+	uint64_t next_index;			/* one past the newest stored */
+	uint8_t idx_stored[DEV_IDX_WINDOW / 8];
+	bool account_dirty;
 
 	bool gap_check;				/* next sample: gap? */
 	uint32_t ncols;				/* counters mapped */
@@ -113,7 +139,8 @@ struct link {
 	struct device *dev;
 	struct mem_xfer xfer;
 	uint64_t rx_bytes;
-	uint64_t unattributed;		/* samples before HELLO */
+	struct link_trouble trouble[SE_COUNT];	/* not yet told */
+	uint64_t next_trouble;
 	uint8_t tx[512];
 	size_t txlen;
 	struct mem_read *read;		/* a live read in flight */
@@ -178,8 +205,8 @@ void http_keepalive(struct http *);
 /* Ingest thread: a live read got its answer (or failed, or timed out). */
 void http_read_done(struct http *, struct mem_read *, int status);
 /* -1: the read is gone, 0: more to come, 1: complete (and answered). */
-int http_read_chunk(struct http *, struct mem_read *, uint32_t offset,
-    const uint8_t *p, uint32_t n, uint64_t t);
+int http_read_chunk(struct http *, struct mem_read *,
+    const struct ac_msg_mem *, uint64_t t);
 void http_read_timeouts(struct http *, uint64_t now);
 bool http_read_alive(struct http *, struct mem_read *);
 

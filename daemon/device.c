@@ -31,6 +31,7 @@
 #include <sqlite3.h>
 
 #include "appcored.h"
+#include "xfer.h"
 #include "log.h"
 
 #define DRIFT_WINDOW_US		10000000
@@ -46,10 +47,29 @@ now_wall_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* The anchor in force at device time device_us (the clock table's rule);
+ * older than every anchor kept: the oldest. */
 int64_t
 device_wall(const struct device *dev, uint64_t device_us)
 {
+	uint32_t n = dev->nanchor < DEV_ANCHORS ? dev->nanchor : DEV_ANCHORS;
+
+	for (uint32_t k = 0; k < n; k++) {
+		const struct clock_anchor *a =
+		    &dev->anchor[(dev->nanchor - 1 - k) % DEV_ANCHORS];
+
+		if (a->from_us <= device_us || k == n - 1)
+			return (int64_t)device_us + a->offset_us;
+	}
 	return (int64_t)device_us + dev->offset_us;
+}
+
+static void
+anchor_push(struct device *dev, uint64_t from_us, int64_t offset)
+{
+	dev->anchor[dev->nanchor++ % DEV_ANCHORS] =
+	    (struct clock_anchor){ from_us, offset };
+	dev->offset_us = offset;
 }
 
 struct device *
@@ -153,7 +173,8 @@ crash_known(struct daemon *d, int64_t device, int64_t boot,
 	return known;
 }
 
-/* The last clock anchor of a boot seen before (a daemon restart). */
+/* The last clock anchor of another boot seen before (a crash offered
+ * after a reset). */
 static bool
 last_anchor(struct daemon *d, int64_t boot, int64_t *offset)
 {
@@ -171,6 +192,138 @@ last_anchor(struct daemon *d, int64_t boot, int64_t *offset)
 	}
 	sqlite3_finalize(st);
 	return found;
+}
+
+/* The newest clock anchors of a boot seen before (a daemon restart),
+ * oldest first into the ring. */
+static bool
+load_anchors(struct device *dev)
+{
+	sqlite3_stmt *st;
+	struct clock_anchor a[DEV_ANCHORS];
+	uint32_t n = 0;
+
+	if (sqlite3_prepare_v2(store_db(dev->d->store), "SELECT from_us, "
+	    "offset_us FROM clock WHERE boot_id = ? ORDER BY from_us DESC "
+	    "LIMIT ?", -1, &st, NULL) != SQLITE_OK)
+		return false;
+	sqlite3_bind_int64(st, 1, dev->boot);
+	sqlite3_bind_int(st, 2, DEV_ANCHORS);
+	while (n < DEV_ANCHORS && sqlite3_step(st) == SQLITE_ROW) {
+		a[n].from_us = (uint64_t)sqlite3_column_int64(st, 0);
+		a[n].offset_us = sqlite3_column_int64(st, 1);
+		n++;
+	}
+	sqlite3_finalize(st);
+	while (n > 0) {
+		n--;
+		anchor_push(dev, a[n].from_us, a[n].offset_us);
+	}
+	return dev->nanchor > 0;
+}
+
+/* ---- sample accounting of a boot ---- */
+
+static void
+account_load(struct device *dev)
+{
+	sqlite3_stmt *st;
+
+	dev->produced = dev->stored = dev->dup = 0;
+	memset(dev->idx_stored, 0, sizeof(dev->idx_stored));
+	if (sqlite3_prepare_v2(store_db(dev->d->store), "SELECT "
+	    "samples_produced, samples_stored, samples_dup FROM boots WHERE "
+	    "id = ?", -1, &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int64(st, 1, dev->boot);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		dev->produced = (uint64_t)sqlite3_column_int64(st, 0);
+		dev->stored = (uint64_t)sqlite3_column_int64(st, 1);
+		dev->dup = (uint64_t)sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
+	/* What came before a daemon restart is not known index by index:
+	 * nothing under the newest known index is stored again. */
+	dev->next_index = dev->produced;
+	dev->lost_told = dev->produced - dev->stored;
+}
+
+static void
+account_write(struct device *dev)
+{
+	if (!dev->account_dirty || !dev->have_boot)
+		return;
+	store_boot_account(dev->d->store, dev->boot, dev->produced,
+	    dev->stored, dev->dup);
+	dev->account_dirty = false;
+}
+
+/* Tells the samples lost (or found again) since the last time. */
+static void
+account_tell(struct device *dev, uint64_t now, const char *why)
+{
+	uint64_t lost = dev->produced - dev->stored;
+	char detail[200];
+
+	if (lost > dev->lost_told) {
+		snprintf(detail, sizeof(detail), "%" PRIu64 " samples of boot "
+		    "%016" PRIx64 " not stored (%s); %" PRIu64 " produced, %"
+		    PRIu64 " stored", lost - dev->lost_told,
+		    dev->hello.boot_id, why, dev->produced, dev->stored);
+		event(dev, now, "samples-lost", lost - dev->lost_told, detail);
+	} else if (lost < dev->lost_told) {
+		snprintf(detail, sizeof(detail), "%" PRIu64 " samples counted "
+		    "lost arrived late and were stored", dev->lost_told - lost);
+		event(dev, now, "samples-recovered", dev->lost_told - lost,
+		    detail);
+	}
+	dev->lost_told = lost;
+	account_write(dev);
+}
+
+/* The boot is over for this link (link down, a new boot): what the agent
+ * said it produced and we never saw is lost. */
+static void
+account_close(struct device *dev, uint64_t now, const char *why)
+{
+	if (!dev->have_boot)
+		return;
+	if (dev->agent.t_us != 0 && dev->agent.samples > dev->produced) {
+		dev->produced = dev->agent.samples;
+		dev->account_dirty = true;
+	}
+	account_tell(dev, now, why);
+}
+
+enum idx_class { IDX_NEW, IDX_LATE, IDX_DUP };
+
+static enum idx_class
+idx_classify(const struct device *dev, uint64_t index)
+{
+	uint64_t k = index % DEV_IDX_WINDOW;
+
+	if (index >= dev->next_index)
+		return IDX_NEW;
+	if (dev->next_index - index > DEV_IDX_WINDOW)
+		return IDX_DUP;		/* too old to know: never twice */
+	return (dev->idx_stored[k >> 3] >> (k & 7)) & 1u ? IDX_DUP : IDX_LATE;
+}
+
+static void
+idx_mark(struct device *dev, uint64_t index)
+{
+	uint64_t k;
+
+	/* Indices skipped on the way are not stored (yet). */
+	for (uint64_t i = dev->next_index; i < index &&
+	    i < dev->next_index + DEV_IDX_WINDOW; i++) {
+		k = i % DEV_IDX_WINDOW;
+		dev->idx_stored[k >> 3] &= (uint8_t)~(1u << (k & 7));
+	}
+	k = index % DEV_IDX_WINDOW;
+	dev->idx_stored[k >> 3] |= (uint8_t)(1u << (k & 7));
+	if (index >= dev->next_index)
+		dev->next_index = index + 1;
 }
 
 /*
@@ -199,7 +352,7 @@ set_anchor(struct device *dev, uint64_t from_us, int64_t offset,
 			dev->next_clock_event = now + DRIFT_WINDOW_US;
 		}
 	}
-	dev->offset_us = offset;
+	anchor_push(dev, from_us, offset);
 }
 
 static void
@@ -253,6 +406,9 @@ on_hello(void *arg, struct session *s)
 		return;
 	}
 	if (!dev->have_boot || dev->hello.boot_id != h->boot_id) {
+		account_close(dev, now, "the board restarted");
+		dev->have_boot = false;
+		memset(&dev->agent, 0, sizeof(dev->agent));
 		offset = (int64_t)now - (int64_t)h->uptime_us;
 		dev->boot = store_boot(d->store, dev->id, h, (uint64_t)offset,
 		    now);
@@ -263,15 +419,19 @@ on_hello(void *arg, struct session *s)
 			return;
 		}
 		dev->have_boot = true;
+		dev->hello = *h;
 		dev->ncols = 0;
+		dev->last_t = 0;
+		dev->nanchor = 0;
 		memset(dev->counter_id, 0, sizeof(dev->counter_id));
-		if (last_anchor(d, dev->boot, &dev->offset_us)) {
+		account_load(dev);
+		if (load_anchors(dev)) {
 			log_notice("%s: %s: boot %016" PRIx64 " again",
 			    l->spec, dev->name, h->boot_id);
 		} else {
 			char detail[160];
 
-			dev->offset_us = offset;
+			anchor_push(dev, 0, offset);
 			(void)store_clock(d->store, dev->boot, 0, offset);
 			snprintf(detail, sizeof(detail), "boot %016" PRIx64
 			    ", agent %s, protocol %u, layout %u", h->boot_id,
@@ -395,6 +555,19 @@ on_desc(void *arg, struct session *s)
 	log_info("%s: %s: %u counters", l->spec, dev->name, s->ndesc);
 }
 
+/*
+ * A new anchor never maps this sample at or before the newest wall time
+ * stored: wall times keep the order of device times, and every stored
+ * time is its device time plus the anchor in force (the clock table).
+ */
+static int64_t
+anchor_floor(const struct device *dev, uint64_t device_us, int64_t offset)
+{
+	if (dev->last_t != 0 && (int64_t)device_us + offset <= dev->last_t)
+		return dev->last_t + 1 - (int64_t)device_us;
+	return offset;
+}
+
 static void
 track_clock(struct device *dev, uint64_t device_us, uint64_t now)
 {
@@ -402,10 +575,11 @@ track_clock(struct device *dev, uint64_t device_us, uint64_t now)
 
 	if (est < dev->min_est_us)
 		dev->min_est_us = est;
-	if (est < dev->offset_us - FUTURE_MAX_US) {
+	if (est < dev->offset_us - FUTURE_MAX_US &&
+	    anchor_floor(dev, device_us, est) < dev->offset_us) {
 		/* A sample from the future: the anchor is late. */
-		set_anchor(dev, device_us, est, now, "sample ahead of wall "
-		    "time");
+		set_anchor(dev, device_us, anchor_floor(dev, device_us, est),
+		    now, "sample ahead of wall time");
 		dev->min_est_us = INT64_MAX;
 		dev->est_window_end = now + DRIFT_WINDOW_US;
 	} else if (now >= dev->est_window_end) {
@@ -438,14 +612,18 @@ live_sample(struct device *dev, uint64_t t, const uint32_t *vals, uint32_t n,
 
 		c->value = (c->flags & AC_FLAG_SIGNED) ? (int32_t)vals[i] :
 		    (int64_t)vals[i];
+		if (c->kind != AC_KIND_COUNTER)
+			continue;	/* a gauge has no rate */
 		if (c->rate_t == 0) {
 			c->rate_t = t;
-			c->rate_base = c->value;
+			c->rate_base = (int64_t)vals[i];
 		} else if (t - c->rate_t >= 1000000) {
-			c->rate = (double)(uint32_t)(c->value - c->rate_base) *
-			    1e6 / (double)(t - c->rate_t);
+			/* Counters wrap at 32 bits: the change is modular. */
+			c->rate = (double)(uint32_t)(vals[i] -
+			    (uint32_t)c->rate_base) * 1e6 /
+			    (double)(t - c->rate_t);
 			c->rate_t = t;
-			c->rate_base = c->value;
+			c->rate_base = (int64_t)vals[i];
 		}
 	}
 	ld->last_sample_t = t;
@@ -466,38 +644,93 @@ live_sample(struct device *dev, uint64_t t, const uint32_t *vals, uint32_t n,
 }
 
 static void
+store_values(struct device *dev, int64_t t, const uint32_t *vals, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (dev->counter_id[i] > 0)
+			store_sample(dev->d->store, dev->counter_id[i],
+			    (uint64_t)t, dev->is_signed[i] ?
+			    (int64_t)(int32_t)vals[i] : (int64_t)vals[i]);
+}
+
+/*
+ * A sample is stored only when its (boot, index) is new and its counters
+ * are known; its time is its device time through the anchor in force.
+ * A late sample (it fills an earlier gap) takes the anchor of its own
+ * time and leaves the live state alone.
+ */
+static void
 on_sample(void *arg, uint64_t index, uint64_t t_us, const uint32_t *vals,
     uint32_t n)
 {
 	struct link *l = arg;
 	struct device *dev = l->dev;
+	enum idx_class cls;
 	uint64_t now;
 	int64_t t;
 
-	(void)index;
-	if (dev == NULL || !dev->have_boot || !l->s.desc_complete ||
-	    dev->counters_pending || n != dev->ncols) {
-		l->unattributed++;
+	if (dev == NULL || !dev->have_boot)
+		return;
+	if ((cls = idx_classify(dev, index)) == IDX_DUP) {
+		dev->dup++;
+		dev->account_dirty = true;
 		return;
 	}
+	if (!l->s.desc_complete || dev->counters_pending || n != dev->ncols)
+		return;		/* counted lost: produced, not stored */
 	now = now_wall_us();
-	track_clock(dev, t_us, now);
-	t = device_wall(dev, t_us);
-	if (dev->gap_check)
-		check_gap(dev, t, now);
-	if (t <= dev->last_t)
-		t = dev->last_t + 1;	/* keep time order across re-anchors */
-	dev->last_t = t;
-	for (uint32_t i = 0; i < n; i++)
-		if (dev->counter_id[i] > 0)
-			store_sample(l->d->store, dev->counter_id[i],
-			    (uint64_t)t, dev->is_signed[i] ?
-			    (int64_t)(int32_t)vals[i] : (int64_t)vals[i]);
-	memcpy(dev->vals, vals, n * sizeof(*vals));
-	dev->samples++;
+	if (cls == IDX_NEW) {
+		track_clock(dev, t_us, now);
+		t = device_wall(dev, t_us);
+		if (dev->gap_check)
+			check_gap(dev, t, now);
+		dev->last_t = t;
+	} else {
+		t = device_wall(dev, t_us);
+	}
+	store_values(dev, t, vals, n);
+	idx_mark(dev, index);
+	dev->stored++;
+	if (dev->produced < dev->next_index)
+		dev->produced = dev->next_index;
+	dev->account_dirty = true;
 	l->d->samples_total++;
 	dev->last_seen = now;
-	live_sample(dev, (uint64_t)t, vals, n, now);
+	if (cls == IDX_NEW) {
+		memcpy(dev->vals, vals, n * sizeof(*vals));
+		dev->samples++;
+		live_sample(dev, (uint64_t)t, vals, n, now);
+	}
+}
+
+static void
+on_produced(void *arg, uint64_t end)
+{
+	struct link *l = arg;
+	struct device *dev = l->dev;
+
+	if (dev != NULL && dev->have_boot && end > dev->produced) {
+		dev->produced = end;
+		dev->account_dirty = true;
+	}
+}
+
+static void
+on_duplicates(void *arg, uint64_t n)
+{
+	struct link *l = arg;
+	struct device *dev = l->dev;
+
+	if (dev != NULL && dev->have_boot) {
+		dev->dup += n;
+		dev->account_dirty = true;
+	}
+}
+
+static uint32_t
+on_ask(void *arg, uint8_t cmd, uint32_t arg0, uint32_t arg1)
+{
+	return link_cmd(arg, cmd, arg0, arg1);
 }
 
 static void
@@ -985,24 +1218,34 @@ on_mem(void *arg, const struct ac_msg_mem *m)
 		return;
 	if (m->kind == AC_MEM_READ) {
 		if (l->read != NULL && m->req_id == l->read_req &&
-		    http_read_chunk(l->d->http, l->read, m->offset, m->data,
-		    m->len, (uint64_t)device_wall(dev, m->t_us)) != 0)
+		    http_read_chunk(l->d->http, l->read, m, (uint64_t)
+		    device_wall(dev, m->t_us)) != 0)
 			l->read = NULL;
 		return;
 	}
-	if (m->offset == m->start) {	/* a transfer begins */
+	if (m->offset == m->start && (!x->active || m->req_id != x->req_id)) {
+		/* A transfer begins. */
 		free(x->buf);
 		*x = (struct mem_xfer){ true, m->req_id, m->kind, m->start,
 		    m->total, 0, m->t_us, malloc(m->total ? m->total : 1) };
 		if (x->buf == NULL)
 			x->active = false;
 	}
-	if (!x->active || m->req_id != x->req_id ||
-	    m->offset != x->start + x->got) {
-		if (x->active)
-			event(dev, now_wall_us(), "snapshot-incomplete", 1,
-			    "a memory chunk was lost; transfer abandoned");
+	if (!x->active || m->req_id != x->req_id)
+		return;
+	switch (xfer_place(&(struct xfer_span){ x->start, x->total, x->got },
+	    m->start, m->total, m->offset, m->len)) {
+	case XFER_NEXT:
+		break;
+	case XFER_DUP:
+		return;
+	default:
+		event(dev, now_wall_us(), "snapshot-incomplete", 1,
+		    "a memory chunk was lost or does not belong to the "
+		    "transfer; transfer abandoned");
 		x->active = false;
+		free(x->buf);
+		x->buf = NULL;
 		return;
 	}
 	memcpy(x->buf + x->got, m->data, m->len);
@@ -1107,32 +1350,65 @@ on_stats(void *arg, const struct ac_msg_stats *m)
 	    (uint64_t)device_wall(dev, m->t_us), m);
 }
 
+/*
+ * Link trouble (CRC and framing errors, gaps, replays, requests) is told
+ * once a second per kind, with a count: a wrong baud rate makes hundreds
+ * a second.  Version errors go at once.
+ */
 static void
 on_event(void *arg, enum session_event e, uint64_t n, const char *why)
 {
 	struct link *l = arg;
-	struct device *dev = l->dev;
-	uint64_t now = now_wall_us();
+	struct link_trouble *tr;
 
 	switch (e) {
 	case SE_NEW_BOOT:
+	case SE_SAMPLES_LOST:	/* the boot's accounting tells these */
 		return;
 	case SE_VERSION:
 		log_warnx("%s: %s", l->spec, why);
-		break;
+		if (l->dev != NULL)
+			event(l->dev, now_wall_us(), session_event_name(e), n,
+			    why);
+		else
+			store_event(l->d->store, 0, 0, now_wall_us(),
+			    session_event_name(e), n, why);
+		return;
 	case SE_SEQ_GAP:
-	case SE_SAMPLES_LOST:
+	case SE_ASKED:
 		log_info("%s: %s", l->spec, why);
 		break;
 	default:
 		log_debug("%s: %s: %s", l->spec, session_event_name(e), why);
 		break;
 	}
-	if (dev != NULL)
-		event(dev, now, session_event_name(e), n, why);
-	else
-		store_event(l->d->store, 0, 0, now, session_event_name(e), n,
-		    why);
+	if ((unsigned)e >= SE_COUNT)
+		return;
+	tr = &l->trouble[e];
+	tr->count += n;
+	snprintf(tr->detail, sizeof(tr->detail), "%s", why);
+}
+
+static void
+trouble_tell(struct link *l, uint64_t now)
+{
+	char detail[200];
+
+	for (unsigned e = 0; e < SE_COUNT; e++) {
+		struct link_trouble *tr = &l->trouble[e];
+
+		if (tr->count == 0)
+			continue;
+		snprintf(detail, sizeof(detail), "%s%s", tr->detail,
+		    tr->count > 1 ? " (and more like it)" : "");
+		if (l->dev != NULL)
+			event(l->dev, now, session_event_name(e), tr->count,
+			    detail);
+		else
+			store_event(l->d->store, 0, 0, now,
+			    session_event_name(e), tr->count, detail);
+		tr->count = 0;
+	}
 }
 
 const struct session_cb device_session_cb = {
@@ -1140,6 +1416,7 @@ const struct session_cb device_session_cb = {
 	.log = on_log, .state = on_state, .crash = on_crash, .mem = on_mem,
 	.dump_info = on_dump_info, .dump_data = on_dump_data,
 	.reply = on_reply, .stats = on_stats, .event = on_event,
+	.produced = on_produced, .duplicates = on_duplicates, .ask = on_ask,
 };
 
 void
@@ -1147,8 +1424,10 @@ device_link_lost(struct link *l, uint64_t now, const char *why)
 {
 	struct device *dev = l->dev;
 
+	trouble_tell(l, now);
 	if (dev == NULL)
 		return;
+	account_close(dev, now, "not received before the link went down");
 	event(dev, now, "link-down", 1, why);
 	dev->link = NULL;
 	l->dev = NULL;
@@ -1169,6 +1448,13 @@ device_tick(struct daemon *d, struct link *l, uint64_t now)
 
 	if (l->fd < 0 || l->connecting)
 		return;
+	session_tick(&l->s, now);
+	if (now >= l->next_trouble) {
+		trouble_tell(l, now);
+		l->next_trouble = now + 1000000;
+		if (dev != NULL && !l->s.ref_pending)
+			account_tell(dev, now, "damaged or missing frames");
+	}
 	if (l->hello_asked != 0 && now - l->hello_asked > 1000000) {
 		link_cmd(l, AC_CMD_HELLO, 0, 0);
 		l->hello_asked = now;
@@ -1207,8 +1493,19 @@ device_tick(struct daemon *d, struct link *l, uint64_t now)
 			ld->health.framing_errors = st->framing_errors;
 			ld->health.seq_gaps = st->seq_gaps;
 			ld->health.frames_lost = st->frames_lost;
-			ld->health.samples_lost = st->samples_lost;
+			ld->health.samples_lost = dev->produced - dev->stored;
 			ld->health.malformed = st->malformed;
+			ld->health.samples_produced = dev->produced;
+			ld->health.samples_stored = dev->stored;
+			ld->health.samples_dup = dev->dup;
+			ld->health.frames_dup = st->frames_dup;
+			ld->health.frames_stale = st->frames_stale;
+			ld->health.frames_late = st->frames_late;
+			ld->health.samples_recovered = st->samples_recovered;
+			ld->health.samples_unattributed =
+			    st->samples_unattributed;
+			ld->health.asked_hello = st->asked_hello;
+			ld->health.asked_ref = st->asked_ref;
 			ld->health.agent = dev->agent;
 			/* A restarted core 1 counts again from 0. */
 			if (ld->hb_t != 0 && dev->agent_hb >= ld->hb_base)

@@ -54,6 +54,11 @@ struct live_device {
 	struct {
 		uint64_t rx_bytes, frames, crc_errors, framing_errors;
 		uint64_t seq_gaps, frames_lost, samples_lost, malformed;
+		/* The current boot's accounting: produced = stored + lost. */
+		uint64_t samples_produced, samples_stored, samples_dup;
+		uint64_t frames_dup, frames_stale, frames_late;
+		uint64_t samples_recovered, samples_unattributed;
+		uint64_t asked_hello, asked_ref;
 		struct ac_msg_stats agent;
 	} health;
 	uint64_t next_display;

@@ -25,7 +25,7 @@ struct qsample {
 
 enum qkind {
 	Q_ROLLUP_1S, Q_ROLLUP_1M, Q_EVENT, Q_LOG, Q_STATE, Q_CRASH,
-	Q_SNAPSHOT, Q_STATS, Q_SEEN, Q_CRASH_DUMP, Q_COUNT
+	Q_SNAPSHOT, Q_STATS, Q_SEEN, Q_CRASH_DUMP, Q_BOOT_ACCOUNT, Q_COUNT
 };
 
 struct qrow {
@@ -106,6 +106,8 @@ static const char *const q_sql[Q_COUNT] = {
 	    "kind = ?7 AND (?7 = 'panic' OR abs(t - ?4) < 1000000)",
 	[Q_SEEN] = "UPDATE devices SET last_seen = max(last_seen, ?3), "
 	    "link = coalesce(?4, link) WHERE id = ?1",
+	[Q_BOOT_ACCOUNT] = "UPDATE boots SET samples_produced = ?2, "
+	    "samples_stored = ?3, samples_dup = ?4 WHERE id = ?1",
 };
 
 void
@@ -679,6 +681,20 @@ store_seen(struct store *s, int64_t device, int64_t boot, uint64_t now,
 	r->s[0] = dup(link);
 }
 
+void
+store_boot_account(struct store *s, int64_t boot, uint64_t produced,
+    uint64_t stored, uint64_t dup)
+{
+	struct qrow *r = row(s, Q_BOOT_ACCOUNT);
+
+	if (r == NULL)
+		return;
+	r->a[0] = boot;
+	r->a[1] = (int64_t)produced;
+	r->a[2] = (int64_t)stored;
+	r->a[3] = (int64_t)dup;
+}
+
 /* ---- partitions ---- */
 
 static int
@@ -874,6 +890,10 @@ write_rows(struct store *s)
 			sqlite3_bind_int64(st, 1, r->a[0]);
 			sqlite3_bind_int64(st, 3, r->a[2]);
 			sqlite3_bind_text(st, 4, r->s[0], -1, SQLITE_STATIC);
+			break;
+		case Q_BOOT_ACCOUNT:
+			for (int k = 0; k < 4; k++)
+				sqlite3_bind_int64(st, k + 1, r->a[k]);
 			break;
 		case Q_COUNT:
 			break;

@@ -22,6 +22,21 @@ import jsonschema
 
 appcored, spec_path = sys.argv[1], sys.argv[2]
 spec = json.load(open(spec_path))
+
+
+def nullable_to_json_schema(o):
+    """OpenAPI 3.0's "nullable: true" is JSON Schema's type [T, "null"]."""
+    if isinstance(o, dict):
+        if o.get("nullable") is True and isinstance(o.get("type"), str):
+            o["type"] = [o["type"], "null"]
+        for v in o.values():
+            nullable_to_json_schema(v)
+    elif isinstance(o, list):
+        for v in o:
+            nullable_to_json_schema(v)
+
+
+nullable_to_json_schema(spec)
 n = failed = 0
 
 
