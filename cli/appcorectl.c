@@ -336,9 +336,15 @@ cmd_counters(const struct ctx *c, int64_t dev)
 	for (size_t i = 0; i < json_object_array_length(arr); i++) {
 		json_object *k = json_object_array_get_idx(arr, i);
 
-		printf("%-24s %14" PRId64 " %-8s %12.1f\n", str(k, "name"),
-		    num(k, "value"), str(k, "unit"), json_object_get_double(
-		    json_object_object_get(k, "rate")));
+		json_object *rate = json_object_object_get(k, "rate");
+		char per_s[32] = "-";
+
+		/* A gauge has no rate (null). */
+		if (rate != NULL)
+			snprintf(per_s, sizeof(per_s), "%.1f",
+			    json_object_get_double(rate));
+		printf("%-24s %14" PRId64 " %-8s %12s\n", str(k, "name"),
+		    num(k, "value"), str(k, "unit"), per_s);
 	}
 	json_object_put(o);
 	return 0;

@@ -5,6 +5,7 @@
 #include <openssl/sha.h>
 
 #include "dumprx.h"
+#include "xfer.h"
 
 void
 dumprx_reset(struct dumprx *x)
@@ -69,15 +70,17 @@ enum dumprx_res
 dumprx_data(struct dumprx *x, const struct ac_msg_dump_data *m,
     uint32_t *ack)
 {
+	enum xfer_place at;
+
 	if (!x->active || m->dump_id != x->info.dump_id ||
-	    m->offset > x->info.total || m->len > x->info.total - m->offset ||
 	    x->got == x->info.total)
 		return DRX_NONE;
-	if (m->offset != x->got ||
-	    ac_crc32c(0, m->data, m->len) != m->crc) {
-		if (m->offset < x->got)
-			return DRX_NONE;	/* sent again: already here */
-		if (m->offset == x->got)
+	at = xfer_place(&(struct xfer_span){ 0, x->info.total, x->got }, 0,
+	    x->info.total, m->offset, m->len);
+	if (at == XFER_FOREIGN || at == XFER_DUP)
+		return DRX_NONE;	/* not of it, or already here */
+	if (at != XFER_NEXT || ac_crc32c(0, m->data, m->len) != m->crc) {
+		if (at == XFER_NEXT)
 			x->crc_errors++;
 		else
 			x->gaps++;

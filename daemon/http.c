@@ -28,6 +28,7 @@
 #include <sqlite3.h>
 
 #include "appcored.h"
+#include "xfer.h"
 #include "symbols.h"
 #include "log.h"
 
@@ -169,22 +170,32 @@ http_read_done(struct http *h, struct mem_read *r, int status)
 }
 
 int
-http_read_chunk(struct http *h, struct mem_read *r, uint32_t offset,
-    const uint8_t *p, uint32_t n, uint64_t t)
+http_read_chunk(struct http *h, struct mem_read *r, const struct ac_msg_mem *m,
+    uint64_t t)
 {
 	int rc = -1;
 
 	pthread_mutex_lock(&h->cmd_mu);
 	if (read_listed(h, r) && !r->done) {
 		rc = 0;
-		if (offset >= r->offset && n <= r->len &&
-		    offset - r->offset <= r->len - n) {
+		switch (xfer_place(&(struct xfer_span){ r->offset, r->len,
+		    r->got }, m->start, m->total, m->offset, m->len)) {
+		case XFER_NEXT:
 			if (r->got == 0)
 				r->t_us = t;
-			memcpy(r->data + (offset - r->offset), p, n);
-			r->got += n;
+			memcpy(r->data + r->got, m->data, m->len);
+			r->got += m->len;
+			break;
+		case XFER_DUP:
+			break;
+		default:
+			/* A chunk lost or foreign: the answer would have a
+			 * hole.  The client may ask again. */
+			read_finish(r, 502);
+			rc = 1;
+			break;
 		}
-		if (r->got >= r->len) {
+		if (rc == 0 && r->got >= r->len) {
 			read_finish(r, 200);
 			rc = 1;
 		}
@@ -597,6 +608,34 @@ serve_stream(struct http *h, struct MHD_Connection *c)
 
 /* GET /api/v1/devices/{id}/memory?offset=&length=: the agent reads the
  * region now.  The connection waits (suspended) for the answer. */
+
+/* What a live read that did not complete answers. */
+static void
+read_failed(struct api_reply *a, int status)
+{
+	switch (status) {
+	case 504:
+		api_error(a, 504, "timeout", "the agent did not answer within "
+		    "3 s");
+		break;
+	case 409:
+		api_error(a, 409, "busy", "the agent is sending a snapshot or "
+		    "a crash dump; try again");
+		break;
+	case 503:
+		api_error(a, 503, "not_connected", "the link went down");
+		break;
+	case 502:
+		api_error(a, 502, "incomplete", "a chunk of the answer was "
+		    "lost on the link; try again");
+		break;
+	default:
+		api_error(a, status, "bad_parameter", "the agent refused the "
+		    "range");
+		break;
+	}
+}
+
 static enum MHD_Result
 serve_memory(struct http *h, struct MHD_Connection *c, const char *url,
     struct req *r)
@@ -614,13 +653,7 @@ serve_memory(struct http *h, struct MHD_Connection *c, const char *url,
 
 	if (rd != NULL) {		/* resumed: the answer is here */
 		if (rd->status != 200)
-			api_error(&a, rd->status, rd->status == 504 ? "timeout" :
-			    rd->status == 409 ? "busy" : rd->status == 503 ?
-			    "not_connected" : "bad_parameter", rd->status == 504 ?
-			    "the agent did not answer within 3 s" :
-			    rd->status == 409 ? "the agent is sending a snapshot; "
-			    "try again" : rd->status == 503 ? "the link went "
-			    "down" : "the agent refused the range");
+			read_failed(&a, rd->status);
 		else if ((hex = malloc((size_t)rd->len * 2 + 1)) != NULL) {
 			size_t n;
 
