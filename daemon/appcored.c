@@ -808,6 +808,7 @@ main(int argc, char **argv)
 		dumprx_reset(&d.devices->dump);
 		if (d.devices->part_fd >= 0)
 			close(d.devices->part_fd);
+		free(d.devices->pending);
 		free(d.devices);
 		d.devices = next;
 	}

@@ -27,6 +27,15 @@ struct daemon;
 #define DEV_IDX_WINDOW	8192	/* sample indices remembered as stored */
 #define DEV_ANCHORS	8	/* clock anchors kept for late samples */
 
+#define DEV_SETTLE_US	3000000		/* at most */
+#define DEV_SETTLE_AFTER_US 300000	/* after the answer to our HELLO */
+#define DEV_PENDING_MAX	4096
+
+struct pending_sample {
+	uint64_t index, t_us;
+	uint32_t vals[AC_MAX_COUNTERS];
+};
+
 struct clock_anchor {
 	uint64_t from_us;		/* device time */
 	int64_t offset_us;		/* wall = device + offset from there */
@@ -68,6 +77,17 @@ struct device {
 	uint64_t next_index;			/* one past the newest stored */
 	uint8_t idx_stored[DEV_IDX_WINDOW / 8];
 	bool account_dirty;
+
+	/* A new boot's clock settles before its first samples are stored:
+	 * they may be a backlog read long after they were taken.  It settles
+	 * DEV_SETTLE_AFTER_US after the agent answered this host's HELLO
+	 * (the answer comes after any backlog on the link), at most
+	 * DEV_SETTLE_US after the boot appeared. */
+	bool settling;
+	uint64_t settle_until;
+	int64_t settle_est;			/* least arrival - device time */
+	struct pending_sample *pending;		/* DEV_PENDING_MAX */
+	uint32_t npending;
 
 	bool gap_check;				/* next sample: gap? */
 	uint32_t ncols;				/* counters mapped */

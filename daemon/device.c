@@ -38,6 +38,8 @@
 #define DRIFT_MAX_US		20000
 #define FUTURE_MAX_US		5000
 
+static void settle_clock(struct device *, uint64_t now);
+
 uint64_t
 now_wall_us(void)
 {
@@ -406,6 +408,7 @@ on_hello(void *arg, struct session *s)
 		return;
 	}
 	if (!dev->have_boot || dev->hello.boot_id != h->boot_id) {
+		settle_clock(dev, now);
 		account_close(dev, now, "the board restarted");
 		dev->have_boot = false;
 		memset(&dev->agent, 0, sizeof(dev->agent));
@@ -431,8 +434,12 @@ on_hello(void *arg, struct session *s)
 		} else {
 			char detail[160];
 
+			/* Tentative until the clock settles. */
 			anchor_push(dev, 0, offset);
-			(void)store_clock(d->store, dev->boot, 0, offset);
+			dev->settling = true;
+			dev->settle_est = offset;
+			dev->settle_until = now + DEV_SETTLE_US;
+			dev->npending = 0;
 			snprintf(detail, sizeof(detail), "boot %016" PRIx64
 			    ", agent %s, protocol %u, layout %u", h->boot_id,
 			    h->agent_version, h->proto_version,
@@ -445,6 +452,9 @@ on_hello(void *arg, struct session *s)
 		}
 		dev->min_est_us = INT64_MAX;
 		dev->est_window_end = now + DRIFT_WINDOW_US;
+	} else if (dev->settling &&
+	    (int64_t)now - (int64_t)h->uptime_us < dev->settle_est) {
+		dev->settle_est = (int64_t)now - (int64_t)h->uptime_us;
 	}
 	dev->hello = *h;
 	dev->state = h->core1_state;
@@ -660,25 +670,11 @@ store_values(struct device *dev, int64_t t, const uint32_t *vals, uint32_t n)
  * time and leaves the live state alone.
  */
 static void
-on_sample(void *arg, uint64_t index, uint64_t t_us, const uint32_t *vals,
-    uint32_t n)
+keep_sample(struct device *dev, enum idx_class cls, uint64_t index,
+    uint64_t t_us, const uint32_t *vals, uint32_t n, uint64_t now)
 {
-	struct link *l = arg;
-	struct device *dev = l->dev;
-	enum idx_class cls;
-	uint64_t now;
 	int64_t t;
 
-	if (dev == NULL || !dev->have_boot)
-		return;
-	if ((cls = idx_classify(dev, index)) == IDX_DUP) {
-		dev->dup++;
-		dev->account_dirty = true;
-		return;
-	}
-	if (!l->s.desc_complete || dev->counters_pending || n != dev->ncols)
-		return;		/* counted lost: produced, not stored */
-	now = now_wall_us();
 	if (cls == IDX_NEW) {
 		track_clock(dev, t_us, now);
 		t = device_wall(dev, t_us);
@@ -694,13 +690,110 @@ on_sample(void *arg, uint64_t index, uint64_t t_us, const uint32_t *vals,
 	if (dev->produced < dev->next_index)
 		dev->produced = dev->next_index;
 	dev->account_dirty = true;
-	l->d->samples_total++;
+	dev->d->samples_total++;
 	dev->last_seen = now;
 	if (cls == IDX_NEW) {
 		memcpy(dev->vals, vals, n * sizeof(*vals));
 		dev->samples++;
 		live_sample(dev, (uint64_t)t, vals, n, now);
 	}
+}
+
+/*
+ * The clock of a new boot is settled: its anchor is the least "arrival -
+ * device time" seen (the HELLO that answered this host, and every sample
+ * meanwhile), and the samples held until now are stored with it.
+ */
+static void
+settle_clock(struct device *dev, uint64_t now)
+{
+	char detail[160];
+	int64_t moved;
+
+	if (!dev->settling)
+		return;
+	dev->settling = false;
+	moved = dev->settle_est - dev->offset_us;
+	dev->nanchor = 0;
+	anchor_push(dev, 0, dev->settle_est);
+	(void)store_clock(dev->d->store, dev->boot, 0, dev->settle_est);
+	store_boot_started(dev->d->store, dev->boot, dev->settle_est);
+	if (moved != 0) {
+		snprintf(detail, sizeof(detail), "clock settled %+" PRId64
+		    " us from the first HELLO's (a backlog of %u samples)",
+		    moved, dev->npending);
+		event(dev, now, "clock", 1, detail);
+	}
+	for (uint32_t i = 0; i < dev->npending; i++) {
+		const struct pending_sample *p = &dev->pending[i];
+
+		if (idx_classify(dev, p->index) != IDX_NEW)
+			continue;
+		keep_sample(dev, IDX_NEW, p->index, p->t_us, p->vals,
+		    dev->ncols, now);
+	}
+	dev->npending = 0;
+	free(dev->pending);
+	dev->pending = NULL;
+}
+
+/* While the clock settles, new samples wait (a bounded number). */
+static bool
+hold_sample(struct device *dev, uint64_t index, uint64_t t_us,
+    const uint32_t *vals, uint32_t n, uint64_t now)
+{
+	struct pending_sample *p;
+	int64_t est = (int64_t)now - (int64_t)t_us;
+
+	if (est < dev->settle_est)
+		dev->settle_est = est;
+	if (dev->pending == NULL && (dev->pending = malloc(DEV_PENDING_MAX *
+	    sizeof(*dev->pending))) == NULL)
+		return false;
+	if (dev->npending == DEV_PENDING_MAX)
+		return false;
+	p = &dev->pending[dev->npending++];
+	p->index = index;
+	p->t_us = t_us;
+	memcpy(p->vals, vals, n * sizeof(*vals));
+	return true;
+}
+
+/*
+ * A sample is stored only when its (boot, index) is new and its counters
+ * are known; its time is its device time through the anchor in force.
+ * A late sample (it fills an earlier gap) takes the anchor of its own
+ * time and leaves the live state alone.
+ */
+static void
+on_sample(void *arg, uint64_t index, uint64_t t_us, const uint32_t *vals,
+    uint32_t n)
+{
+	struct link *l = arg;
+	struct device *dev = l->dev;
+	enum idx_class cls;
+	uint64_t now;
+
+	if (dev == NULL || !dev->have_boot)
+		return;
+	if ((cls = idx_classify(dev, index)) == IDX_DUP) {
+		dev->dup++;
+		dev->account_dirty = true;
+		return;
+	}
+	if (!l->s.desc_complete || dev->counters_pending || n != dev->ncols)
+		return;		/* counted lost: produced, not stored */
+	now = now_wall_us();
+	if (dev->settling) {
+		if (cls == IDX_NEW && hold_sample(dev, index, t_us, vals, n,
+		    now))
+			return;
+		settle_clock(dev, now);
+		cls = idx_classify(dev, index);
+		if (cls == IDX_DUP)
+			return;
+	}
+	keep_sample(dev, cls, index, t_us, vals, n, now);
 }
 
 static void
@@ -1288,6 +1381,15 @@ on_reply(void *arg, const struct ac_msg_reply *m)
 {
 	struct link *l = arg;
 
+	/* The answer to this host's HELLO follows any backlog on the link;
+	 * the agent's own queue may still hold some: a little longer. */
+	if (m->cmd == AC_CMD_HELLO && l->dev != NULL && l->dev->settling) {
+		uint64_t until = now_wall_us() + DEV_SETTLE_AFTER_US;
+
+		if (until < l->dev->settle_until)
+			l->dev->settle_until = until;
+	}
+
 	if (m->status != AC_ST_OK)
 		log_info("%s: %s: %s", l->spec, ac_cmd_name(m->cmd),
 		    ac_status_name(m->status));
@@ -1365,6 +1467,12 @@ on_event(void *arg, enum session_event e, uint64_t n, const char *why)
 	case SE_NEW_BOOT:
 	case SE_SAMPLES_LOST:	/* the boot's accounting tells these */
 		return;
+	case SE_LATE:
+		/* Reordered: the gap it was counted in, if not told yet,
+		 * was no loss. */
+		tr = &l->trouble[SE_SEQ_GAP];
+		tr->count -= tr->count >= n ? n : tr->count;
+		return;
 	case SE_VERSION:
 		log_warnx("%s: %s", l->spec, why);
 		if (l->dev != NULL)
@@ -1427,6 +1535,7 @@ device_link_lost(struct link *l, uint64_t now, const char *why)
 	trouble_tell(l, now);
 	if (dev == NULL)
 		return;
+	settle_clock(dev, now);
 	account_close(dev, now, "not received before the link went down");
 	event(dev, now, "link-down", 1, why);
 	dev->link = NULL;
@@ -1449,6 +1558,8 @@ device_tick(struct daemon *d, struct link *l, uint64_t now)
 	if (l->fd < 0 || l->connecting)
 		return;
 	session_tick(&l->s, now);
+	if (dev != NULL && dev->settling && now >= dev->settle_until)
+		settle_clock(dev, now);
 	if (now >= l->next_trouble) {
 		trouble_tell(l, now);
 		l->next_trouble = now + 1000000;

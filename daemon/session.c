@@ -18,7 +18,7 @@ session_event_name(enum session_event e)
 	static const char *const names[SE_COUNT] = {
 		"crc-error", "framing-error", "seq-gap", "samples-lost",
 		"malformed", "version", "new-boot", "duplicate", "stale",
-		"asked", "unattributed",
+		"asked", "unattributed", "late",
 	};
 
 	return (unsigned)e < SE_COUNT ? names[e] : "unknown";
@@ -609,6 +609,7 @@ seq_accept(struct session *s, const struct ac_frame *f)
 		return true;
 	case SEQ_LATE:
 		s->st.frames_late++;
+		event(s, SE_LATE, 1, "a frame counted lost arrived late");
 		return true;
 	case SEQ_DUP:
 		s->st.frames_dup++;

@@ -25,6 +25,7 @@ enum session_event {
 	SE_STALE,		/* count = frames too old to place */
 	SE_ASKED,		/* the host asked the agent for what it lacks */
 	SE_UNATTRIBUTED,	/* count = samples before the boot was known */
+	SE_LATE,		/* a frame counted in a gap arrived after all */
 	SE_COUNT
 };
 

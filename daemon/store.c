@@ -682,6 +682,20 @@ store_seen(struct store *s, int64_t device, int64_t boot, uint64_t now,
 }
 
 void
+store_boot_started(struct store *s, int64_t boot, int64_t started)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(s->db, "UPDATE boots SET started = ? WHERE "
+	    "id = ?", -1, &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int64(st, 1, started);
+	sqlite3_bind_int64(st, 2, boot);
+	(void)sqlite3_step(st);
+	sqlite3_finalize(st);
+}
+
+void
 store_boot_account(struct store *s, int64_t boot, uint64_t produced,
     uint64_t stored, uint64_t dup)
 {

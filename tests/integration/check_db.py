@@ -1,19 +1,39 @@
 #!/usr/bin/env python3
-"""Checks an appcored database against appcore-sim ground-truth logs.
+"""Checks an appcored database against appcore-sim's ground truth.
 
 usage: check_db.py DB DEVICE TRUTH... [--subset] [--no-loss-events]
+                   [--accounting] [--bound-ms N]
 
-Each TRUTH file is one simulator run (one boot) of DEVICE, in order.
-Default: every sample of every run must be stored, exactly: value, and
-wall time = device time + the boot's clock offset, in time order.
---subset: stored samples must each equal the truth (nothing wrong stored),
-but some may be missing.  Prints TAP lines; exits 1 on failure."""
+Each TRUTH file is one simulator run (one boot) of DEVICE, in order, with
+TRUTH.clock beside it: the simulator's own wall time of its device time 0.
+Nothing here comes from the daemon's clock table: a stored row is matched
+to the truth sample with the same values whose wall time (the simulator's
+clock) lies within [-1 ms, +BOUND] of the stored time, preferring the
+device-time offset of the row before (offsets change only when the
+daemon re-anchors).  Then:
+- every stored row matches a truth sample (nothing wrong is stored) and no
+  truth sample is stored twice;
+- default: every truth sample is stored;
+- --subset: some may be missing;
+- --accounting: for each run's boot, boots.samples_produced equals the
+  samples the simulator produced and samples_stored the samples stored.
+Prints TAP lines; exits 1 on failure."""
+import bisect
 import sqlite3
 import sys
 
 args = [a for a in sys.argv[1:] if not a.startswith("--")]
-subset = "--subset" in sys.argv
-no_loss = "--no-loss-events" in sys.argv
+opts = [a for a in sys.argv[1:] if a.startswith("--")]
+subset = "--subset" in opts
+no_loss = "--no-loss-events" in opts
+accounting = "--accounting" in opts
+bound_us = 100000
+max_gap_us = None
+for o in opts:
+    if o.startswith("--bound-ms="):
+        bound_us = int(o.split("=", 1)[1]) * 1000
+    if o.startswith("--max-gap-ms="):
+        max_gap_us = int(o.split("=", 1)[1]) * 1000
 db, device, truths = args[0], args[1], args[2:]
 con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
 n = 0
@@ -34,86 +54,125 @@ if row is None:
     print("1..%d" % n)
     sys.exit(1)
 dev = row[0]
-boots = con.execute("SELECT id, started FROM boots WHERE device_id = ? "
-                    "ORDER BY first_seen", (dev,)).fetchall()
-real_boots = [b for b in boots
-              if con.execute("SELECT count(*) FROM clock WHERE boot_id = ?",
-                             (b[0],)).fetchone()[0] > 0]
+
+# Columns: the counter ids of each index (a boot may register them anew).
 counters = {}
-for cid, idx, name, kind, signed in con.execute(
-        "SELECT id, idx, name, kind, signed FROM counters WHERE device_id = ?",
-        (dev,)):
-    counters[idx] = (cid, signed)
+for cid, idx, signed in con.execute(
+        "SELECT id, idx, signed FROM counters WHERE device_id = ? AND "
+        "kind != 'unused'", (dev,)):
+    counters[cid] = (idx, signed)
 
+# Stored rows, as one vector of values per stored time.
 stored = {}
-mine = set(c for c, _ in counters.values())
-for cid, t, v in con.execute("SELECT counter_id, t, value FROM samples "
-                             "ORDER BY counter_id, t"):
-    if cid in mine:
-        stored.setdefault(cid, []).append((t, v))
+for cid, t, v in con.execute("SELECT counter_id, t, value FROM samples"):
+    if cid in counters:
+        idx, signed = counters[cid]
+        stored.setdefault(t, {})[idx] = v & 0xffffffff if signed else v
 
-total_truth = 0
-expected = {}
+# The truth: by value vector, every (run, index, device time).
+by_values = {}
+runs = []
 for run, path in enumerate(truths):
+    wall0 = int(open(path + ".clock").read().split()[0])
     lines = [l.split() for l in open(path)]
-    total_truth += len(lines)
-    # The boot of this run: runs and boots come in the same order.
-    boot = None
-    if len(real_boots) >= len(truths):
-        boot = real_boots[len(real_boots) - len(truths) + run][0]
-    anchors = con.execute("SELECT from_us, offset_us FROM clock WHERE "
-                          "boot_id = ? ORDER BY from_us", (boot,)).fetchall()
-    check(len(anchors) >= 1, "run %d: boot %s has a clock anchor (%d)"
-          % (run + 1, boot, len(anchors)))
-    if not anchors:
-        continue
-    ncols = len(lines[0]) - 2 if lines else 0
-    check(all(i in counters for i in range(ncols)),
-          "run %d: all %d counters registered" % (run + 1, ncols))
-    last = None
-    k = 0
+    runs.append((wall0, len(lines), [int(f[1]) for f in lines]))
     for f in lines:
-        tdev = int(f[1])
-        while k + 1 < len(anchors) and anchors[k + 1][0] <= tdev:
-            k += 1
-        t = tdev + anchors[k][1]
-        if last is not None and t <= last:
-            t = last + 1
-        last = t
-        for i in range(ncols):
-            cid, signed = counters.get(i, (None, 0))
-            v = int(f[2 + i])
-            if signed and v >= 2 ** 31:
-                v -= 2 ** 32
-            expected.setdefault(cid, []).append((t, v))
+        idx, tdev = int(f[0]), int(f[1])
+        key = tuple(int(x) for x in f[2:])
+        by_values.setdefault(key, []).append((wall0 + tdev, run, idx, tdev))
+for v in by_values.values():
+    v.sort()
 
+# Pass 1: the candidates of each stored row.  Rows with one candidate
+# fix the offset (stored time - device time) around them; rows whose
+# values repeat (core 1 idle or stopped) take the offset of the nearest
+# such row before, else after.
+rows = []
+wrong = 0
+first_wrong = None
+for t in sorted(stored):
+    cols = stored[t]
+    key = tuple(cols.get(i) for i in range(len(cols)))
+    lst = by_values.get(key, ())
+    lo = bisect.bisect_left(lst, (t - bound_us,))
+    hi = bisect.bisect_right(lst, (t + 1001,))
+    cands = [(c[1], c[2], c[3], c[0] - c[3]) for c in lst[lo:hi]
+             if -1000 <= t - c[0] <= bound_us]
+    if not cands:
+        wrong += 1
+        if first_wrong is None:
+            first_wrong = (t, key[:6])
+        continue
+    rows.append((t, cands))
+anchor_before = []
+last = None
+for t, cands in rows:
+    if len(cands) == 1:
+        last = (cands[0][0], t - cands[0][2])
+    anchor_before.append(last)
+anchor_after = [None] * len(rows)
+last = None
+for k in range(len(rows) - 1, -1, -1):
+    t, cands = rows[k]
+    if len(cands) == 1:
+        last = (cands[0][0], t - cands[0][2])
+    anchor_after[k] = last
+
+matched = {}
+offset = {}
+changes = {}
+for k, (t, cands) in enumerate(rows):
+    pick = None
+    for a in (anchor_before[k], anchor_after[k]):
+        if a is not None and pick is None:
+            same = [c for c in cands if c[0] == a[0] and t - c[2] == a[1]]
+            pick = same[0] if same else None
+    c = pick or min(cands, key=lambda c: t - (c[3] + c[2]))
+    if offset.get(c[0]) != t - c[2]:
+        changes[c[0]] = changes.get(c[0], 0) + 1
+        offset[c[0]] = t - c[2]
+    matched[(c[0], c[1])] = matched.get((c[0], c[1]), 0) + 1
+
+total = sum(r[1] for r in runs)
+check(wrong == 0 and (matched or subset), "each of %d stored samples equals "
+      "a truth sample within %d ms of the simulator's clock (%d wrong%s)"
+      % (len(stored), bound_us // 1000, wrong,
+         ", first at %d: %s" % first_wrong if first_wrong else ""))
+twice = sum(1 for v in matched.values() if v > 1)
+check(twice == 0, "no truth sample stored twice (%d)" % twice)
 if not subset:
-    got = sum(len(v) for v in stored.values())
-    want = sum(len(v) for v in expected.values())
-    check(got == want, "stored %d counter-samples, the truth has %d "
-          "(%d samples)" % (got, want, total_truth))
-    bad = [c for c in expected if stored.get(c) != expected[c]]
-    check(not bad, "every sample stored with its value and time, in order "
-          "(%d counters differ)" % len(bad))
-    if bad:
-        c = bad[0]
-        s, e = stored.get(c, []), expected[c]
-        for j in range(min(len(s), len(e))):
-            if s[j] != e[j]:
-                print("# counter %s first difference at %d: stored %s, "
-                      "truth %s" % (c, j, s[j], e[j]))
-                break
-else:
-    wrong = 0
-    count = 0
-    for c, rows in stored.items():
-        exp = dict(expected.get(c, []))
-        for t, v in rows:
-            count += 1
-            if exp.get(t) != v:
-                wrong += 1
-    check(wrong == 0 and count > 0, "each of %d stored counter-samples "
-          "equals the truth (%d wrong)" % (count, wrong))
+    check(len(matched) == total, "stored %d of the %d samples the simulator "
+          "produced" % (len(matched), total))
+for run in range(len(runs)):
+    check(changes.get(run, 0) <= 20, "run %d: stored times are device times "
+          "plus an offset that changed %d time(s)"
+          % (run + 1, changes.get(run, 0)))
+
+if max_gap_us is not None:
+    for run, (_, _, tdevs) in enumerate(runs):
+        have = sorted(i for (r, i) in matched if r == run)
+        gap = 0
+        for a, b in zip(have, have[1:]):
+            if b - a > 1:
+                gap = max(gap, tdevs[b] - tdevs[a])
+        check(have and gap <= max_gap_us, "run %d: once storing, the "
+              "longest stretch without a stored sample is %.3f s (at most "
+              "%.3f s)" % (run + 1, gap / 1e6, max_gap_us / 1e6))
+
+if accounting:
+    boots = con.execute(
+        "SELECT b.id, b.samples_produced, b.samples_stored, b.samples_dup "
+        "FROM boots b WHERE device_id = ? AND EXISTS (SELECT 1 FROM clock "
+        "WHERE boot_id = b.id) ORDER BY first_seen", (dev,)).fetchall()
+    boots = boots[len(boots) - len(runs):] if len(boots) >= len(runs) else []
+    check(len(boots) == len(runs), "one boot per run (%d boots, %d runs)"
+          % (len(boots), len(runs)))
+    for run, b in enumerate(boots):
+        mine = sum(1 for (r, _) in matched if r == run)
+        check(b[1] == runs[run][1] and b[2] == mine,
+              "run %d: produced %d (simulator %d) = stored %d (in the "
+              "database %d) + lost %d; %d duplicates apart"
+              % (run + 1, b[1], runs[run][1], b[2], mine, b[1] - b[2], b[3]))
 
 for table, length in (("rollup_1s", 1000000), ("rollup_1m", 60000000)):
     diff = con.execute(
@@ -130,7 +189,8 @@ if no_loss:
     losses = con.execute(
         "SELECT kind, sum(count) FROM events WHERE kind IN ('crc-error', "
         "'framing-error', 'seq-gap', 'samples-lost', 'malformed', "
-        "'agent-samples-dropped') GROUP BY kind").fetchall()
+        "'duplicate', 'stale', 'agent-samples-dropped') GROUP BY kind"
+    ).fetchall()
     check(not losses, "no loss events (%s)" % losses)
 check(con.execute("PRAGMA integrity_check").fetchone()[0] == "ok",
       "PRAGMA integrity_check is ok")

@@ -35,6 +35,31 @@ sim_opts_defaults(struct sim_opts *o)
 	o->seed = 1;
 }
 
+/*
+ * Beside the truth log, TRUTH.clock: the wall time (Unix us) of device
+ * time 0, read from the simulator's own clocks, so tests check the times
+ * the host stored against a clock that is not the host's.
+ */
+static int
+write_truth_clock(const char *truth_path, uint64_t t0_ns)
+{
+	struct timespec rt;
+	char path[4096];
+	FILE *f;
+	uint64_t dev_us, wall_us;
+	int rc;
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	dev_us = (sim_now_ns() - t0_ns) / 1000u;
+	wall_us = (uint64_t)rt.tv_sec * 1000000u + (uint64_t)rt.tv_nsec / 1000u;
+	snprintf(path, sizeof(path), "%s.clock", truth_path);
+	if ((f = fopen(path, "w")) == NULL)
+		return -1;
+	fprintf(f, "%" PRIu64 "\n", wall_us - dev_us);
+	rc = fclose(f);
+	return rc == 0 ? 0 : -1;
+}
+
 static uint64_t
 port_now_us(void *ctx)
 {
@@ -172,7 +197,10 @@ sim_board_init(struct sim_board *b, const struct sim_opts *o,
 		}
 		setvbuf(b->truth, NULL, _IOFBF, 1 << 20);
 	}
-	if ((o->store_path != NULL && (b->store_fd = open(o->store_path,
+	b->t0_ns = sim_now_ns();
+	if ((o->truth_path != NULL && write_truth_clock(o->truth_path,
+	    b->t0_ns) < 0) ||
+	    (o->store_path != NULL && (b->store_fd = open(o->store_path,
 	    O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) ||
 	    (o->dump_truth_path != NULL && (b->dump_truth =
 	    fopen(o->dump_truth_path, "w")) == NULL) ||
@@ -189,7 +217,6 @@ sim_board_init(struct sim_board *b, const struct sim_opts *o,
 		errno = e;
 		return -1;
 	}
-	b->t0_ns = sim_now_ns();
 	b->core1 = (struct sim_core1){
 		.mem = mem, .size = o->region_size, .counters = o->counters,
 		.seed = o->seed, .t0_ns = b->t0_ns,
