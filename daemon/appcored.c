@@ -809,6 +809,7 @@ main(int argc, char **argv)
 		if (d.devices->part_fd >= 0)
 			close(d.devices->part_fd);
 		free(d.devices->pending);
+		free(d.devices->pending_vals);
 		free(d.devices);
 		d.devices = next;
 	}

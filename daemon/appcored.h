@@ -33,7 +33,7 @@ struct daemon;
 
 struct pending_sample {
 	uint64_t index, t_us;
-	uint32_t vals[AC_MAX_COUNTERS];
+	uint32_t ncols;
 };
 
 struct clock_anchor {
@@ -86,8 +86,9 @@ struct device {
 	bool settling;
 	uint64_t settle_until;
 	int64_t settle_est;			/* least arrival - device time */
-	struct pending_sample *pending;		/* DEV_PENDING_MAX */
-	uint32_t npending;
+	struct pending_sample *pending;		/* grows to DEV_PENDING_MAX */
+	uint32_t *pending_vals;			/* AC_MAX_COUNTERS each */
+	uint32_t npending, cappending;
 
 	bool gap_check;				/* next sample: gap? */
 	uint32_t ncols;				/* counters mapped */
@@ -275,5 +276,7 @@ struct daemon {
 };
 
 uint64_t now_wall_us(void);
+/* Tests: the wall clock reads us from now on (0: the real clock again). */
+void now_wall_set(uint64_t us);
 
 #endif

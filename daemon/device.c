@@ -40,10 +40,23 @@
 
 static void settle_clock(struct device *, uint64_t now);
 
+/* A settable clock for the fuzz target (0: the real one); nothing in
+ * appcored itself sets it. */
+static uint64_t fake_wall_us;
+
+void
+now_wall_set(uint64_t us)
+{
+	fake_wall_us = us;
+}
+
 uint64_t
 now_wall_us(void)
 {
 	struct timespec ts;
+
+	if (fake_wall_us != 0)
+		return fake_wall_us;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
@@ -663,12 +676,7 @@ store_values(struct device *dev, int64_t t, const uint32_t *vals, uint32_t n)
 			    (int64_t)(int32_t)vals[i] : (int64_t)vals[i]);
 }
 
-/*
- * A sample is stored only when its (boot, index) is new and its counters
- * are known; its time is its device time through the anchor in force.
- * A late sample (it fills an earlier gap) takes the anchor of its own
- * time and leaves the live state alone.
- */
+/* Stores a sample whose (boot, index) is new or fills a gap. */
 static void
 keep_sample(struct device *dev, enum idx_class cls, uint64_t index,
     uint64_t t_us, const uint32_t *vals, uint32_t n, uint64_t now)
@@ -699,6 +707,16 @@ keep_sample(struct device *dev, enum idx_class cls, uint64_t index,
 	}
 }
 
+static void
+pending_free(struct device *dev)
+{
+	free(dev->pending);
+	free(dev->pending_vals);
+	dev->pending = NULL;
+	dev->pending_vals = NULL;
+	dev->npending = dev->cappending = 0;
+}
+
 /*
  * The clock of a new boot is settled: its anchor is the least "arrival -
  * device time" seen (the HELLO that answered this host, and every sample
@@ -727,14 +745,14 @@ settle_clock(struct device *dev, uint64_t now)
 	for (uint32_t i = 0; i < dev->npending; i++) {
 		const struct pending_sample *p = &dev->pending[i];
 
-		if (idx_classify(dev, p->index) != IDX_NEW)
-			continue;
-		keep_sample(dev, IDX_NEW, p->index, p->t_us, p->vals,
+		if (idx_classify(dev, p->index) != IDX_NEW ||
+		    p->ncols != dev->ncols)
+			continue;	/* the counters changed meanwhile */
+		keep_sample(dev, IDX_NEW, p->index, p->t_us,
+		    dev->pending_vals + (size_t)i * AC_MAX_COUNTERS,
 		    dev->ncols, now);
 	}
-	dev->npending = 0;
-	free(dev->pending);
-	dev->pending = NULL;
+	pending_free(dev);
 }
 
 /* While the clock settles, new samples wait (a bounded number). */
@@ -742,20 +760,30 @@ static bool
 hold_sample(struct device *dev, uint64_t index, uint64_t t_us,
     const uint32_t *vals, uint32_t n, uint64_t now)
 {
-	struct pending_sample *p;
 	int64_t est = (int64_t)now - (int64_t)t_us;
 
 	if (est < dev->settle_est)
 		dev->settle_est = est;
-	if (dev->pending == NULL && (dev->pending = malloc(DEV_PENDING_MAX *
-	    sizeof(*dev->pending))) == NULL)
-		return false;
-	if (dev->npending == DEV_PENDING_MAX)
-		return false;
-	p = &dev->pending[dev->npending++];
-	p->index = index;
-	p->t_us = t_us;
-	memcpy(p->vals, vals, n * sizeof(*vals));
+	if (dev->npending == dev->cappending) {
+		uint32_t cap = dev->cappending ? 2 * dev->cappending : 64;
+		struct pending_sample *p;
+		uint32_t *v;
+
+		if (cap > DEV_PENDING_MAX)
+			return false;
+		if ((p = realloc(dev->pending, cap * sizeof(*p))) == NULL)
+			return false;
+		dev->pending = p;
+		if ((v = realloc(dev->pending_vals, (size_t)cap *
+		    AC_MAX_COUNTERS * sizeof(*v))) == NULL)
+			return false;
+		dev->pending_vals = v;
+		dev->cappending = cap;
+	}
+	dev->pending[dev->npending] = (struct pending_sample){ index, t_us, n };
+	memcpy(dev->pending_vals + (size_t)dev->npending * AC_MAX_COUNTERS,
+	    vals, n * sizeof(*vals));
+	dev->npending++;
 	return true;
 }
 

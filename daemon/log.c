@@ -20,6 +20,9 @@ log_init(const char *name, int verbosity)
 	log_prefix = !isatty(STDERR_FILENO);
 }
 
+static void vlog(int, const char *, const char *, va_list, int)
+    __attribute__((format(printf, 3, 0)));
+
 static void
 vlog(int pri, const char *what, const char *fmt, va_list ap, int err)
 {

@@ -43,6 +43,12 @@ session_init(struct session *s, const struct session_cb *cb, void *arg)
 	s->next_req = 1;
 }
 
+static uint32_t
+boot_seed(const struct ac_msg_hello *h)
+{
+	return h->proto_version >= 2 ? ac_boot_seed(h->boot_id) : 0;
+}
+
 void
 session_reset(struct session *s)
 {
@@ -66,6 +72,9 @@ session_reset(struct session *s)
 	s->tx_seq = tx_seq;
 	s->next_req = next_req;
 	s->ref_unsupported = ref_unsupported;
+	/* Frames of the boot seen last verify; another's wait for HELLO. */
+	if (have_last)
+		ac_deframer_set_seed(&s->df, boot_seed(&last));
 }
 
 void
@@ -472,6 +481,7 @@ on_hello(struct session *s, const struct ac_msg_hello *h)
 	s->hello = *h;
 	s->have_hello = true;
 	s->hello_pending = false;
+	ac_deframer_set_seed(&s->df, boot_seed(h));
 	if (s->cb->hello != NULL)
 		s->cb->hello(s->arg, s);
 	if (s->ndesc == 0 && !s->desc_complete) {
@@ -741,6 +751,36 @@ dispatch(struct session *s, const struct ac_frame *f)
 	}
 }
 
+/*
+ * A frame whose CRC-32C does not hold for this boot: one of a boot that
+ * has ended (a replay, or late from before a reset), one of a boot not
+ * yet known (before its HELLO), or damaged.
+ */
+static void
+crc_failed(struct session *s, const struct ac_frame *f)
+{
+	for (uint32_t i = 0; i < s->ndead && i < 4; i++) {
+		if (ac_frame_crc(f, ac_boot_seed(s->dead[i])) != f->crc)
+			continue;
+		s->st.frames_stale++;
+		snprintf(s->why, sizeof(s->why), "%s frame %u of a boot that "
+		    "has ended", ac_msg_name(f->type), f->seq);
+		event(s, SE_STALE, 1, s->why);
+		return;
+	}
+	if (!s->have_hello) {
+		s->st.frames_unverified++;
+		event(s, SE_UNATTRIBUTED, 0, "a frame before its boot's HELLO");
+		session_ask_hello(s, "frames arrived before HELLO");
+		return;
+	}
+	s->st.crc_errors++;
+	event(s, SE_CRC_ERROR, 1, "frame failed its CRC-32C");
+	/* A board that restarted without a HELLO reaching us looks so. */
+	if (++s->crc_run >= 3)
+		session_ask_hello(s, "frames fail their CRC one after another");
+}
+
 void
 session_feed(struct session *s, const uint8_t *buf, size_t n)
 {
@@ -751,11 +791,11 @@ session_feed(struct session *s, const uint8_t *buf, size_t n)
 
 		buf += used;
 		n -= used;
-		if (res == 1)
+		if (res == 1) {
+			s->crc_run = 0;
 			dispatch(s, &f);
-		else if (res == AC_ECRC) {
-			s->st.crc_errors++;
-			event(s, SE_CRC_ERROR, 1, "frame failed its CRC-32C");
+		} else if (res == AC_ECRC) {
+			crc_failed(s, &f);
 		} else if (res < 0) {
 			s->st.framing_errors++;
 			event(s, SE_FRAMING_ERROR, 1, ac_strerror(res));

@@ -83,6 +83,7 @@ struct session_stats {
 	uint64_t samples_recovered;	/* late, through a SAMPLES_REF */
 	uint64_t samples_dup;
 	uint64_t samples_unattributed;	/* before HELLO: no boot to hold them */
+	uint64_t frames_unverified;	/* before HELLO, of a boot not known */
 	uint64_t malformed;
 	uint64_t version_errors;
 	uint64_t asked_hello;
@@ -134,6 +135,7 @@ struct session {
 	bool hello_pending;
 	uint64_t hello_asked;
 
+	uint32_t crc_run;		/* CRC failures in a row */
 	uint32_t tx_seq;
 	uint32_t next_req;
 	struct session_stats st;

@@ -84,8 +84,8 @@ ac_agent_tx_consume(struct ac_agent *a, size_t n)
 static int
 emit(struct ac_agent *a, uint8_t type, const uint8_t *p, size_t len)
 {
-	size_t n = ac_frame_encode(a->frame, sizeof(a->frame), type,
-	    a->tx_seq++, p, len);
+	size_t n = ac_frame_encode_seeded(a->frame, sizeof(a->frame), type,
+	    a->tx_seq++, p, len, a->crc_seed);
 
 	if (n == 0)
 		return AC_EOVERFLOW;
@@ -1114,6 +1114,7 @@ ac_agent_init(struct ac_agent *a, const struct ac_agent_cfg *cfg,
 		return AC_ERANGE;
 	memset(a, 0, sizeof(*a));
 	a->cfg = *cfg;
+	a->crc_seed = ac_boot_seed(cfg->boot_id);
 	a->port = port;
 	a->r = region;
 	a->region_size = region_size;

@@ -403,9 +403,19 @@ cobs_put_buf(struct cobs_enc *c, const void *buf, size_t n)
 		cobs_put(c, p[i]);
 }
 
+uint32_t
+ac_boot_seed(uint64_t boot_id)
+{
+	uint8_t le[8];
+
+	for (unsigned i = 0; i < 8; i++)
+		le[i] = (uint8_t)(boot_id >> (8 * i));
+	return ac_crc32c(0, le, sizeof(le));
+}
+
 size_t
-ac_frame_encode(uint8_t *out, size_t cap, uint8_t type, uint32_t seq,
-    const void *payload, size_t len)
+ac_frame_encode_seeded(uint8_t *out, size_t cap, uint8_t type, uint32_t seq,
+    const void *payload, size_t len, uint32_t seed)
 {
 	struct cobs_enc c = { out, cap, 1, 0, 1, false };
 	uint8_t hdr[AC_FRAME_HDR], tail[AC_FRAME_CRC];
@@ -416,7 +426,7 @@ ac_frame_encode(uint8_t *out, size_t cap, uint8_t type, uint32_t seq,
 	hdr[0] = type;
 	for (unsigned i = 0; i < 4; i++)
 		hdr[1 + i] = (uint8_t)(seq >> (8 * i));
-	crc = ac_crc32c(0, hdr, sizeof(hdr));
+	crc = ac_crc32c(type == AC_MSG_HELLO ? 0 : seed, hdr, sizeof(hdr));
 	crc = ac_crc32c(crc, payload, len);
 	for (unsigned i = 0; i < 4; i++)
 		tail[i] = (uint8_t)(crc >> (8 * i));
@@ -428,6 +438,20 @@ ac_frame_encode(uint8_t *out, size_t cap, uint8_t type, uint32_t seq,
 	out[c.code_pos] = c.code;
 	out[c.w++] = 0;
 	return c.w;
+}
+
+size_t
+ac_frame_encode(uint8_t *out, size_t cap, uint8_t type, uint32_t seq,
+    const void *payload, size_t len)
+{
+	return ac_frame_encode_seeded(out, cap, type, seq, payload, len, 0);
+}
+
+uint32_t
+ac_frame_crc(const struct ac_frame *f, uint32_t seed)
+{
+	return ac_crc32c(f->type == AC_MSG_HELLO ? 0 : seed,
+	    f->payload - AC_FRAME_HDR, f->len + AC_FRAME_HDR);
 }
 
 /* In place: the decoded bytes never overtake the encoded ones. */
@@ -458,6 +482,12 @@ ac_deframer_init(struct ac_deframer *d)
 	memset(d, 0, sizeof(*d));
 }
 
+void
+ac_deframer_set_seed(struct ac_deframer *d, uint32_t seed)
+{
+	d->seed = seed;
+}
+
 static int
 deframer_finish(struct ac_deframer *d, struct ac_frame *f)
 {
@@ -477,19 +507,20 @@ deframer_finish(struct ac_deframer *d, struct ac_frame *f)
 		d->st.discarded += enc + 1;
 		return AC_EOVERFLOW;
 	}
-	crc = ac_crc32c(0, b, n - AC_FRAME_CRC);
 	got = (uint32_t)b[n - 4] | (uint32_t)b[n - 3] << 8 |
 	    (uint32_t)b[n - 2] << 16 | (uint32_t)b[n - 1] << 24;
-	if (crc != got) {
-		d->st.crc_errors++;
-		d->st.discarded += enc + 1;
-		return AC_ECRC;
-	}
 	f->type = b[0];
 	f->seq = (uint32_t)b[1] | (uint32_t)b[2] << 8 |
 	    (uint32_t)b[3] << 16 | (uint32_t)b[4] << 24;
 	f->payload = b + AC_FRAME_HDR;
 	f->len = n - AC_FRAME_HDR - AC_FRAME_CRC;
+	f->crc = got;
+	crc = ac_frame_crc(f, d->seed);
+	if (crc != got) {
+		d->st.crc_errors++;
+		d->st.discarded += enc + 1;
+		return AC_ECRC;
+	}
 	d->st.frames++;
 	return 1;
 }
@@ -577,7 +608,8 @@ ac_hello_decode(struct ac_rd *r, struct ac_msg_hello *m)
 
 	memset(m, 0, sizeof(*m));
 	TRY(ac_rd_u8(r, &m->proto_version));
-	if (m->proto_version != AC_PROTO_VERSION)
+	if (m->proto_version < AC_PROTO_MIN ||
+	    m->proto_version > AC_PROTO_VERSION)
 		RD_FAIL(r, AC_EVERSION, "unsupported protocol version");
 	TRY(ac_rd_varint32(r, &m->layout_version));
 	TRY(ac_rd_str(r, m->agent_version, sizeof(m->agent_version)));

@@ -511,7 +511,7 @@ test_versions(void)
 	    w.len);
 	session_feed(&host, frame, n);
 	CHECK(S.events[SE_VERSION] == 2 && S.hellos == 0 &&
-	    strstr(host.why, "protocol version 2") != NULL,
+	    strstr(host.why, "protocol version 3") != NULL,
 	    "newer protocol refused: %s", host.why);
 	/* Until a HELLO it understands arrives, nothing else is taken. */
 	{

@@ -522,11 +522,19 @@ test_hostile(void)
 		size_t n;
 
 		(void)encode_msg(0, p, &n);
-		p[0] = 2;
+		p[0] = AC_PROTO_VERSION + 1;
 		ac_rd_init(&r, p, n);
 		CHECK(ac_hello_decode(&r, &h) == AC_EVERSION &&
-		    ac_hello_peek_version(p, n, &ver) == 0 && ver == 2,
-		    "HELLO of protocol 2 refused, version readable: %s", r.err);
+		    ac_hello_peek_version(p, n, &ver) == 0 &&
+		    ver == AC_PROTO_VERSION + 1,
+		    "HELLO of protocol %u refused, version readable: %s",
+		    AC_PROTO_VERSION + 1, r.err);
+		p[0] = AC_PROTO_MIN;
+		ac_rd_init(&r, p, n);
+		CHECK(ac_hello_decode(&r, &h) == 0 &&
+		    h.proto_version == AC_PROTO_MIN,
+		    "HELLO of protocol %u, the oldest, still read",
+		    AC_PROTO_MIN);
 	}
 	/* Payload larger than the protocol allows is never framed. */
 	{

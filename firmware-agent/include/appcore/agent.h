@@ -108,6 +108,7 @@ struct ac_agent {
 
 	struct ac_txq q;
 	uint32_t tx_seq;
+	uint32_t crc_seed;		/* ac_boot_seed(cfg.boot_id) */
 	struct ac_deframer rx;
 	struct ac_samples_enc enc;
 	uint8_t frame[AC_FRAME_MAX_ENC];

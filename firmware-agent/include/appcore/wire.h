@@ -15,7 +15,8 @@
 
 #include "region.h"
 
-#define AC_PROTO_VERSION	1u
+#define AC_PROTO_VERSION	2u	/* what the agent speaks */
+#define AC_PROTO_MIN		1u	/* the oldest a host still reads */
 
 #define AC_WIRE_MAX_PAYLOAD	1024u
 #define AC_FRAME_HDR		5u	/* type + seq */
@@ -161,6 +162,8 @@ void ac_wr_str(struct ac_wr *, const char *, size_t maxlen);
 
 /* ---- framing: COBS, 0x00 delimiter, CRC-32C ---- */
 
+struct ac_frame;
+
 /*
  * Encodes one frame into out (delimiter included) and returns its length,
  * or 0 when it does not fit or the payload is too long.
@@ -168,11 +171,27 @@ void ac_wr_str(struct ac_wr *, const char *, size_t maxlen);
 size_t ac_frame_encode(uint8_t *out, size_t cap, uint8_t type, uint32_t seq,
     const void *payload, size_t len) AC_WIRE_WARN_UNUSED;
 
+/*
+ * Protocol 2 binds every agent frame but HELLO to its boot: the frame's
+ * CRC-32C runs over the boot id (8 bytes, little-endian) before the frame,
+ * so a frame of another boot (replayed, or late from before a reset)
+ * fails its CRC.  The seed is that CRC-32C of the boot id alone; 0 means
+ * no binding (HELLO, commands, protocol 1).
+ */
+uint32_t ac_boot_seed(uint64_t boot_id);
+size_t ac_frame_encode_seeded(uint8_t *out, size_t cap, uint8_t type,
+    uint32_t seq, const void *payload, size_t len, uint32_t seed)
+    AC_WIRE_WARN_UNUSED;
+/* The CRC-32C a frame's bytes would carry under seed. */
+uint32_t ac_frame_crc(const struct ac_frame *, uint32_t seed);
+
 struct ac_frame {
 	uint8_t type;
 	uint32_t seq;
-	const uint8_t *payload;	/* valid until the next ac_deframer_* call */
+	const uint8_t *payload;	/* valid until the next ac_deframer_* call;
+				 * the header is just before it */
 	size_t len;
+	uint32_t crc;		/* as received */
 };
 
 struct ac_deframer_stats {
@@ -188,16 +207,21 @@ struct ac_deframer {
 	uint8_t buf[AC_FRAME_MAX_ENC];
 	size_t len;
 	bool skipping;		/* inside an oversize frame: wait for 0x00 */
+	uint32_t seed;		/* frames but HELLO: ac_boot_seed(), or 0 */
 	struct ac_deframer_stats st;
 };
 
 void ac_deframer_init(struct ac_deframer *);
+/* Frames other than HELLO are checked against this seed from now on. */
+void ac_deframer_set_seed(struct ac_deframer *, uint32_t seed);
 
 /*
  * Consumes bytes from in[0..n) up to and including the end of the next
  * frame and returns how many it took.  *res is 1 when f holds a good frame,
  * 0 when more bytes are needed, or a negative AC_E* code for a frame that
- * was dropped (already counted in st).  Call again with the rest.
+ * was dropped (already counted in st).  With AC_ECRC, f holds the frame
+ * all the same, for a caller that would try another seed.  Call again
+ * with the rest.
  */
 size_t ac_deframer_feed(struct ac_deframer *, const uint8_t *in, size_t n,
     struct ac_frame *f, int *res);

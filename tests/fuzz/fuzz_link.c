@@ -1,0 +1,537 @@
+/*
+ * Stateful fuzz target for the whole host path of link bytes: the real
+ * agent (fake clock, 8 counters at 1 kHz) produces its frames, a channel
+ * program taken from the input drops, duplicates, swaps, replays,
+ * truncates, corrupts them, adds garbage, reconnects or reboots the board;
+ * what reaches the host goes through the deframer, the session and the
+ * device layer into a real SQLite store (a temporary file), and the host's
+ * requests go back to the agent.  The daemon's state lives on from input
+ * to input, as in a long-running appcored.
+ *
+ * After each input, from the database (docs/security.md):
+ *  - every stored sample of the input's boots equals what the agent
+ *    sampled at that device time (its index), value for value;
+ *  - no device time is stored twice;
+ *  - each boot's accounting adds up: stored equals the rows stored,
+ *    produced is at least every index stored and at most what the agent
+ *    produced, so lost = produced - stored is never negative.
+ *
+ * Input: one byte per frame the agent emits (low 4 bits the action, the
+ * next byte its argument where it takes one); once the input is used up,
+ * frames pass unharmed until the run ends.
+ */
+#define _GNU_SOURCE
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "appcore/agent.h"
+#include "appcore/core1.h"
+#include "appcored.h"
+#include "log.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define REGION_SIZE	(16 * 1024)
+#define NCOLS		8
+#define RUN_US		60000		/* agent time per input */
+#define MAX_IDX		1024
+#define MAX_BOOTS	4
+#define WALL_PER_INPUT	2000000		/* agent time of an input, and more */
+
+static _Alignas(64) uint8_t region_mem[REGION_SIZE];
+static uint64_t fake_now;
+static struct ac_agent agent;
+static struct ac_region *r;
+
+static struct daemon d;
+static struct link *lk;
+static int host_fd = -1, agent_fd = -1;
+static uint64_t boot_seq = 1;
+/* The daemon's wall clock follows the agent's: base + agent time; every
+ * input gets a second of its own. */
+static uint64_t wall_base = 1800000000ull * 1000000;
+
+static void
+clock_sync(void)
+{
+	now_wall_set(wall_base + fake_now + 200);	/* 200 us of link */
+}
+
+/* The truth of the boots of one input. */
+struct truth {
+	uint64_t boot_id;
+	uint64_t produced;
+	uint64_t t[MAX_IDX];
+	uint32_t v[MAX_IDX][NCOLS];
+};
+static struct truth truths[MAX_BOOTS];
+static int nboots;
+
+static uint64_t
+fake_now_us(void *ctx)
+{
+	(void)ctx;
+	return fake_now;
+}
+
+static void
+on_truth(void *ctx, uint64_t index, uint64_t t, const uint32_t *v, uint32_t n)
+{
+	struct truth *tr = &truths[nboots - 1];
+
+	(void)ctx;
+	if (index < MAX_IDX && n == NCOLS) {
+		tr->t[index] = t;
+		memcpy(tr->v[index], v, sizeof(tr->v[index]));
+	}
+	tr->produced = index + 1;
+}
+
+static const struct ac_port port = {
+	.now_us = fake_now_us, .on_sample = on_truth,
+};
+
+static void
+fail(const char *what)
+{
+	fprintf(stderr, "fuzz_link: invariant broken: %s\n", what);
+	abort();
+}
+
+static void
+setup_daemon(void)
+{
+	char dir[] = "/tmp/fuzz-link-XXXXXX", path[256], err[256], note[256];
+	int sv[2];
+
+	if (mkdtemp(dir) == NULL)
+		fail("mkdtemp");
+	log_init("fuzz_link", -1);
+	config_defaults(&d.cfg);
+	d.cfg.store.commit_ms = 1000000;	/* commits are the harness's */
+	d.cfg.store.raw_window_us = 600ull * 1000000;
+	d.cfg.store.partition_us = 120ull * 1000000;
+	d.cfg.snapshot_us = 0;
+	live_init(&d.live);
+	pthread_mutex_init(&d.blobs_mu, NULL);
+	snprintf(path, sizeof(path), "%s/appcore.db", dir);
+	if ((d.store = store_open(path, &d.cfg.store, err, sizeof(err))) ==
+	    NULL)
+		fail(err);
+	(void)sqlite3_exec(store_db(d.store), "PRAGMA synchronous = OFF",
+	    NULL, NULL, NULL);
+	snprintf(path, sizeof(path), "%s/blobs.gdbm", dir);
+	if ((d.blobs = blobs_open(path, err, sizeof(err), note,
+	    sizeof(note))) == NULL)
+		fail(err);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) < 0)
+		fail("socketpair");
+	host_fd = sv[0];
+	agent_fd = sv[1];
+	lk = link_add(&d, LINK_FD, ORIGIN_DEMO, "fuzz");
+}
+
+/* A board (re)starts: a new boot of the same device. */
+static void
+board_boot(void)
+{
+	struct ac_agent_cfg cfg;
+	static const char *const names[NCOLS] = { "frames", "load", "irq",
+		"g3", "g4", "g5", "g6", "g7" };
+
+	if (nboots == MAX_BOOTS)
+		return;
+	memset(&truths[nboots], 0, sizeof(truths[nboots]));
+	truths[nboots].boot_id = boot_seq;
+	nboots++;
+	memset(region_mem, 0, sizeof(region_mem));
+	ac_agent_cfg_defaults(&cfg);
+	cfg.rate_hz = 1000;
+	memcpy(cfg.device_id, "fuzz", 4);
+	cfg.device_id_len = 4;
+	cfg.boot_id = boot_seq++;
+	if (ac_agent_init(&agent, &cfg, &port, region_mem, REGION_SIZE) != 0)
+		fail("agent init");
+	r = ac_core1_init(region_mem, REGION_SIZE);
+	for (uint32_t i = 0; i < NCOLS; i++)
+		(void)ac_counter_register(r, i, names[i], "", i == 0 ?
+		    AC_KIND_COUNTER : AC_KIND_GAUGE, 0);
+	ac_set_running(r);
+}
+
+/* The link comes up: the daemon asks who is there. */
+static void
+link_connect(void)
+{
+	uint8_t junk[4096];
+
+	while (read(agent_fd, junk, sizeof(junk)) > 0)
+		;
+	session_reset(&lk->s);
+	lk->fd = host_fd;
+	lk->txlen = 0;
+	lk->hello_asked = now_wall_us();
+	link_cmd(lk, AC_CMD_HELLO, 0, 0);
+}
+
+static void
+link_disconnect(void)
+{
+	device_link_lost(lk, now_wall_us(), "fuzz");
+}
+
+/* ---- the channel ---- */
+
+static const uint8_t *in;
+static size_t in_left;
+static uint8_t held[AC_FRAME_MAX_ENC];
+static size_t held_len;
+static uint8_t later[AC_FRAME_MAX_ENC];
+static size_t later_len;
+static int later_in;
+
+static int
+next_byte(void)
+{
+	if (in_left == 0)
+		return -1;
+	in_left--;
+	return *in++;
+}
+
+static void
+to_host(const uint8_t *p, size_t n)
+{
+	clock_sync();
+	session_clock(&lk->s, now_wall_us());
+	session_feed(&lk->s, p, n);
+}
+
+/* What the host sent the agent (its asks) reaches it. */
+static void
+to_agent(void)
+{
+	uint8_t buf[1024];
+	ssize_t n;
+
+	while ((n = read(agent_fd, buf, sizeof(buf))) > 0)
+		ac_agent_rx(&agent, buf, (size_t)n);
+}
+
+static void
+one_frame(const uint8_t *p, size_t n)
+{
+	uint8_t bad[AC_FRAME_MAX_ENC + 300];
+	int op = next_byte(), arg;
+
+	if (later_len > 0 && --later_in <= 0) {
+		to_host(later, later_len);
+		later_len = 0;
+	}
+	switch (op < 0 ? 0 : op & 15) {
+	case 8:				/* dropped */
+		break;
+	case 9:				/* twice */
+		to_host(p, n);
+		to_host(p, n);
+		break;
+	case 10:			/* after the next one */
+		if (held_len == 0) {
+			memcpy(held, p, n);
+			held_len = n;
+			return;
+		}
+		to_host(p, n);
+		break;
+	case 11:			/* a bit flipped */
+		arg = next_byte();
+		memcpy(bad, p, n);
+		bad[(size_t)(arg < 0 ? 0 : arg) * 7 % n] ^=
+		    (uint8_t)(1u << ((arg < 0 ? 0 : arg) & 7));
+		to_host(bad, n);
+		break;
+	case 12:			/* cut short */
+		arg = next_byte();
+		memcpy(bad, p, n);
+		n = (size_t)(arg < 0 ? 1 : arg) % n;
+		bad[n++] = 0;
+		to_host(bad, n);
+		break;
+	case 13:			/* again, some frames later */
+		to_host(p, n);
+		arg = next_byte();
+		memcpy(later, p, n);
+		later_len = n;
+		later_in = 1 + (arg < 0 ? 0 : arg) % 40;
+		break;
+	case 14:			/* noise before it */
+		arg = next_byte();
+		for (int k = 0; k < (arg < 0 ? 0 : arg % 64); k++) {
+			int c = next_byte();
+
+			bad[k] = (uint8_t)(c < 0 ? k : c);
+		}
+		to_host(bad, (size_t)(arg < 0 ? 0 : arg % 64));
+		to_host(p, n);
+		break;
+	case 15:			/* the link drops, or the board resets */
+		arg = next_byte();
+		link_disconnect();
+		if (arg >= 0 && (arg & 1))
+			board_boot();
+		link_connect();
+		return;
+	default:
+		to_host(p, n);
+		break;
+	}
+	if (held_len > 0) {
+		to_host(held, held_len);
+		held_len = 0;
+	}
+}
+
+static uint8_t partial[16384];
+static size_t partial_len;
+
+static void
+pump(void)
+{
+	const uint8_t *p;
+	size_t n;
+
+	to_agent();
+	while ((p = ac_agent_tx_peek(&agent, &n)) != NULL) {
+		if (n > sizeof(partial) - partial_len)
+			n = sizeof(partial) - partial_len;
+		memcpy(partial + partial_len, p, n);
+		partial_len += n;
+		ac_agent_tx_consume(&agent, n);
+		for (;;) {
+			uint8_t *end = memchr(partial, 0, partial_len);
+			size_t k;
+
+			if (end == NULL)
+				break;
+			k = (size_t)(end - partial) + 1;
+			one_frame(partial, k);
+			memmove(partial, partial + k, partial_len - k);
+			partial_len -= k;
+			to_agent();
+		}
+	}
+}
+
+static void
+run(void)
+{
+	uint64_t until = fake_now + RUN_US;
+
+	while (fake_now < until) {
+		uint64_t next = ac_agent_poll(&agent);
+
+		pump();
+		clock_sync();
+		device_tick(&d, lk, now_wall_us());
+		if (next > until)
+			next = until;
+		while (fake_now < next) {
+			fake_now += 500;
+			if (fake_now % 1000 == 0) {
+				uint64_t ms = fake_now / 1000;
+
+				ac_counter_add(r, 0, 3);
+				for (uint32_t i = 1; i < NCOLS; i++)
+					ac_counter_set(r, i, (uint32_t)(ms *
+					    (i + 7) % 1009));
+				ac_heartbeat(r);
+			}
+		}
+	}
+	ac_agent_flush(&agent);
+	pump();
+}
+
+/* ---- the invariants, from the database ---- */
+
+static struct truth *
+truth_of(const char *boot_key)
+{
+	uint64_t id = strtoull(boot_key, NULL, 16);
+
+	for (int i = 0; i < nboots; i++)
+		if (truths[i].boot_id == id)
+			return &truths[i];
+	return NULL;
+}
+
+#define MAX_ANCHORS	64
+
+/* The boot's clock offsets (the clock table). */
+static int
+offsets_of(sqlite3 *db, int64_t boot, int64_t *off)
+{
+	sqlite3_stmt *st;
+	int n = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT offset_us FROM clock WHERE "
+	    "boot_id = ?", -1, &st, NULL) != SQLITE_OK)
+		fail("prepare clock");
+	sqlite3_bind_int64(st, 1, boot);
+	while (n < MAX_ANCHORS && sqlite3_step(st) == SQLITE_ROW)
+		off[n++] = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* The truth index whose device time, through one of the boot's clock
+ * offsets, is wall time t; -1 if none. */
+static int64_t
+index_at(const struct truth *tr, const int64_t *off, int noff, int64_t t)
+{
+	for (int k = 0; k < noff; k++) {
+		int64_t tdev = t - off[k];
+		uint64_t lo = 0, hi = tr->produced < MAX_IDX ? tr->produced :
+		    MAX_IDX;
+
+		while (lo < hi) {		/* device times increase */
+			uint64_t mid = (lo + hi) / 2;
+
+			if ((int64_t)tr->t[mid] < tdev)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < MAX_IDX && lo < tr->produced &&
+		    (int64_t)tr->t[lo] == tdev)
+			return (int64_t)lo;
+	}
+	return -1;
+}
+
+static void
+check_boot(sqlite3 *db, int64_t boot, const char *key, int64_t produced,
+    int64_t stored)
+{
+	const struct truth *tr = truth_of(key);
+	static sqlite3_stmt *st;
+	static uint8_t seen[MAX_IDX];
+	int64_t rows = 0, max_index = -1, off[MAX_ANCHORS];
+	int noff;
+
+	if (tr == NULL)
+		return;			/* an earlier input's boot */
+	memset(seen, 0, sizeof(seen));
+	noff = offsets_of(db, boot, off);
+	/* Prepared once: SQLite prepares it again when the partitions (the
+	 * view behind samples) change. */
+	if (st == NULL && sqlite3_prepare_v3(db, "SELECT s.t, c.idx, s.value "
+	    "FROM samples s JOIN counters c ON c.id = s.counter_id WHERE "
+	    "c.device_id = (SELECT device_id FROM boots WHERE id = ?1) AND "
+	    "s.t BETWEEN ?2 AND ?3", -1, SQLITE_PREPARE_PERSISTENT, &st,
+	    NULL) != SQLITE_OK)
+		fail("prepare samples");
+	sqlite3_reset(st);
+	sqlite3_bind_int64(st, 1, boot);
+	sqlite3_bind_int64(st, 2, (int64_t)wall_base);
+	sqlite3_bind_int64(st, 3, (int64_t)(wall_base + WALL_PER_INPUT));
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int64_t t = sqlite3_column_int64(st, 0);
+		int idx = sqlite3_column_int(st, 1);
+		int64_t v = sqlite3_column_int64(st, 2);
+		int64_t k = index_at(tr, off, noff, t);
+
+		if (k < 0)
+			continue;	/* another boot's (times interleave) */
+		if (idx < 0 || idx >= NCOLS || (uint32_t)v != tr->v[k][idx])
+			fail("a stored value differs from the agent's sample");
+		if (idx == 0) {
+			if (seen[k])
+				fail("a sample stored twice");
+			seen[k] = 1;
+			rows++;
+			if (k > max_index)
+				max_index = k;
+		}
+	}
+	sqlite3_reset(st);
+	if (stored != rows) {
+		fprintf(stderr, "boot %s: samples_stored %" PRId64 ", rows %"
+		    PRId64 ", produced %" PRId64 " (agent %" PRIu64 ")\n", key,
+		    stored, rows, produced, tr->produced);
+		fail("samples_stored is not the number of samples stored");
+	}
+	if (produced < max_index + 1 || (uint64_t)produced > tr->produced) {
+		fprintf(stderr, "boot %s: samples_produced %" PRId64 ", newest "
+		    "index stored %" PRId64 ", the agent produced %" PRIu64
+		    "\n", key, produced, max_index, tr->produced);
+		fail("samples_produced out of what was produced and stored");
+	}
+}
+
+static void
+check_store(void)
+{
+	sqlite3 *db = store_db(d.store);
+	sqlite3_stmt *st;
+
+	clock_sync();
+	if (store_commit(d.store, now_wall_us()) < 0)
+		fail("commit");
+	if (sqlite3_prepare_v2(db, "SELECT id, boot_key, samples_produced, "
+	    "samples_stored FROM boots WHERE id > (SELECT coalesce(max(id), 0) "
+	    "- 8 FROM boots)", -1, &st, NULL) != SQLITE_OK)
+		fail("prepare boots");
+	while (sqlite3_step(st) == SQLITE_ROW)
+		check_boot(db, sqlite3_column_int64(st, 0),
+		    (const char *)sqlite3_column_text(st, 1),
+		    sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3));
+	sqlite3_finalize(st);
+}
+
+/* Keep the database small: each input checks its own boots; retention
+ * drops old sample partitions. */
+static void
+forget_old(void)
+{
+	static unsigned n;
+
+	if (++n % 256 != 0)
+		return;
+	(void)store_tick(d.store, now_wall_us());
+	(void)sqlite3_exec(store_db(d.store),
+	    "DELETE FROM events; DELETE FROM states; DELETE FROM logs; "
+	    "DELETE FROM link_stats; "
+	    "DELETE FROM clock WHERE boot_id < (SELECT max(id) - 8 FROM boots);"
+	    "DELETE FROM boots WHERE id < (SELECT max(id) - 8 FROM boots);",
+	    NULL, NULL, NULL);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (lk == NULL)
+		setup_daemon();
+	in = data;
+	in_left = size;
+	held_len = later_len = partial_len = 0;
+	nboots = 0;
+	fake_now = 1000000;
+	board_boot();
+	link_connect();
+	run();
+	link_disconnect();
+	check_store();
+	forget_old();
+	wall_base += WALL_PER_INPUT;
+	return 0;
+}
