@@ -63,7 +63,8 @@ struct device {
 	uint32_t nanchor;
 	int64_t min_est_us;			/* drift estimate this window */
 	uint64_t est_window_end;
-	int64_t last_t;				/* last wall time stored */
+	int64_t last_t;				/* newest wall time stored, this boot */
+	int64_t newest_t;			/* of any boot (gap events) */
 	uint32_t anchor_moves;			/* since the last event */
 	int64_t anchor_moved_us;
 	uint64_t next_clock_event;
@@ -94,6 +95,8 @@ struct device {
 	uint32_t ncols;				/* counters mapped */
 	bool counters_pending;			/* retry registering them */
 	int64_t counter_id[AC_MAX_COUNTERS];
+	struct ac_counter_info reg[AC_MAX_COUNTERS];	/* registered last */
+	int64_t reg_id[AC_MAX_COUNTERS];
 	bool is_signed[AC_MAX_COUNTERS];
 
 	/* Live state. */

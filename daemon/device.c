@@ -494,31 +494,11 @@ on_hello(void *arg, struct session *s)
 	pthread_mutex_unlock(&d->live.mu);
 }
 
-/* The newest sample stored for this device, for gap detection after a
- * daemon restart. */
-static int64_t
-last_stored(struct daemon *d, struct device *dev)
-{
-	sqlite3_stmt *st;
-	int64_t t = 0;
-
-	if (dev->ncols == 0 || dev->counter_id[0] <= 0 ||
-	    sqlite3_prepare_v2(store_db(d->store), "SELECT max(t) FROM "
-	    "samples WHERE counter_id = ?", -1, &st, NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_bind_int64(st, 1, dev->counter_id[0]);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		t = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return t;
-}
-
 /* Data resumes after the link or the daemon was away: say how long. */
 static void
 check_gap(struct device *dev, int64_t t, uint64_t now)
 {
-	int64_t last = dev->last_t != 0 ? dev->last_t :
-	    last_stored(dev->d, dev);
+	int64_t last = dev->newest_t;
 	int64_t interval = 1000000 / (dev->hello.rate_hz ? dev->hello.rate_hz :
 	    1);
 	char detail[160];
@@ -531,6 +511,22 @@ check_gap(struct device *dev, int64_t t, uint64_t now)
 	store_event(dev->d->store, dev->id, dev->boot, now, "gap",
 	    (uint64_t)((t - last) / interval - 1), detail);
 	log_notice("%s: %s", dev->name, detail);
+}
+
+/* The counters row of column i: the one registered last when the
+ * descriptor is the same (a board that restarts keeps its counters). */
+static int64_t
+counter_row(struct device *dev, uint32_t i, const struct ac_counter_info *c,
+    uint64_t now)
+{
+	struct ac_counter_info *r = &dev->reg[i];
+
+	if (dev->reg_id[i] > 0 && r->kind == c->kind && r->flags == c->flags &&
+	    strcmp(r->name, c->name) == 0 && strcmp(r->unit, c->unit) == 0)
+		return dev->reg_id[i];
+	dev->reg_id[i] = store_counter(dev->d->store, dev->id, i, c, now);
+	*r = *c;
+	return dev->reg_id[i];
 }
 
 static void
@@ -549,14 +545,16 @@ on_desc(void *arg, struct session *s)
 			dev->counter_id[i] = 0;
 			continue;
 		}
-		dev->counter_id[i] = store_counter(l->d->store, dev->id, i,
-		    &s->ctr[i], now);
+		dev->counter_id[i] = counter_row(dev, i, &s->ctr[i], now);
 		if (dev->counter_id[i] < 0) {
 			dev->counter_id[i] = 0;
 			dev->counters_pending = true;
 		}
 	}
 	dev->ncols = s->ndesc;
+	if (dev->newest_t == 0 && dev->ncols > 0 && dev->counter_id[0] > 0)
+		dev->newest_t = store_last_sample(l->d->store,
+		    dev->counter_id[0]);
 	pthread_mutex_lock(&l->d->live.mu);
 	{
 		struct live_device *ld = live_of(dev);
@@ -689,6 +687,7 @@ keep_sample(struct device *dev, enum idx_class cls, uint64_t index,
 		if (dev->gap_check)
 			check_gap(dev, t, now);
 		dev->last_t = t;
+		dev->newest_t = t;
 	} else {
 		t = device_wall(dev, t_us);
 	}

@@ -681,6 +681,28 @@ store_seen(struct store *s, int64_t device, int64_t boot, uint64_t now,
 	r->s[0] = dup(link);
 }
 
+int64_t
+store_last_sample(struct store *s, int64_t counter)
+{
+	char sql[128];
+	int64_t t = 0;
+
+	/* Newest partition first; each answers from its primary key. */
+	for (size_t i = s->nparts; i-- > 0 && t == 0;) {
+		sqlite3_stmt *st;
+
+		snprintf(sql, sizeof(sql), "SELECT max(t) FROM %s WHERE "
+		    "counter_id = ?", s->parts[i].name);
+		if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+			return 0;
+		sqlite3_bind_int64(st, 1, counter);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			t = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	return t;
+}
+
 void
 store_boot_started(struct store *s, int64_t boot, int64_t started)
 {

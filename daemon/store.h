@@ -78,6 +78,8 @@ void store_crash_dump(struct store *, int64_t device, int64_t boot,
     uint32_t size);
 void store_snapshot(struct store *, int64_t device, int64_t boot,
     uint64_t t, uint32_t base, uint32_t size, const char *blob_key);
+/* The newest committed sample time of a counter, or 0. */
+int64_t store_last_sample(struct store *, int64_t counter);
 /* The wall time of a boot's device time 0, once its clock settled. */
 void store_boot_started(struct store *, int64_t boot, int64_t started);
 /* A boot's sample accounting, committed with the samples queued before. */
