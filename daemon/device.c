@@ -1590,7 +1590,7 @@ device_tick(struct daemon *d, struct link *l, uint64_t now)
 	if (now >= l->next_trouble) {
 		trouble_tell(l, now);
 		l->next_trouble = now + 1000000;
-		if (dev != NULL && !l->s.ref_pending)
+		if (dev != NULL && !l->s.ref_pending && !dev->settling)
 			account_tell(dev, now, "damaged or missing frames");
 	}
 	if (l->hello_asked != 0 && now - l->hello_asked > 1000000) {

@@ -971,7 +971,10 @@ handle_cmd(struct ac_agent *a, const struct ac_frame *f)
 		reply(a, c.req_id, c.cmd, AC_ST_OK, 0);
 		break;
 	case AC_CMD_SAMPLES_REF:	/* no reply when the reference goes */
-		send_ref(a, &c);
+		if (a->cfg.no_samples_ref)
+			reply(a, c.req_id, c.cmd, AC_ST_UNKNOWN_CMD, 0);
+		else
+			send_ref(a, &c);
 		break;
 	case AC_CMD_DUMP_ACK:	/* no reply: the dump answers */
 		dump_ack(a, c.arg0, c.arg1, now);

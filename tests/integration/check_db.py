@@ -148,6 +148,13 @@ for run in range(len(runs)):
           "plus an offset that changed %d time(s)"
           % (run + 1, changes.get(run, 0)))
 
+# Samples lost once storing had begun (before it: the host was not there).
+for run in range(len(runs)):
+    have = sorted(i for (r, i) in matched if r == run)
+    if have:
+        print("# run %d: lost after the first stored sample: %d"
+              % (run + 1, runs[run][1] - have[0] - len(have)))
+
 if max_gap_us is not None:
     for run, (_, _, tdevs) in enumerate(runs):
         have = sorted(i for (r, i) in matched if r == run)

@@ -15,7 +15,7 @@ field() { echo "$2" | tr ' ' '\n' | awk -v k="$1" 'p{print; exit} $0==k{p=1}'; }
 
 # wait_line FILE PATTERN SECONDS: wait for a line to appear
 wait_line() {
-	i=0
+	local i=0
 	while ! grep -q "$2" "$1" 2>/dev/null; do
 		i=$((i + 1))
 		[ $i -gt $(($3 * 10)) ] && return 1

@@ -68,6 +68,7 @@ struct ac_agent_cfg {
 	uint8_t image_hash[32];
 	uint8_t restart;		/* enum ac_restart_policy */
 	uint32_t restart_max;		/* AC_RESTART_LIMIT: 1..AC_RESTART_MAX */
+	bool no_samples_ref;		/* answer SAMPLES_REF as unknown */
 };
 
 void ac_agent_cfg_defaults(struct ac_agent_cfg *);

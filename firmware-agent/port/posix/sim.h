@@ -36,6 +36,7 @@ struct sim_opts {
 	const char *image_path;
 	const char *store_path;		/* the crash store, or NULL */
 	const char *dump_truth_path;
+	bool no_samples_ref;		/* the benchmark's baseline */
 	uint8_t restart;		/* enum ac_restart_policy */
 	uint32_t restart_max;
 	uint64_t seed;

@@ -181,6 +181,7 @@ sim_board_init(struct sim_board *b, const struct sim_opts *o,
 	cfg.boot_id = boot_id();
 	cfg.restart = o->restart;
 	cfg.restart_max = o->restart_max;
+	cfg.no_samples_ref = o->no_samples_ref;
 	if (o->image_path != NULL) {
 		if (sim_sha256_file(o->image_path, cfg.image_hash) < 0)
 			return -1;

@@ -38,6 +38,8 @@ sim_usage(FILE *f)
 "  --restart POLICY       after a crash is safe: never (default), always,\n"
 "                         or N = at most N restarts of core 1 per hour\n"
 "  --dump-truth FILE      write the region as frozen for each crash dump\n"
+"  --no-samples-ref       answer samples-ref as an older agent would (no\n"
+"                         references: a host waits for the next key frame)\n"
 "  --region-size BYTES    shared region size (default %u)\n"
 "  --seed N               workload random seed (default 1)\n"
 "  --quiet                print only the link line\n"
@@ -85,6 +87,7 @@ sim_parse_args(struct sim_opts *o_, int argc, char **argv, FILE *out,
 		{ "panic-each-run", no_argument, NULL, 'E' },
 		{ "restart", required_argument, NULL, 'X' },
 		{ "dump-truth", required_argument, NULL, 'D' },
+		{ "no-samples-ref", no_argument, NULL, 'N' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -127,6 +130,7 @@ sim_parse_args(struct sim_opts *o_, int argc, char **argv, FILE *out,
 			}
 			break;
 		case 'q': o.quiet = true; break;
+		case 'N': o.no_samples_ref = true; break;
 		case 'E': o.panic_each_run = true; break;
 		case 'h': sim_usage(out); return 1;
 		case 'V': fprintf(out, "appcore-sim %s\n", AC_AGENT_VERSION);
