@@ -143,6 +143,8 @@ static uint8_t replay_buf[AC_FRAME_MAX_ENC];
 static size_t replay_len;
 static uint64_t replay_at;
 static uint64_t damaged_samples;
+static uint8_t last_key[AC_FRAME_MAX_ENC];	/* the newest key frame */
+static size_t last_key_len;
 
 static void
 frame_info(const uint8_t *p, size_t n, struct frame_info *fi)
@@ -203,6 +205,10 @@ one_frame(const uint8_t *p, size_t n)
 	enum act a;
 
 	frame_info(p, n, &fi);
+	if (fi.type == AC_MSG_SAMPLES && fi.key && n <= sizeof(last_key)) {
+		memcpy(last_key, p, n);
+		last_key_len = n;
+	}
 	a = policy != NULL ? policy(&fi, nframes) : PASS;
 	nframes++;
 	switch (a) {
@@ -594,6 +600,41 @@ test_reboot_desc_first(void)
 }
 
 static void
+test_other_boot(void)
+{
+	struct ac_agent_cfg cfg;
+	uint8_t old[AC_FRAME_MAX_ENC];
+	size_t n;
+	uint64_t before;
+
+	setup(NULL, 11);
+	run_for(1500000);
+	memcpy(old, last_key, last_key_len);
+	n = last_key_len;
+	/* The board restarts on the same link (no reconnect: a UART). */
+	ac_agent_cfg_defaults(&cfg);
+	cfg.rate_hz = 1000;
+	memcpy(cfg.device_id, "sess", 4);
+	cfg.device_id_len = 4;
+	cfg.boot_id = 12;
+	memset(stored, 0, sizeof(stored));
+	n_stored = produced = 0;
+	if (ac_agent_init(&agent, &cfg, &port, region_mem, REGION_SIZE) != 0)
+		abort();
+	run_for(300000);
+	before = host.st.frames_stale;
+	/* A key frame of the ended boot, sent again: its index is ahead of
+	 * the new boot's, its CRC is of the old boot. */
+	host_feed(old, n);
+	run_for(300000);
+	CHECK(host.hello.boot_id == 12 && host.st.frames_stale == before + 1 &&
+	    n_wrong == 0 && stored[0] && n_stored == produced,
+	    "a key frame of the ended boot, replayed after the new HELLO: "
+	    "ignored as stale, the new boot's %" PRIu64 " samples exact",
+	    n_stored);
+}
+
+static void
 test_mixed(void)
 {
 	setup(mixed, 10);
@@ -619,6 +660,7 @@ main(void)
 	test_lost_desc();
 	test_lost_hello();
 	test_reboot_desc_first();
+	test_other_boot();
 	test_mixed();
 	return check_done();
 }
