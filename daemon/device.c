@@ -1577,6 +1577,33 @@ device_link_lost(struct link *l, uint64_t now, const char *why)
 	pthread_mutex_unlock(&l->d->live.mu);
 }
 
+/* The link's health as the API shows it, with the live mutex held. */
+static void
+health_update(struct live_device *ld, const struct link *l,
+    const struct device *dev)
+{
+	const struct session_stats *st = &l->s.st;
+
+	ld->health.rx_bytes = l->rx_bytes;
+	ld->health.frames = st->frames;
+	ld->health.crc_errors = st->crc_errors;
+	ld->health.framing_errors = st->framing_errors;
+	ld->health.seq_gaps = st->seq_gaps;
+	ld->health.frames_lost = st->frames_lost;
+	ld->health.samples_lost = dev->produced - dev->stored;
+	ld->health.malformed = st->malformed;
+	ld->health.samples_produced = dev->produced;
+	ld->health.samples_stored = dev->stored;
+	ld->health.samples_dup = dev->dup;
+	ld->health.frames_dup = st->frames_dup;
+	ld->health.frames_stale = st->frames_stale;
+	ld->health.frames_late = st->frames_late;
+	ld->health.samples_recovered = st->samples_recovered;
+	ld->health.samples_unattributed = st->samples_unattributed;
+	ld->health.asked_hello = st->asked_hello;
+	ld->health.asked_ref = st->asked_ref;
+}
+
 void
 device_tick(struct daemon *d, struct link *l, uint64_t now)
 {
@@ -1623,27 +1650,7 @@ device_tick(struct daemon *d, struct link *l, uint64_t now)
 		dev->next_seen_update = now + 1000000;
 		pthread_mutex_lock(&d->live.mu);
 		if ((ld = live_of(dev)) != NULL) {
-			const struct session_stats *st = &l->s.st;
-
-			ld->health.rx_bytes = l->rx_bytes;
-			ld->health.frames = st->frames;
-			ld->health.crc_errors = st->crc_errors;
-			ld->health.framing_errors = st->framing_errors;
-			ld->health.seq_gaps = st->seq_gaps;
-			ld->health.frames_lost = st->frames_lost;
-			ld->health.samples_lost = dev->produced - dev->stored;
-			ld->health.malformed = st->malformed;
-			ld->health.samples_produced = dev->produced;
-			ld->health.samples_stored = dev->stored;
-			ld->health.samples_dup = dev->dup;
-			ld->health.frames_dup = st->frames_dup;
-			ld->health.frames_stale = st->frames_stale;
-			ld->health.frames_late = st->frames_late;
-			ld->health.samples_recovered = st->samples_recovered;
-			ld->health.samples_unattributed =
-			    st->samples_unattributed;
-			ld->health.asked_hello = st->asked_hello;
-			ld->health.asked_ref = st->asked_ref;
+			health_update(ld, l, dev);
 			ld->health.agent = dev->agent;
 			/* A restarted core 1 counts again from 0. */
 			if (ld->hb_t != 0 && dev->agent_hb >= ld->hb_base)

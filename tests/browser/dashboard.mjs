@@ -4,7 +4,7 @@
 // views are saved.  TAP output.
 // usage: node dashboard.mjs URL OUTDIR TOKEN_FILE CORE1_ELF OTHER_ELF
 import { chromium } from 'playwright-core';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 
 const [url, outdir, tokenFile, elfPath, otherElf] = process.argv.slice(2);
 mkdirSync(outdir, { recursive: true });
@@ -13,6 +13,10 @@ const check = (ok, what) => {
   n++;
   if (!ok) failed++;
   console.log(`${ok ? '' : 'not '}ok ${n} - ${what}`);
+};
+
+const pngSize = (path) => {
+  try { return statSync(path).size; } catch { return 0; }
 };
 
 const browser = await chromium.launch({
@@ -47,14 +51,16 @@ try {
     null, { timeout: 15000 });
   check((await page.textContent('#hex')).includes('AC1R'), 'the region viewer shows the magic AC1R');
   await page.screenshot({ path: `${outdir}/live.png`, fullPage: true });
-  check(true, `screenshot ${outdir}/live.png`);
+  check(pngSize(`${outdir}/live.png`) > 20000, `screenshot ${outdir}/live.png (${pngSize(`${outdir}/live.png`)} bytes)`);
   // The simulator panics a few seconds in: the page learns of it by itself.
   const before = await page.evaluate(() => performance.getEntriesByType('navigation').length);
   await page.waitForSelector('#crashes li.crash button', { timeout: 30000 });
-  check(true, 'the crash appears in the list without a reload');
+  const navs = await page.evaluate(() => performance.getEntriesByType('navigation').length);
+  check((await page.textContent('#crashes li.crash')).includes('mixer.c:217') && navs === before,
+    `the crash appears in the list without a reload: ${await page.textContent('#crashes li.crash')}`);
   await page.waitForFunction(() => document.querySelector('#dev-state').textContent === 'panicked',
-    null, { timeout: 10000 });
-  check(true, 'the state badge turns to panicked');
+    null, { timeout: 10000 }).catch(() => {});
+  check(await page.textContent('#dev-state') === 'panicked', 'the state badge turns to panicked');
   // The dump comes from the agent right after the panic: wait for it, so
   // the report has its region diff.
   await page.waitForFunction(async () => {
@@ -92,8 +98,10 @@ try {
   await page.fill('#token', readFileSync(tokenFile, 'utf8').trim());
   await page.click('#token-dialog button[value="ok"]');
   await page.waitForFunction(() => document.querySelector('.elf-result')?.textContent.includes('refused'),
-    null, { timeout: 5000 });
-  check(true, `a wrong ELF is refused on the page: ${await page.textContent('.elf-result')}`);
+    null, { timeout: 5000 }).catch(() => {});
+  const refusal = await page.textContent('.elf-result');
+  check(refusal.includes('refused') && refusal.length > 'refused'.length + 10,
+    `a wrong ELF is refused on the page, with the reason: ${refusal}`);
   await page.setInputFiles('#elf-file', elfPath);
   await page.waitForFunction(() => document.querySelector('#crash-detail table.frames tr:nth-child(2)')
     ?.textContent.includes('mixer_process'), null, { timeout: 5000 });
@@ -108,7 +116,7 @@ try {
   const after = await page.evaluate(() => performance.getEntriesByType('navigation').length);
   check(before === after, 'no page reload happened');
   await page.screenshot({ path: `${outdir}/crash.png`, fullPage: true });
-  check(true, `screenshot ${outdir}/crash.png`);
+  check(pngSize(`${outdir}/crash.png`) > 20000, `screenshot ${outdir}/crash.png (${pngSize(`${outdir}/crash.png`)} bytes)`);
   check(errors.length === 0, `no console errors${errors.length ? ': ' + errors.join(' | ') : ''}`);
 } catch (e) {
   check(false, String(e));

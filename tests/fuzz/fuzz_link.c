@@ -35,6 +35,7 @@
 
 #include "appcore/agent.h"
 #include "appcore/core1.h"
+#include "../unit/agent_frames.h"
 #include "appcored.h"
 #include "log.h"
 
@@ -301,35 +302,21 @@ one_frame(const uint8_t *p, size_t n)
 	}
 }
 
-static uint8_t partial[16384];
-static size_t partial_len;
+static struct frame_buf partial;
+
+/* Each frame through the channel; what the host asked goes back. */
+static void
+frame_and_answer(const uint8_t *p, size_t n)
+{
+	one_frame(p, n);
+	to_agent();
+}
 
 static void
 pump(void)
 {
-	const uint8_t *p;
-	size_t n;
-
 	to_agent();
-	while ((p = ac_agent_tx_peek(&agent, &n)) != NULL) {
-		if (n > sizeof(partial) - partial_len)
-			n = sizeof(partial) - partial_len;
-		memcpy(partial + partial_len, p, n);
-		partial_len += n;
-		ac_agent_tx_consume(&agent, n);
-		for (;;) {
-			uint8_t *end = memchr(partial, 0, partial_len);
-			size_t k;
-
-			if (end == NULL)
-				break;
-			k = (size_t)(end - partial) + 1;
-			one_frame(partial, k);
-			memmove(partial, partial + k, partial_len - k);
-			partial_len -= k;
-			to_agent();
-		}
-	}
+	agent_frames(&agent, &partial, frame_and_answer);
 }
 
 static void
@@ -548,7 +535,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setup_daemon();
 	in = data;
 	in_left = size;
-	held_len = later_len = partial_len = 0;
+	held_len = later_len = partial.len = 0;
 	nboots = 0;
 	fake_now = 1000000;
 	board_boot();

@@ -196,8 +196,8 @@ if no_loss:
     losses = con.execute(
         "SELECT kind, sum(count) FROM events WHERE kind IN ('crc-error', "
         "'framing-error', 'seq-gap', 'samples-lost', 'malformed', "
-        "'duplicate', 'stale', 'agent-samples-dropped') GROUP BY kind"
-    ).fetchall()
+        "'duplicate', 'stale', 'agent-samples-dropped') AND "
+        "coalesce(device_id, ?1) = ?1 GROUP BY kind", (dev,)).fetchall()
     check(not losses, "no loss events (%s)" % losses)
 check(con.execute("PRAGMA integrity_check").fetchone()[0] == "ok",
       "PRAGMA integrity_check is ok")

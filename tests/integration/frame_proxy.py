@@ -207,8 +207,9 @@ class Link:
             self.damage(frame, info)
             out.append(bytes(b))
         elif act == "garbage":
+            # Noise, then a delimiter: the frame after it arrives whole.
             out += [bytes(self.rng.randrange(256) for _ in
-                          range(self.rng.randrange(1, 64))), frame]
+                          range(self.rng.randrange(1, 64))) + b"\0", frame]
         elif act == "delim":
             cut = self.rng.randrange(1, len(frame))
             self.damage(frame, info)

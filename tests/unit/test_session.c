@@ -12,6 +12,7 @@
 
 #include "appcore/agent.h"
 #include "appcore/core1.h"
+#include "agent_frames.h"
 #include "check.h"
 #include "session.h"
 
@@ -135,8 +136,7 @@ typedef enum act policy_fn(const struct frame_info *, uint64_t nframe);
 
 static policy_fn *policy;
 static uint64_t nframes;
-static uint8_t partial[8192];
-static size_t partial_len;
+static struct frame_buf partial;
 static uint8_t held[AC_FRAME_MAX_ENC];	/* SWAP: goes after the next */
 static size_t held_len;
 static uint8_t replay_buf[AC_FRAME_MAX_ENC];
@@ -255,27 +255,7 @@ one_frame(const uint8_t *p, size_t n)
 static void
 pump(void)
 {
-	const uint8_t *p;
-	size_t n;
-
-	while ((p = ac_agent_tx_peek(&agent, &n)) != NULL) {
-		if (n > sizeof(partial) - partial_len)
-			n = sizeof(partial) - partial_len;
-		memcpy(partial + partial_len, p, n);
-		partial_len += n;
-		ac_agent_tx_consume(&agent, n);
-		for (;;) {
-			uint8_t *end = memchr(partial, 0, partial_len);
-			size_t k;
-
-			if (end == NULL)
-				break;
-			k = (size_t)(end - partial) + 1;
-			one_frame(partial, k);
-			memmove(partial, partial + k, partial_len - k);
-			partial_len -= k;
-		}
-	}
+	agent_frames(&agent, &partial, one_frame);
 }
 
 static void
@@ -326,7 +306,7 @@ setup(policy_fn *p, uint64_t boot)
 	memset(events, 0, sizeof(events));
 	n_stored = n_dup = n_wrong = n_desc_missing = produced = 0;
 	nframes = 0;
-	partial_len = held_len = replay_len = to_agent_len = 0;
+	partial.len = held_len = replay_len = to_agent_len = 0;
 	damaged_samples = 0;
 	policy = p;
 	fake_now = 1000000;
