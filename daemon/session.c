@@ -155,6 +155,13 @@ stash_first(struct session *s)
 	return best;
 }
 
+static void
+stash_drop(struct session *s, struct session_stash *e)
+{
+	e->used = false;
+	s->nstash--;
+}
+
 static struct session_stash *
 stash_find(struct session *s, uint64_t first)
 {
@@ -181,6 +188,8 @@ stash_put(struct session *s, const struct ac_frame *f,
 			return;		/* older than all we keep */
 		slot = oldest;		/* its samples stay lost */
 	}
+	if (!slot->used)
+		s->nstash++;
 	slot->used = true;
 	slot->first = h->first_index;
 	slot->count = h->count;
@@ -200,7 +209,7 @@ stash_expire(struct session *s)
 		struct session_stash *e = &s->stash[i];
 
 		if (e->used && s->now - e->at >= SESSION_STASH_US)
-			e->used = false;
+			stash_drop(s, e);
 	}
 	if ((first = stash_first(s)) != NULL)
 		ask_ref(s, first->first);
@@ -240,7 +249,7 @@ stash_drain(struct session *s, struct ac_samples_dec *dec, uint64_t below,
 
 	while (dec->s.have_ref &&
 	    (e = stash_find(s, ac_samples_dec_next(dec))) != NULL) {
-		e->used = false;
+		stash_drop(s, e);
 		if (ac_samples_decode(dec, e->p, e->len, sample_cb, &d) < 0)
 			break;
 	}
@@ -267,7 +276,7 @@ recovered(struct session *s, uint64_t late)
 }
 
 /* A frame on the main line: it continues dec, or it is a key frame. */
-static void
+static int
 samples_main(struct session *s, const struct ac_frame *f,
     const struct ac_samples_hdr *h)
 {
@@ -275,56 +284,85 @@ samples_main(struct session *s, const struct ac_frame *f,
 	uint64_t next = ac_samples_dec_next(&s->dec);
 	bool had = s->dec.s.have_ref;
 	uint64_t late = 0;
+	int rc;
 
-	if (ac_samples_decode(&s->dec, f->payload, f->len, sample_cb, &d) < 0)
-		return;		/* peek accepted it: cannot happen */
+	if ((rc = ac_samples_decode(&s->dec, f->payload, f->len, sample_cb,
+	    &d)) < 0)
+		return rc;
+	if (s->cb->produced != NULL)
+		s->cb->produced(s->arg, ac_samples_dec_next(&s->dec));
 	if (h->key && had && h->first_index > next)
 		samples_lost(s, next, h->first_index);
 	stash_drain(s, &s->dec, 0, &late);
+	return 0;
 }
 
+/* A frame off the main line: an earlier key frame (reordered) is decoded
+ * beside it; a delta frame after a gap waits for its reference. */
+static void
+samples_aside(struct session *s, const struct ac_frame *f,
+    const struct ac_samples_hdr *h)
+{
+	struct deliver d = { s, ac_samples_dec_next(&s->dec), 0 };
+
+	if (s->cb->produced != NULL)
+		s->cb->produced(s->arg, h->first_index + h->count);
+	if (!h->key) {
+		stash_put(s, f, h);
+		return;
+	}
+	if (ac_samples_decode(&s->side, f->payload, f->len, sample_cb,
+	    &d) == 0)
+		stash_drain(s, &s->side, d.below, &d.late);
+	recovered(s, d.late);
+}
+
+static void
+desc_check(struct session *s, const struct ac_samples_hdr *h)
+{
+	if (!s->desc_complete)
+		session_ask_hello(s, "samples arrived before the whole "
+		    "descriptor set");
+	else if (h->ncols != s->ndesc)
+		session_ask_hello(s, "samples have other columns than the "
+		    "descriptor set: a DESC was lost");
+}
+
+/*
+ * In the common case (the frame continues the main line) the frame is
+ * read once to check and once to decode; frames off the line are also
+ * counted (ac_samples_peek) before they are kept or decoded aside.
+ */
 static void
 on_samples(struct session *s, const struct ac_frame *f)
 {
 	struct ac_samples_hdr h;
-	struct deliver d = { s, 0, 0 };
 	uint64_t next = ac_samples_dec_next(&s->dec);
 	int rc;
 
-	if ((rc = ac_samples_peek(f->payload, f->len, &h)) < 0) {
+	if ((rc = ac_samples_header(f->payload, f->len, &h)) < 0) {
 		malformed(s, f, ac_strerror(rc));
 		return;
 	}
 	if (!s->have_hello) {
-		s->st.samples_unattributed += h.count;
-		event(s, SE_UNATTRIBUTED, h.count, "samples before the "
-		    "boot's HELLO: no boot to hold them");
+		if (ac_samples_peek(f->payload, f->len, &h) == 0) {
+			s->st.samples_unattributed += h.count;
+			event(s, SE_UNATTRIBUTED, h.count, "samples before "
+			    "the boot's HELLO: no boot to hold them");
+		}
 		session_ask_hello(s, "samples arrived before HELLO");
 		return;
 	}
-	if (s->cb->produced != NULL)
-		s->cb->produced(s->arg, h.first_index + h.count);
-	if (!s->desc_complete)
-		session_ask_hello(s, "samples arrived before the whole "
-		    "descriptor set");
-	else if (h.ncols != s->ndesc)
-		session_ask_hello(s, "samples have other columns than the "
-		    "descriptor set: a DESC was lost");
-	if (h.key && (!s->dec.s.have_ref || h.first_index >= next)) {
-		samples_main(s, f, &h);
-	} else if (!h.key && s->dec.s.have_ref && h.first_index == next) {
-		samples_main(s, f, &h);
-	} else if (h.key) {
-		/* An earlier key frame, late: off the main line. */
-		d.below = next;
-		if (ac_samples_decode(&s->side, f->payload, f->len, sample_cb,
-		    &d) == 0)
-			stash_drain(s, &s->side, next, &d.late);
-		recovered(s, d.late);
-	} else {
-		stash_put(s, f, &h);
-	}
-	stash_expire(s);
+	desc_check(s, &h);
+	if ((h.key && (!s->dec.s.have_ref || h.first_index >= next)) ||
+	    (!h.key && s->dec.s.have_ref && h.first_index == next))
+		rc = samples_main(s, f, &h);
+	else if ((rc = ac_samples_peek(f->payload, f->len, &h)) == 0)
+		samples_aside(s, f, &h);
+	if (rc < 0)
+		malformed(s, f, ac_strerror(rc));
+	if (s->nstash > 0 || s->ref_pending)
+		stash_expire(s);
 }
 
 static void
@@ -372,7 +410,7 @@ on_reply(struct session *s, const struct ac_msg_reply *m)
 		 * and the agent's next frame is a key frame. */
 		while ((e = stash_first(s)) != NULL &&
 		    e->first <= m->value)
-			e->used = false;
+			stash_drop(s, e);
 		s->ref_pending = false;
 		stash_expire(s);
 	}
@@ -446,6 +484,7 @@ forget_samples(struct session *s)
 	ac_samples_dec_init(&s->dec);
 	ac_samples_dec_init(&s->side);
 	memset(s->stash, 0, sizeof(s->stash));
+	s->nstash = 0;
 	s->ref_pending = false;
 }
 
@@ -807,7 +846,7 @@ void
 session_tick(struct session *s, uint64_t now)
 {
 	s->now = now;
-	if (s->ref_pending || stash_first(s) != NULL)
+	if (s->ref_pending || s->nstash > 0)
 		stash_expire(s);
 	if (s->hello_pending && ask_due(s, true, s->hello_asked,
 	    SESSION_ASK_RETRY_US) &&

@@ -127,6 +127,7 @@ struct session {
 	uint8_t seen[SESSION_SEQ_WINDOW / 8];
 
 	struct session_stash stash[SESSION_STASH];
+	uint32_t nstash;
 	bool ref_pending;
 	uint64_t ref_index;
 	uint64_t ref_asked;

@@ -1288,6 +1288,24 @@ ac_samples_decode(struct ac_samples_dec *dec, const uint8_t *p, size_t n,
 }
 
 int
+ac_samples_header(const uint8_t *p, size_t n, struct ac_samples_hdr *h)
+{
+	struct ac_rd r;
+	uint8_t flags;
+
+	memset(h, 0, sizeof(*h));
+	ac_rd_init(&r, p, n);
+	TRY(ac_rd_u8(&r, &flags));
+	TRY(ac_rd_varint(&r, &h->first_index));
+	TRY(ac_rd_varint32(&r, &h->ncols));
+	TRY(ac_rd_varint32(&r, &h->interval_us));
+	if (flags & ~AC_SAMPLES_KEY)
+		return AC_EBADMSG;
+	h->key = flags & AC_SAMPLES_KEY;
+	return 0;
+}
+
+int
 ac_samples_peek(const uint8_t *p, size_t n, struct ac_samples_hdr *h)
 {
 	struct ac_samples_state s;

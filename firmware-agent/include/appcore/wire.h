@@ -477,5 +477,8 @@ struct ac_samples_hdr {
 };
 int ac_samples_peek(const uint8_t *p, size_t n, struct ac_samples_hdr *)
     AC_WIRE_WARN_UNUSED;
+/* The header alone (count 0): what the decoder checks first. */
+int ac_samples_header(const uint8_t *p, size_t n, struct ac_samples_hdr *)
+    AC_WIRE_WARN_UNUSED;
 
 #endif /* APPCORE_WIRE_H */
