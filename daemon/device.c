@@ -1501,7 +1501,13 @@ on_event(void *arg, enum session_event e, uint64_t n, const char *why)
 		tr->count -= tr->count >= n ? n : tr->count;
 		return;
 	case SE_VERSION:
-		log_warnx("%s: %s", l->spec, why);
+	case SE_ASKED:
+		/* Told at once, each with its reason (HELLO is asked for at
+		 * most five times a second). */
+		if (e == SE_VERSION)
+			log_warnx("%s: %s", l->spec, why);
+		else
+			log_info("%s: %s", l->spec, why);
 		if (l->dev != NULL)
 			event(l->dev, now_wall_us(), session_event_name(e), n,
 			    why);
@@ -1510,7 +1516,6 @@ on_event(void *arg, enum session_event e, uint64_t n, const char *why)
 			    session_event_name(e), n, why);
 		return;
 	case SE_SEQ_GAP:
-	case SE_ASKED:
 		log_info("%s: %s", l->spec, why);
 		break;
 	default:

@@ -178,6 +178,9 @@ link_up(struct link *l, uint64_t now)
 {
 	l->connecting = false;
 	l->opened_at = now;
+	/* It answered: a board that restarts is found again within
+	 * BACKOFF_MIN_MS, not after the backoff of an earlier outage. */
+	l->backoff_ms = 0;
 	session_reset(&l->s);
 	l->hello_asked = now;
 	l->rate_asked = false;

@@ -18,7 +18,7 @@ session_event_name(enum session_event e)
 	static const char *const names[SE_COUNT] = {
 		"crc-error", "framing-error", "seq-gap", "samples-lost",
 		"malformed", "version", "new-boot", "duplicate", "stale",
-		"asked", "unattributed", "late",
+		"asked", "asked-ref", "unattributed", "late",
 	};
 
 	return (unsigned)e < SE_COUNT ? names[e] : "unknown";
@@ -138,7 +138,7 @@ ask_ref(struct session *s, uint64_t index)
 	s->st.asked_ref++;
 	snprintf(detail, sizeof(detail), "asked for the reference of sample "
 	    "%" PRIu64 ": the frame before it was lost", index);
-	event(s, SE_ASKED, 1, detail);
+	event(s, SE_ASKED_REF, 1, detail);
 }
 
 /* ---- the stash: frames waiting for their reference ---- */

@@ -23,7 +23,8 @@ enum session_event {
 	SE_NEW_BOOT,		/* HELLO with a boot id not seen before */
 	SE_DUPLICATE,		/* count = frames received a second time */
 	SE_STALE,		/* count = frames too old to place */
-	SE_ASKED,		/* the host asked the agent for what it lacks */
+	SE_ASKED,		/* the host asked for HELLO and DESC, and why */
+	SE_ASKED_REF,		/* the host asked for a SAMPLES_REF */
 	SE_UNATTRIBUTED,	/* count = samples before the boot was known */
 	SE_LATE,		/* a frame counted in a gap arrived after all */
 	SE_COUNT

@@ -457,7 +457,7 @@ test_drop_delta(void)
 	    "it costs exactly its own %" PRIu64 " samples (lost %" PRIu64
 	    "): the next frames are decoded through SAMPLES_REF",
 	    damaged_samples, produced - n_stored);
-	CHECK(host.st.asked_ref == 1 && events[SE_ASKED] == 1,
+	CHECK(host.st.asked_ref == 1 && events[SE_ASKED_REF] == 1,
 	    "one SAMPLES_REF asked for, with an event");
 }
 
