@@ -155,6 +155,7 @@ struct link {
 	uint64_t next_try;		/* while closed */
 	uint32_t backoff_ms;
 	uint64_t opened_at;
+	uint64_t up_until;		/* when it last went down */
 	uint64_t hello_asked;		/* 0 once HELLO arrived */
 	bool rate_asked;
 	bool policy_asked;

@@ -23,6 +23,8 @@
 
 #define BACKOFF_MIN_MS	200u
 #define BACKOFF_MAX_MS	5000u
+#define BACKOFF_RECENT_MS	400u
+#define BACKOFF_RECENT_US	(60ull * 1000000)
 #define SCAN_US		2000000u
 #define ESPRESSIF_VID	0x303a
 #define USB_JTAG_PID	0x1001
@@ -70,12 +72,20 @@ link_free(struct link *l)
 	free(l);
 }
 
+/*
+ * Retries back off from BACKOFF_MIN_MS to BACKOFF_MAX_MS, but a link that
+ * was up in the last BACKOFF_RECENT_US is tried at least every
+ * BACKOFF_RECENT_MS: a board that restarts comes back within a second,
+ * and may not stay long.
+ */
 static void
 retry_later(struct link *l, uint64_t now)
 {
+	uint32_t max = l->up_until != 0 && now - l->up_until <
+	    BACKOFF_RECENT_US ? BACKOFF_RECENT_MS : BACKOFF_MAX_MS;
+
 	l->backoff_ms = l->backoff_ms == 0 ? BACKOFF_MIN_MS :
-	    l->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
-	    l->backoff_ms * 2;
+	    l->backoff_ms * 2 > max ? max : l->backoff_ms * 2;
 	l->next_try = now + l->backoff_ms * 1000ull;
 }
 
@@ -221,6 +231,8 @@ link_close(struct link *l, uint64_t now, const char *why)
 		device_link_lost(l, now, why != NULL ? why : "closed");
 	if (l->fd >= 0 && why != NULL)
 		log_notice("%s: link down: %s", l->spec, why);
+	if (l->fd >= 0 && !l->connecting)
+		l->up_until = now;
 	if (l->sp != NULL) {
 		sp_close(l->sp);
 		sp_free_port(l->sp);
@@ -241,6 +253,22 @@ link_close(struct link *l, uint64_t now, const char *why)
 		retry_later(l, now);
 }
 
+/*
+ * A TCP connect to a local port nobody listens on can pick that very port
+ * as its own and connect to itself (a simultaneous open); the port then
+ * stays taken from whoever would listen on it.
+ */
+static bool
+self_connected(int fd)
+{
+	struct sockaddr_storage a, b;
+	socklen_t la = sizeof(a), lb = sizeof(b);
+
+	return getsockname(fd, (struct sockaddr *)&a, &la) == 0 &&
+	    getpeername(fd, (struct sockaddr *)&b, &lb) == 0 && la == lb &&
+	    memcmp(&a, &b, la) == 0;
+}
+
 void
 link_read(struct link *l, uint64_t now)
 {
@@ -255,6 +283,12 @@ link_read(struct link *l, uint64_t now)
 		    err != 0) {
 			errno = err;
 			log_debug("%s: connect: %s", l->spec, strerror(err));
+			link_close(l, now, NULL);
+			return;
+		}
+		if (self_connected(l->fd)) {
+			log_debug("%s: connected to itself (nothing listens)",
+			    l->spec);
 			link_close(l, now, NULL);
 			return;
 		}
