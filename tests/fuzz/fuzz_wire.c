@@ -102,6 +102,56 @@ reencode(void *arg, uint64_t i, uint64_t t, const uint32_t *v, uint32_t n)
 		reenc_rc = -1;
 }
 
+/* SAMPLES_REF: canonical too. */
+static void
+fuzz_samples_ref(const uint8_t *p, size_t n, uint8_t *out, size_t cap)
+{
+	struct ac_samples_state st;
+	struct ac_rd r;
+	struct ac_wr w;
+	uint64_t boot;
+
+	ac_rd_init(&r, p, n);
+	if (ac_samples_ref_decode(&r, &boot, &st) != 0)
+		return;
+	ac_wr_init(&w, out, cap);
+	if (ac_samples_ref_encode(&w, boot, &st) != 0 || w.len != n ||
+	    memcmp(out, p, n) != 0)
+		abort();
+}
+
+/* A frame the peek accepts has the header the header-only read gives,
+ * and a decoder with no reference refuses or accepts it as a key frame
+ * only, delivering exactly the samples the peek counted. */
+static uint32_t peek_seen;
+
+static void
+count_sample(void *arg, uint64_t i, uint64_t t, const uint32_t *v,
+    uint32_t n)
+{
+	(void)arg; (void)i; (void)t; (void)v; (void)n;
+	peek_seen++;
+}
+
+static void
+fuzz_samples_peek(const uint8_t *p, size_t n)
+{
+	static struct ac_samples_dec dec;
+	struct ac_samples_hdr h, hh;
+
+	if (ac_samples_peek(p, n, &h) != 0)
+		return;
+	if (ac_samples_header(p, n, &hh) != 0 || hh.key != h.key ||
+	    hh.first_index != h.first_index || hh.ncols != h.ncols ||
+	    hh.interval_us != h.interval_us || h.count == 0)
+		abort();
+	ac_samples_dec_init(&dec);
+	peek_seen = 0;
+	if (ac_samples_decode(&dec, p, n, count_sample, NULL) == 0 &&
+	    (!h.key || peek_seen != h.count))
+		abort();
+}
+
 static void
 fuzz_payload(const uint8_t *p, size_t n)
 {
@@ -127,6 +177,8 @@ fuzz_payload(const uint8_t *p, size_t n)
 	    ac_dump_data_encode);
 	if (ac_hello_peek_version(p, n, &ver) == 0 && (n == 0 || ver != p[0]))
 		abort();
+	fuzz_samples_ref(p, n, out, sizeof(out));
+	fuzz_samples_peek(p, n);
 
 	/* A key frame that decodes re-encodes to the same bytes. */
 	ac_samples_dec_init(&dec);
