@@ -592,15 +592,15 @@ anchor_floor(const struct device *dev, uint64_t device_us, int64_t offset)
 static void
 track_clock(struct device *dev, uint64_t device_us, uint64_t now)
 {
-	int64_t est = (int64_t)now - (int64_t)device_us;
+	int64_t est = (int64_t)now - (int64_t)device_us, lower;
 
 	if (est < dev->min_est_us)
 		dev->min_est_us = est;
 	if (est < dev->offset_us - FUTURE_MAX_US &&
-	    anchor_floor(dev, device_us, est) < dev->offset_us) {
+	    (lower = anchor_floor(dev, device_us, est)) < dev->offset_us) {
 		/* A sample from the future: the anchor is late. */
-		set_anchor(dev, device_us, anchor_floor(dev, device_us, est),
-		    now, "sample ahead of wall time");
+		set_anchor(dev, device_us, lower, now, "sample ahead of wall "
+		    "time");
 		dev->min_est_us = INT64_MAX;
 		dev->est_window_end = now + DRIFT_WINDOW_US;
 	} else if (now >= dev->est_window_end) {

@@ -192,7 +192,6 @@ stash_put(struct session *s, const struct ac_frame *f,
 		s->nstash++;
 	slot->used = true;
 	slot->first = h->first_index;
-	slot->count = h->count;
 	slot->at = s->now;
 	slot->len = (uint16_t)f->len;
 	memcpy(slot->p, f->payload, f->len);
@@ -239,10 +238,10 @@ sample_cb(void *arg, uint64_t index, uint64_t t_us, const uint32_t *vals,
 		s->cb->sample(s->arg, index, t_us, vals, ncols);
 }
 
-/* Decodes stashed frames that continue dec, in order. */
-static void
-stash_drain(struct session *s, struct ac_samples_dec *dec, uint64_t below,
-    uint64_t *late)
+/* Decodes stashed frames that continue dec, in order; returns how many
+ * of their samples lie below `below` (late ones, filling a gap). */
+static uint64_t
+stash_drain(struct session *s, struct ac_samples_dec *dec, uint64_t below)
 {
 	struct session_stash *e;
 	struct deliver d = { s, below, 0 };
@@ -253,7 +252,7 @@ stash_drain(struct session *s, struct ac_samples_dec *dec, uint64_t below,
 		if (ac_samples_decode(dec, e->p, e->len, sample_cb, &d) < 0)
 			break;
 	}
-	*late += d.late;
+	return d.late;
 }
 
 static void
@@ -283,7 +282,6 @@ samples_main(struct session *s, const struct ac_frame *f,
 	struct deliver d = { s, 0, 0 };
 	uint64_t next = ac_samples_dec_next(&s->dec);
 	bool had = s->dec.s.have_ref;
-	uint64_t late = 0;
 	int rc;
 
 	if ((rc = ac_samples_decode(&s->dec, f->payload, f->len, sample_cb,
@@ -293,7 +291,7 @@ samples_main(struct session *s, const struct ac_frame *f,
 		s->cb->produced(s->arg, ac_samples_dec_next(&s->dec));
 	if (h->key && had && h->first_index > next)
 		samples_lost(s, next, h->first_index);
-	stash_drain(s, &s->dec, 0, &late);
+	(void)stash_drain(s, &s->dec, 0);
 	return 0;
 }
 
@@ -313,7 +311,7 @@ samples_aside(struct session *s, const struct ac_frame *f,
 	}
 	if (ac_samples_decode(&s->side, f->payload, f->len, sample_cb,
 	    &d) == 0)
-		stash_drain(s, &s->side, d.below, &d.late);
+		d.late += stash_drain(s, &s->side, d.below);
 	recovered(s, d.late);
 }
 
@@ -369,7 +367,7 @@ static void
 on_samples_ref(struct session *s, const struct ac_frame *f)
 {
 	struct ac_samples_state ref;
-	uint64_t boot, next = ac_samples_dec_next(&s->dec), late = 0;
+	uint64_t boot, next = ac_samples_dec_next(&s->dec);
 	struct ac_rd r;
 
 	ac_rd_init(&r, f->payload, f->len);
@@ -384,14 +382,13 @@ on_samples_ref(struct session *s, const struct ac_frame *f)
 	if (stash_find(s, ref.next_index) == NULL)
 		return;
 	s->side.s = ref;
-	stash_drain(s, &s->side, next, &late);
-	recovered(s, late);
+	recovered(s, stash_drain(s, &s->side, next));
 	if (!s->dec.s.have_ref ||
 	    ac_samples_dec_next(&s->side) > ac_samples_dec_next(&s->dec)) {
 		/* The recovered line reaches past the main one: it is the
 		 * main line now. */
 		s->dec.s = s->side.s;
-		stash_drain(s, &s->dec, 0, &late);
+		(void)stash_drain(s, &s->dec, 0);
 	}
 	stash_expire(s);
 }

@@ -94,7 +94,6 @@ struct session_stats {
 struct session_stash {
 	bool used;
 	uint64_t first;			/* first sample index */
-	uint32_t count;
 	uint64_t at;			/* session time it arrived */
 	uint16_t len;
 	uint8_t p[AC_WIRE_MAX_PAYLOAD];

@@ -256,6 +256,14 @@ def parse(argv):
     return rules, seed
 
 
+def recv(sock):
+    """What the socket has, or b"" when its peer is gone."""
+    try:
+        return sock.recv(65536)
+    except ConnectionResetError:
+        return b""
+
+
 def main():
     listen_port, target_port = int(sys.argv[1]), int(sys.argv[2])
     rules, seed = parse(sys.argv[3:])
@@ -282,10 +290,7 @@ def main():
             r, _, _ = select.select([host, up], [], [], 0.01)
             out = link.due()
             if up in r:
-                try:
-                    data = up.recv(65536)
-                except ConnectionResetError:
-                    data = b""
+                data = recv(up)
                 if not data:
                     target_gone = True
                     out += link.frames(b"")
@@ -299,10 +304,7 @@ def main():
             if target_gone:
                 break
             if host in r:
-                try:
-                    data = host.recv(65536)
-                except ConnectionResetError:
-                    data = b""
+                data = recv(host)
                 if not data:
                     break
                 up.sendall(data)
