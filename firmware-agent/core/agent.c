@@ -605,8 +605,10 @@ policy_restart(struct ac_agent *a, uint64_t now)
 	if (a->cfg.restart == AC_RESTART_LIMIT) {
 		if (max > AC_RESTART_MAX)
 			max = AC_RESTART_MAX;
-		for (uint32_t i = 0; i < max && i < a->restarts; i++)
-			if (now - a->restart_t[i] < 3600ull * 1000000u)
+		/* The last max restarts, newest first, in the ring. */
+		for (uint32_t k = 0; k < max && k < a->restarts; k++)
+			if (now - a->restart_t[(a->restarts - 1 - k) %
+			    AC_RESTART_MAX] < 3600ull * 1000000u)
 				recent++;
 		if (recent >= max)
 			return;		/* stays stopped; a host may restart */

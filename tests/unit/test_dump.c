@@ -442,6 +442,18 @@ test_policy(void)
 		run_for(300000, false);
 		CHECK(restarts == before + 2,
 		    "an hour later the policy restarts again");
+		/* The second hour holds the limit too: one more restart
+		 * (two in this hour), then stopped. */
+		before = restarts;
+		for (int i = 0; i < 3; i++) {
+			run_for(200000, true);
+			panic_now(0x42000610 + (uint32_t)i);
+			run_for(300000, false);
+		}
+		CHECK(restarts == before + 1 &&
+		    agent.state == AC_STATE_PANICKED, "the second hour: at "
+		    "most 2 restarts again, then stopped (%d more)",
+		    restarts - before);
 	}
 	memset(store, 0xff, sizeof(store));
 	boot(21, AC_RESTART_ALWAYS, 0);
