@@ -28,7 +28,6 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
-#include <sqlite3.h>
 
 #include "appcored.h"
 #include "xfer.h"
@@ -142,23 +141,6 @@ live_of(struct device *dev)
 	return ld;
 }
 
-/* The newest snapshot of a device already stored, or 0. */
-static int64_t
-last_snapshot(struct daemon *d, int64_t device)
-{
-	sqlite3_stmt *st;
-	int64_t t = 0;
-
-	if (sqlite3_prepare_v2(store_db(d->store), "SELECT max(t) FROM "
-	    "snapshots WHERE device_id = ?", -1, &st, NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_bind_int64(st, 1, device);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		t = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return t;
-}
-
 /*
  * Whether this crash is stored: the agent sends a panicked or hung core
  * 1's record again to every host that says hello, with its first time.
@@ -169,23 +151,8 @@ static bool
 crash_known(struct daemon *d, int64_t device, int64_t boot,
     const struct ac_msg_crash *m, int64_t t)
 {
-	sqlite3_stmt *st;
-	bool known = false;
-
-	if (sqlite3_prepare_v2(store_db(d->store), "SELECT 1 FROM crashes "
-	    "WHERE device_id = ?1 AND boot_id = ?2 AND generation = ?3 AND "
-	    "kind = ?4 AND (?4 = 'panic' OR abs(t - ?5) < 1000000)", -1, &st,
-	    NULL) != SQLITE_OK)
-		return false;
-	sqlite3_bind_int64(st, 1, device);
-	sqlite3_bind_int64(st, 2, boot);
-	sqlite3_bind_int64(st, 3, m->generation);
-	sqlite3_bind_text(st, 4, m->reason == AC_PANIC_HANG ? "hang" : "panic",
-	    -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, t);
-	known = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return known;
+	return store_crash_known(d->store, device, boot, m->generation,
+	    m->reason == AC_PANIC_HANG ? "hang" : "panic", t);
 }
 
 /* The last clock anchor of another boot seen before (a crash offered
@@ -193,20 +160,12 @@ crash_known(struct daemon *d, int64_t device, int64_t boot,
 static bool
 last_anchor(struct daemon *d, int64_t boot, int64_t *offset)
 {
-	sqlite3_stmt *st;
-	bool found = false;
+	struct store_anchor a;
 
-	if (sqlite3_prepare_v2(store_db(d->store), "SELECT offset_us FROM "
-	    "clock WHERE boot_id = ? ORDER BY from_us DESC LIMIT 1", -1, &st,
-	    NULL) != SQLITE_OK)
+	if (store_clock_anchors(d->store, boot, &a, 1) < 1)
 		return false;
-	sqlite3_bind_int64(st, 1, boot);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		*offset = sqlite3_column_int64(st, 0);
-		found = true;
-	}
-	sqlite3_finalize(st);
-	return found;
+	*offset = a.offset_us;
+	return true;
 }
 
 /* The newest clock anchors of a boot seen before (a daemon restart),
@@ -214,22 +173,9 @@ last_anchor(struct daemon *d, int64_t boot, int64_t *offset)
 static bool
 load_anchors(struct device *dev)
 {
-	sqlite3_stmt *st;
-	struct clock_anchor a[DEV_ANCHORS];
-	uint32_t n = 0;
+	struct store_anchor a[DEV_ANCHORS];
+	int n = store_clock_anchors(dev->d->store, dev->boot, a, DEV_ANCHORS);
 
-	if (sqlite3_prepare_v2(store_db(dev->d->store), "SELECT from_us, "
-	    "offset_us FROM clock WHERE boot_id = ? ORDER BY from_us DESC "
-	    "LIMIT ?", -1, &st, NULL) != SQLITE_OK)
-		return false;
-	sqlite3_bind_int64(st, 1, dev->boot);
-	sqlite3_bind_int(st, 2, DEV_ANCHORS);
-	while (n < DEV_ANCHORS && sqlite3_step(st) == SQLITE_ROW) {
-		a[n].from_us = (uint64_t)sqlite3_column_int64(st, 0);
-		a[n].offset_us = sqlite3_column_int64(st, 1);
-		n++;
-	}
-	sqlite3_finalize(st);
 	while (n > 0) {
 		n--;
 		anchor_push(dev, a[n].from_us, a[n].offset_us);
@@ -242,21 +188,10 @@ load_anchors(struct device *dev)
 static void
 account_load(struct device *dev)
 {
-	sqlite3_stmt *st;
-
 	dev->produced = dev->stored = dev->dup = 0;
 	memset(dev->idx_stored, 0, sizeof(dev->idx_stored));
-	if (sqlite3_prepare_v2(store_db(dev->d->store), "SELECT "
-	    "samples_produced, samples_stored, samples_dup FROM boots WHERE "
-	    "id = ?", -1, &st, NULL) != SQLITE_OK)
-		return;
-	sqlite3_bind_int64(st, 1, dev->boot);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		dev->produced = (uint64_t)sqlite3_column_int64(st, 0);
-		dev->stored = (uint64_t)sqlite3_column_int64(st, 1);
-		dev->dup = (uint64_t)sqlite3_column_int64(st, 2);
-	}
-	sqlite3_finalize(st);
+	(void)store_boot_account_get(dev->d->store, dev->boot, &dev->produced,
+	    &dev->stored, &dev->dup);
 	/* What came before a daemon restart is not known index by index:
 	 * nothing under the newest known index is stored again. */
 	dev->next_index = dev->produced;
@@ -414,7 +349,13 @@ on_hello(void *arg, struct session *s)
 	l->dev = dev;
 	l->hello_asked = 0;
 	l->backoff_ms = 0;
-	dev->id = store_device(d->store, dev->key, dev->name, l->spec, now);
+	/* The row is written once; a hello again only updates when and where
+	 * the device was seen, with the next commit. */
+	if (dev->id > 0)
+		store_seen(d->store, dev->id, 0, now, l->spec);
+	else
+		dev->id = store_device(d->store, dev->key, dev->name, l->spec,
+		    now);
 	if (dev->id < 0) {
 		log_warnx("%s: %s: cannot record the device: %s", l->spec,
 		    dev->name, store_stats(d->store)->last_error);
@@ -477,7 +418,8 @@ on_hello(void *arg, struct session *s)
 		struct live_device *ld = live_of(dev);
 
 		if (ld != NULL && ld->last_snapshot_t == 0)
-			ld->last_snapshot_t = (uint64_t)last_snapshot(d, dev->id);
+			ld->last_snapshot_t = (uint64_t)store_last_snapshot(d->store,
+			    dev->id);
 		if (ld != NULL) {
 			ld->connected = true;
 			snprintf(ld->link, sizeof(ld->link), "%s", l->spec);
@@ -986,7 +928,7 @@ dump_boot(struct link *l, struct device *dev,
     const struct ac_msg_dump_info *m, uint64_t *t, bool *t_known)
 {
 	struct ac_msg_hello h = dev->hello;
-	int64_t boot, offset;
+	int64_t boot, offset, first_seen;
 
 	*t_known = true;
 	if (m->boot_id == dev->hello.boot_id) {
@@ -1007,19 +949,8 @@ dump_boot(struct link *l, struct device *dev,
 	 * which the boot row keeps, so offers after a daemon restart map to
 	 * the same time and find the same crash. */
 	*t_known = false;
-	*t = now_wall_us();
-	if (boot > 0) {
-		sqlite3_stmt *st;
-
-		if (sqlite3_prepare_v2(store_db(l->d->store), "SELECT "
-		    "first_seen FROM boots WHERE id = ?", -1, &st, NULL) ==
-		    SQLITE_OK) {
-			sqlite3_bind_int64(st, 1, boot);
-			if (sqlite3_step(st) == SQLITE_ROW)
-				*t = (uint64_t)sqlite3_column_int64(st, 0);
-			sqlite3_finalize(st);
-		}
-	}
+	first_seen = boot > 0 ? store_boot_first_seen(l->d->store, boot) : 0;
+	*t = first_seen > 0 ? (uint64_t)first_seen : now_wall_us();
 	return boot;
 }
 
@@ -1027,21 +958,11 @@ dump_boot(struct link *l, struct device *dev,
 static bool
 dump_known(struct daemon *d, int64_t device, const uint8_t sha[32])
 {
-	sqlite3_stmt *st;
 	char hex[65];
-	bool known = false;
 
 	for (int i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", sha[i]);
-	if (sqlite3_prepare_v2(store_db(d->store), "SELECT 1 FROM crashes "
-	    "WHERE device_id = ? AND dump_key = ?", -1, &st, NULL) !=
-	    SQLITE_OK)
-		return false;
-	sqlite3_bind_int64(st, 1, device);
-	sqlite3_bind_text(st, 2, hex, -1, SQLITE_STATIC);
-	known = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return known;
+	return store_dump_known(d->store, device, hex);
 }
 
 /*

@@ -44,6 +44,28 @@ struct agg {
 	struct bucket b[2];		/* 1 s, 1 min, since the last commit */
 };
 
+/* Lookups on the ingest thread, prepared once. */
+enum lookup {
+	L_LAST_SNAPSHOT, L_CRASH_KNOWN, L_DUMP_KNOWN, L_CLOCK_ANCHORS,
+	L_BOOT_ACCOUNT, L_BOOT_FIRST_SEEN, L_BOOT_STARTED, L_COUNT
+};
+
+static const char *const l_sql[L_COUNT] = {
+	[L_LAST_SNAPSHOT] = "SELECT max(t) FROM snapshots WHERE device_id = ?1",
+	/* The identity Q_CRASH_DUMP updates. */
+	[L_CRASH_KNOWN] = "SELECT 1 FROM crashes WHERE device_id = ?1 AND "
+	    "boot_id = ?2 AND generation = ?3 AND kind = ?4 AND "
+	    "(?4 = 'panic' OR abs(t - ?5) < 1000000)",
+	[L_DUMP_KNOWN] = "SELECT 1 FROM crashes WHERE device_id = ?1 AND "
+	    "dump_key = ?2",
+	[L_CLOCK_ANCHORS] = "SELECT from_us, offset_us FROM clock WHERE "
+	    "boot_id = ?1 ORDER BY from_us DESC LIMIT ?2",
+	[L_BOOT_ACCOUNT] = "SELECT samples_produced, samples_stored, "
+	    "samples_dup FROM boots WHERE id = ?1",
+	[L_BOOT_FIRST_SEEN] = "SELECT first_seen FROM boots WHERE id = ?1",
+	[L_BOOT_STARTED] = "UPDATE boots SET started = ?2 WHERE id = ?1",
+};
+
 struct part {
 	int64_t start, end;
 	char name[40];
@@ -57,6 +79,7 @@ struct store {
 	struct store_stats st;
 	sqlite3_stmt *q[Q_COUNT];
 	sqlite3_stmt *dev_ins, *boot_ins, *ctr_ins, *clock_ins;
+	sqlite3_stmt *l[L_COUNT];
 
 	struct qsample *samples;
 	size_t nsamples, capsamples;
@@ -229,6 +252,10 @@ prepare_all(struct store *s)
 	for (int k = 0; k < Q_COUNT; k++)
 		if (sqlite3_prepare_v3(s->db, q_sql[k], -1,
 		    SQLITE_PREPARE_PERSISTENT, &s->q[k], NULL) != SQLITE_OK)
+			return -1;
+	for (int k = 0; k < L_COUNT; k++)
+		if (sqlite3_prepare_v3(s->db, l_sql[k], -1,
+		    SQLITE_PREPARE_PERSISTENT, &s->l[k], NULL) != SQLITE_OK)
 			return -1;
 	return sqlite3_prepare_v3(s->db, "INSERT INTO devices (device_key, "
 	    "name, first_seen, last_seen, link) VALUES (?1, ?2, ?3, ?3, ?4) "
@@ -703,18 +730,126 @@ store_last_sample(struct store *s, int64_t counter)
 	return t;
 }
 
+/* A lookup statement, ready for its bindings. */
+static sqlite3_stmt *
+lookup(struct store *s, enum lookup k)
+{
+	sqlite3_reset(s->l[k]);
+	sqlite3_clear_bindings(s->l[k]);
+	return s->l[k];
+}
+
+/* Steps a lookup once: whether it found a row (left to be read). */
+static bool
+lookup_row(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		set_error(s, what);
+	return rc == SQLITE_ROW;
+}
+
 void
 store_boot_started(struct store *s, int64_t boot, int64_t started)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = lookup(s, L_BOOT_STARTED);
 
-	if (sqlite3_prepare_v2(s->db, "UPDATE boots SET started = ? WHERE "
-	    "id = ?", -1, &st, NULL) != SQLITE_OK)
-		return;
-	sqlite3_bind_int64(st, 1, started);
+	sqlite3_bind_int64(st, 1, boot);
+	sqlite3_bind_int64(st, 2, started);
+	(void)lookup_row(s, st, "boot started");
+	sqlite3_reset(st);
+}
+
+int64_t
+store_last_snapshot(struct store *s, int64_t device)
+{
+	sqlite3_stmt *st = lookup(s, L_LAST_SNAPSHOT);
+	int64_t t = 0;
+
+	sqlite3_bind_int64(st, 1, device);
+	if (lookup_row(s, st, "last snapshot"))
+		t = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return t;
+}
+
+bool
+store_crash_known(struct store *s, int64_t device, int64_t boot,
+    uint32_t generation, const char *kind, int64_t t)
+{
+	sqlite3_stmt *st = lookup(s, L_CRASH_KNOWN);
+	bool known;
+
+	sqlite3_bind_int64(st, 1, device);
 	sqlite3_bind_int64(st, 2, boot);
-	(void)sqlite3_step(st);
-	sqlite3_finalize(st);
+	sqlite3_bind_int64(st, 3, generation);
+	sqlite3_bind_text(st, 4, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, t);
+	known = lookup_row(s, st, "crash known");
+	sqlite3_reset(st);
+	return known;
+}
+
+bool
+store_dump_known(struct store *s, int64_t device, const char *dump_key)
+{
+	sqlite3_stmt *st = lookup(s, L_DUMP_KNOWN);
+	bool known;
+
+	sqlite3_bind_int64(st, 1, device);
+	sqlite3_bind_text(st, 2, dump_key, -1, SQLITE_STATIC);
+	known = lookup_row(s, st, "dump known");
+	sqlite3_reset(st);
+	return known;
+}
+
+int
+store_clock_anchors(struct store *s, int64_t boot, struct store_anchor *a,
+    int max)
+{
+	sqlite3_stmt *st = lookup(s, L_CLOCK_ANCHORS);
+	int n = 0;
+
+	sqlite3_bind_int64(st, 1, boot);
+	sqlite3_bind_int(st, 2, max);
+	while (n < max && lookup_row(s, st, "clock anchors")) {
+		a[n].from_us = (uint64_t)sqlite3_column_int64(st, 0);
+		a[n].offset_us = sqlite3_column_int64(st, 1);
+		n++;
+	}
+	sqlite3_reset(st);
+	return n;
+}
+
+bool
+store_boot_account_get(struct store *s, int64_t boot, uint64_t *produced,
+    uint64_t *stored, uint64_t *dup)
+{
+	sqlite3_stmt *st = lookup(s, L_BOOT_ACCOUNT);
+	bool found;
+
+	sqlite3_bind_int64(st, 1, boot);
+	if ((found = lookup_row(s, st, "boot accounting"))) {
+		*produced = (uint64_t)sqlite3_column_int64(st, 0);
+		*stored = (uint64_t)sqlite3_column_int64(st, 1);
+		*dup = (uint64_t)sqlite3_column_int64(st, 2);
+	}
+	sqlite3_reset(st);
+	return found;
+}
+
+int64_t
+store_boot_first_seen(struct store *s, int64_t boot)
+{
+	sqlite3_stmt *st = lookup(s, L_BOOT_FIRST_SEEN);
+	int64_t t = 0;
+
+	sqlite3_bind_int64(st, 1, boot);
+	if (lookup_row(s, st, "boot first seen"))
+		t = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return t;
 }
 
 void
@@ -1172,6 +1307,8 @@ store_close(struct store *s, uint32_t wait_ms)
 			}
 		for (int k = 0; k < Q_COUNT; k++)
 			sqlite3_finalize(s->q[k]);
+		for (int k = 0; k < L_COUNT; k++)
+			sqlite3_finalize(s->l[k]);
 		sqlite3_finalize(s->dev_ins);
 		sqlite3_finalize(s->boot_ins);
 		sqlite3_finalize(s->ctr_ins);

@@ -88,6 +88,27 @@ void store_boot_account(struct store *, int64_t boot, uint64_t produced,
 void store_link_stats(struct store *, int64_t device, int64_t boot,
     uint64_t t, const struct ac_msg_stats *);
 
+/* Lookups of committed rows (prepared once). */
+/* The newest snapshot time of a device, or 0. */
+int64_t store_last_snapshot(struct store *, int64_t device);
+/* Whether a crash is stored: a panic by generation, a hang by kind and a
+ * time within a second of t (the identity store_crash_dump updates). */
+bool store_crash_known(struct store *, int64_t device, int64_t boot,
+    uint32_t generation, const char *kind, int64_t t);
+bool store_dump_known(struct store *, int64_t device, const char *dump_key);
+struct store_anchor {
+	uint64_t from_us;
+	int64_t offset_us;
+};
+/* A boot's newest clock anchors, newest first; how many. */
+int store_clock_anchors(struct store *, int64_t boot, struct store_anchor *,
+    int max);
+/* A boot's sample accounting as committed; false if the boot is unknown. */
+bool store_boot_account_get(struct store *, int64_t boot,
+    uint64_t *produced, uint64_t *stored, uint64_t *dup);
+/* When this daemon first heard of a boot, or 0. */
+int64_t store_boot_first_seen(struct store *, int64_t boot);
+
 /* Runs what is due (commit, roll-up flush, retention); returns the time
  * (wall us) it next needs to run. */
 uint64_t store_tick(struct store *, uint64_t now);

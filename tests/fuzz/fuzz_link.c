@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define REGION_SIZE	(16 * 1024)
 #define NCOLS		4
-#define RUN_US		50000		/* agent time per input */
+#define RUN_US		20000		/* agent time per input */
 #define MAX_IDX		1024
 #define MAX_BOOTS	4
 #define WALL_PER_INPUT	2000000		/* agent time of an input, and more */
@@ -109,14 +109,37 @@ fail(const char *what)
 	abort();
 }
 
+static char work_dir[32];
+
+/* The store's files go with the process. */
+static void
+remove_work_dir(void)
+{
+	static const char *const files[] = { "appcore.db", "appcore.db-wal",
+		"appcore.db-shm", "blobs.gdbm" };
+	char path[64];
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", work_dir, files[i]);
+		(void)unlink(path);
+	}
+	(void)rmdir(work_dir);
+}
+
 static void
 setup_daemon(void)
 {
-	char dir[] = "/tmp/fuzz-link-XXXXXX", path[256], err[256], note[256];
+	/* A file in memory where the machine has /dev/shm: the same SQLite,
+	 * without the disk. */
+	char dir[] = "/dev/shm/fuzz-link-XXXXXX", path[256], err[256],
+	    note[256];
 	int sv[2];
 
-	if (mkdtemp(dir) == NULL)
+	if (mkdtemp(dir) == NULL && mkdtemp(memcpy(dir, "/tmp/fuzz-link-"
+	    "XXXXXX", sizeof("/tmp/fuzz-link-XXXXXX"))) == NULL)
 		fail("mkdtemp");
+	snprintf(work_dir, sizeof(work_dir), "%s", dir);
+	atexit(remove_work_dir);
 	log_init("fuzz_link", -1);
 	config_defaults(&d.cfg);
 	d.cfg.store.commit_ms = 1000000;	/* commits are the harness's */
@@ -129,7 +152,9 @@ setup_daemon(void)
 	if ((d.store = store_open(path, &d.cfg.store, err, sizeof(err))) ==
 	    NULL)
 		fail(err);
-	(void)sqlite3_exec(store_db(d.store), "PRAGMA synchronous = OFF",
+	/* One connection: no file locks taken and dropped per transaction. */
+	(void)sqlite3_exec(store_db(d.store), "PRAGMA synchronous = OFF; "
+	    "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = MEMORY",
 	    NULL, NULL, NULL);
 	snprintf(path, sizeof(path), "%s/blobs.gdbm", dir);
 	if ((d.blobs = blobs_open(path, err, sizeof(err), note,
@@ -158,6 +183,7 @@ board_boot(void)
 	memset(region_mem, 0, sizeof(region_mem));
 	ac_agent_cfg_defaults(&cfg);
 	cfg.rate_hz = 1000;
+	cfg.batch_us = 2000;		/* frames of two samples */
 	memcpy(cfg.device_id, "fuzz", 4);
 	cfg.device_id_len = 4;
 	cfg.boot_id = boot_seq++;
@@ -218,13 +244,19 @@ to_host(const uint8_t *p, size_t n)
 	session_feed(&lk->s, p, n);
 }
 
-/* What the host sent the agent (its asks) reaches it. */
+/* What the host sent the agent (its asks) reaches it: read only when the
+ * session sent a command since. */
+static uint32_t cmds_read;
+
 static void
 to_agent(void)
 {
 	uint8_t buf[1024];
 	ssize_t n;
 
+	if (lk->s.next_req == cmds_read)
+		return;
+	cmds_read = lk->s.next_req;
 	while ((n = read(agent_fd, buf, sizeof(buf))) > 0)
 		ac_agent_rx(&agent, buf, (size_t)n);
 }
