@@ -4,10 +4,12 @@
  * the thread's read-only SQLite connection, blobs under their mutex.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,7 @@
 
 #include "appcored.h"
 #include "coredump.h"
+#include "jsonv.h"
 #include "log.h"
 #include "symbols.h"
 
@@ -26,8 +29,8 @@
 #define POINTS_MAX	10000
 #define MEM_RANGE_MAX	4096
 
-static void
-reply_json(struct api_reply *a, int status, json_object *o)
+void
+api_json(struct api_reply *a, int status, json_object *o)
 {
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -73,10 +76,10 @@ query_value(sqlite3_stmt *st, int i, size_t *bytes)
 		return json_object_new_int64(sqlite3_column_int64(st, i));
 	case SQLITE_FLOAT:
 		*bytes += 24;
-		return json_object_new_double(sqlite3_column_double(st, i));
+		return jv_double(sqlite3_column_double(st, i));
 	case SQLITE_TEXT:
 		*bytes += (size_t)sqlite3_column_bytes(st, i) + 2;
-		return json_object_new_string_len((const char *)
+		return jv_string_len((const char *)
 		    sqlite3_column_text(st, i), sqlite3_column_bytes(st, i));
 	case SQLITE_BLOB: {	/* as hex */
 		const uint8_t *b = sqlite3_column_blob(st, i);
@@ -90,7 +93,7 @@ query_value(sqlite3_stmt *st, int i, size_t *bytes)
 			snprintf(hex + 2 * k, 3, "%02x", b[k]);
 		hex[2 * n] = '\0';
 		*bytes += (size_t)n * 2 + 2;
-		o = json_object_new_string_len(hex, 2 * n);
+		o = jv_string_len(hex, 2 * n);
 		free(hex);
 		return o;
 	}
@@ -131,7 +134,7 @@ bucket_points(sqlite3_stmt *st, int max)
 		    sqlite3_column_int64(st, 1)));
 		json_object_array_add(p, json_object_new_int64(
 		    sqlite3_column_int64(st, 2)));
-		json_object_array_add(p, json_object_new_double(
+		json_object_array_add(p, jv_double(
 		    sqlite3_column_double(st, 3)));
 		json_object_array_add(p, json_object_new_int64(
 		    sqlite3_column_int64(st, 4)));
@@ -155,16 +158,16 @@ device_live_json(const struct live_device *d, bool full)
 
 	snprintf(boot, sizeof(boot), "%016" PRIx64, d->boot_id);
 	json_object_object_add(o, "id", json_object_new_int64(d->id));
-	json_object_object_add(o, "name", json_object_new_string(d->name));
-	json_object_object_add(o, "key", json_object_new_string(d->key));
+	json_object_object_add(o, "name", jv_string(d->name));
+	json_object_object_add(o, "key", jv_string(d->key));
 	json_object_object_add(o, "connected",
 	    json_object_new_boolean(d->connected));
-	json_object_object_add(o, "link", json_object_new_string(d->link));
+	json_object_object_add(o, "link", jv_string(d->link));
 	json_object_object_add(o, "state",
-	    json_object_new_string(ac_state_name(d->state)));
-	json_object_object_add(o, "boot", json_object_new_string(boot));
+	    jv_string(ac_state_name(d->state)));
+	json_object_object_add(o, "boot", jv_string(boot));
 	json_object_object_add(o, "agent_version",
-	    json_object_new_string(d->agent_version));
+	    jv_string(d->agent_version));
 	json_object_object_add(o, "rate_hz", json_object_new_int64(d->rate_hz));
 	json_object_object_add(o, "counters_count",
 	    json_object_new_int64(d->ncols));
@@ -179,7 +182,7 @@ device_live_json(const struct live_device *d, bool full)
 	json_object_object_add(o, "heartbeat",
 	    json_object_new_int64(d->heartbeat));
 	json_object_object_add(o, "heartbeat_rate",
-	    json_object_new_double(d->heartbeat_rate));
+	    jv_double(d->heartbeat_rate));
 	json_object_object_add(o, "region_base",
 	    json_object_new_int64(d->region_base));
 	json_object_object_add(o, "region_size",
@@ -190,16 +193,16 @@ device_live_json(const struct live_device *d, bool full)
 
 		json_object_object_add(c, "index", json_object_new_int64(i));
 		json_object_object_add(c, "name",
-		    json_object_new_string(d->c[i].name));
+		    jv_string(d->c[i].name));
 		json_object_object_add(c, "unit",
-		    json_object_new_string(d->c[i].unit));
+		    jv_string(d->c[i].unit));
 		json_object_object_add(c, "kind",
-		    json_object_new_string(kind_name(d->c[i].kind)));
+		    jv_string(kind_name(d->c[i].kind)));
 		json_object_object_add(c, "value",
 		    json_object_new_int64(d->c[i].value));
 		/* Counters: change per second (modulo 2^32); gauges: none. */
 		json_object_object_add(c, "rate", d->c[i].kind ==
-		    AC_KIND_COUNTER ? json_object_new_double(d->c[i].rate) :
+		    AC_KIND_COUNTER ? jv_double(d->c[i].rate) :
 		    NULL);
 		json_object_array_add(ctrs, c);
 	}
@@ -264,18 +267,18 @@ get_devices(struct http *h, struct api_reply *a)
 			json_object_object_add(o, "id",
 			    json_object_new_int64(id));
 			json_object_object_add(o, "name",
-			    json_object_new_string((const char *)
+			    jv_string((const char *)
 			    sqlite3_column_text(st, 1)));
 			json_object_object_add(o, "key",
-			    json_object_new_string((const char *)
+			    jv_string((const char *)
 			    sqlite3_column_text(st, 2)));
 			json_object_object_add(o, "connected",
 			    json_object_new_boolean(0));
 			json_object_object_add(o, "link",
-			    json_object_new_string((const char *)
+			    jv_string((const char *)
 			    sqlite3_column_text(st, 4)));
 			json_object_object_add(o, "state",
-			    json_object_new_string("off"));
+			    jv_string("off"));
 		}
 		json_object_object_add(o, "last_seen_us",
 		    json_object_new_int64(sqlite3_column_int64(st, 3)));
@@ -285,7 +288,7 @@ get_devices(struct http *h, struct api_reply *a)
 	sqlite3_finalize(st);
 	o = json_object_new_object();
 	json_object_object_add(o, "devices", arr);
-	reply_json(a, 200, o);
+	api_json(a, 200, o);
 }
 
 static bool
@@ -418,11 +421,11 @@ get_history(struct http *h, struct MHD_Connection *c, int64_t dev,
 	json_object_object_add(o, "from", json_object_new_int64(from));
 	json_object_object_add(o, "to", json_object_new_int64(to));
 	json_object_object_add(o, "step", json_object_new_int64(step));
-	json_object_object_add(o, "source", json_object_new_string(src));
-	json_object_object_add(o, "columns", json_object_new_string(
+	json_object_object_add(o, "source", jv_string(src));
+	json_object_object_add(o, "columns", jv_string(
 	    "t,min,max,mean,count"));
 	json_object_object_add(o, "points", pts);
-	reply_json(a, 200, o);
+	api_json(a, 200, o);
 }
 
 /* events and logs share their shape: rows between from and to. */
@@ -465,10 +468,10 @@ get_rows(struct http *h, struct MHD_Connection *c, int64_t dev,
 		json_object_object_add(r, "t",
 		    json_object_new_int64(sqlite3_column_int64(st, 1)));
 		json_object_object_add(r, logs ? "level" : "kind",
-		    json_object_new_string((const char *)
+		    jv_string((const char *)
 		    sqlite3_column_text(st, 2)));
 		json_object_object_add(r, logs ? "text" : "detail",
-		    json_object_new_string((const char *)
+		    jv_string((const char *)
 		    sqlite3_column_text(st, 3)));
 		json_object_object_add(r, logs ? "generation" : "count",
 		    json_object_new_int64(sqlite3_column_int64(st, 4)));
@@ -480,7 +483,7 @@ get_rows(struct http *h, struct MHD_Connection *c, int64_t dev,
 	sqlite3_finalize(st);
 	o = json_object_new_object();
 	json_object_object_add(o, logs ? "logs" : "events", arr);
-	reply_json(a, 200, o);
+	api_json(a, 200, o);
 }
 
 static uint32_t
@@ -540,7 +543,7 @@ get_snapshot(struct http *h, struct MHD_Connection *c, int64_t dev,
 	o = json_object_new_object();
 	json_object_object_add(o, "device", json_object_new_int64(dev));
 	json_object_object_add(o, "t", json_object_new_int64(t));
-	json_object_object_add(o, "blob_key", json_object_new_string(hexkey));
+	json_object_object_add(o, "blob_key", jv_string(hexkey));
 	json_object_object_add(o, "region_base", json_object_new_int64(base));
 	json_object_object_add(o, "size", json_object_new_int64((int64_t)n));
 	hd = json_object_new_object();
@@ -559,7 +562,7 @@ get_snapshot(struct http *h, struct MHD_Connection *c, int64_t dev,
 			    (int64_t)le32(p + offs[i])));
 		json_object_object_add(hd, "magic_ok", json_object_new_boolean(
 		    le32(p) == AC_REGION_MAGIC));
-		json_object_object_add(hd, "core1_state", json_object_new_string(
+		json_object_object_add(hd, "core1_state", jv_string(
 		    ac_state_name(le32(p + 64))));
 		json_object_object_add(hd, "heartbeat",
 		    json_object_new_int64(le32(p + 68)));
@@ -575,11 +578,11 @@ get_snapshot(struct http *h, struct MHD_Connection *c, int64_t dev,
 		for (int64_t i = 0; i < len; i++)
 			snprintf(hex + 2 * i, 3, "%02x", p[off + i]);
 		json_object_object_add(o, "bytes_hex",
-		    json_object_new_string(hex));
+		    jv_string(hex));
 		free(hex);
 	}
 	free(p);
-	reply_json(a, 200, o);
+	api_json(a, 200, o);
 }
 
 static json_object *
@@ -643,7 +646,7 @@ get_crashes(struct http *h, struct MHD_Connection *c, struct api_reply *a)
 	sqlite3_finalize(st);
 	o = json_object_new_object();
 	json_object_object_add(o, "crashes", arr);
-	reply_json(a, 200, o);
+	api_json(a, 200, o);
 }
 
 /* One crash row as JSON (with its device and time); NULL after answering
@@ -678,7 +681,7 @@ get_crash(struct http *h, int64_t id, struct api_reply *a)
 	json_object *o = load_crash(h, id, &dev, &t, a);
 
 	if (o != NULL)
-		reply_json(a, 200, o);
+		api_json(a, 200, o);
 }
 
 /*
@@ -705,7 +708,7 @@ add_hex(json_object *o, const char *k, const uint8_t *p, size_t n)
 	for (size_t i = 0; i < n; i++)
 		snprintf(hex + 2 * i, 3, "%02x", p[i]);
 	hex[2 * n] = '\0';
-	json_object_object_add(o, k, json_object_new_string(hex));
+	json_object_object_add(o, k, jv_string(hex));
 }
 
 /* The blob of a snapshot row (key in column col); NULL when none. */
@@ -757,7 +760,7 @@ region_diff(struct http *h, int64_t id, int64_t dev, int64_t t)
 	if (before == NULL || after == NULL || nb != na) {
 		json_object_object_add(o, "available",
 		    json_object_new_boolean(false));
-		json_object_object_add(o, "why", json_object_new_string(
+		json_object_object_add(o, "why", jv_string(
 		    after == NULL ? "the crash dump is not here (yet)" :
 		    before == NULL ?
 		    "no snapshot before the crash" : "the region changed size"));
@@ -890,7 +893,7 @@ get_images(struct http *h, struct api_reply *a)
 		json_object_array_add(arr, image_json(st));
 	sqlite3_finalize(st);
 	json_object_object_add(o, "images", arr);
-	reply_json(a, 200, o);
+	api_json(a, 200, o);
 }
 
 /*
@@ -963,6 +966,11 @@ post_image(struct http *h, struct MHD_Connection *c, const char *body,
 		    strerror(errno));
 		return;
 	}
+	if (http_db_rw(h) == NULL) {
+		api_error(a, 503, "database", "the database cannot be written "
+		    "now");
+		return;
+	}
 	if (sqlite3_prepare_v2(http_db_rw(h), "INSERT INTO images VALUES "
 	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (sha256) DO UPDATE SET "
 	    "name = excluded.name", -1, &st, NULL) != SQLITE_OK) {
@@ -993,7 +1001,7 @@ post_image(struct http *h, struct MHD_Connection *c, const char *body,
 	}
 	sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
-		reply_json(a, 201, image_json(st));
+		api_json(a, 201, image_json(st));
 	else
 		api_error(a, 500, "database", "the image row is not there");
 	sqlite3_finalize(st);
@@ -1029,13 +1037,13 @@ frame_json(struct symtab *sym, uint32_t addr, bool return_addr)
 	sym_lookup(sym, addr, &loc);
 	if (loc.found) {
 		json_object_object_add(o, "function",
-		    json_object_new_string(loc.function));
+		    jv_string(loc.function));
 		json_object_object_add(o, "offset",
 		    json_object_new_int64(loc.offset));
 	}
 	if (loc.have_line) {
 		json_object_object_add(o, "file",
-		    json_object_new_string(loc.file));
+		    jv_string(loc.file));
 		json_object_object_add(o, "line", json_object_new_int(loc.line));
 	}
 	return o;
@@ -1090,9 +1098,9 @@ report_symbols(struct http *h, json_object *crash)
 	json_object_object_add(o, "available",
 	    json_object_new_boolean(sym != NULL));
 	if (sym == NULL)
-		json_object_object_add(o, "why", json_object_new_string(why));
+		json_object_object_add(o, "why", jv_string(why));
 	else {
-		json_object_object_add(o, "image", json_object_new_string(name));
+		json_object_object_add(o, "image", jv_string(name));
 		json_object_object_add(o, "dwarf",
 		    json_object_new_boolean(info.dwarf));
 	}
@@ -1147,7 +1155,7 @@ get_crash_report(struct http *h, int64_t id, struct api_reply *a)
 	json_object_object_add(o, "counters", report_counters(h, dev, t));
 	json_object_object_add(o, "region_diff", region_diff(h, id, dev, t));
 	json_object_object_add(o, "symbols", report_symbols(h, crash));
-	reply_json(a, 200, o);
+	api_json(a, 200, o);
 }
 
 /*
@@ -1264,12 +1272,12 @@ get_crash_dump(struct http *h, struct MHD_Connection *c, int64_t id,
 		json_object_object_add(rgo, "size",
 		    json_object_new_int64((int64_t)n));
 		json_object_object_add(rgo, "sha256",
-		    json_object_new_string(sha));
+		    jv_string(sha));
 		json_object_array_add(rga, rgo);
 		json_object_object_add(o, "regions", rga);
 		free(p);
 		a->filename_id = 0;
-		reply_json(a, 200, o);
+		api_json(a, 200, o);
 	}
 }
 
@@ -1367,9 +1375,9 @@ post_control(struct http *h, int64_t dev, const char *what,
 	o = json_object_new_object();
 	json_object_object_add(o, "device", json_object_new_int64(dev));
 	json_object_object_add(o, "command",
-	    json_object_new_string(ac_cmd_name(cmd.cmd)));
+	    jv_string(ac_cmd_name(cmd.cmd)));
 	json_object_object_add(o, "queued", json_object_new_boolean(1));
-	reply_json(a, 202, o);
+	api_json(a, 202, o);
 }
 
 /* "/api/v1/devices/12/logs" -> 12, "logs"; strict digits. */
@@ -1392,14 +1400,60 @@ parse_id(const char *p, int64_t *id, const char **rest)
 
 /*
  * GET /api/v1/query?sql=: one read-only SQL statement on the HTTP
- * thread's read-only connection.  An authorizer admits only reading (no
- * ATTACH, PRAGMA, writes or temp tables), a progress handler ends it
- * after QUERY_DEADLINE_US so the HTTP thread is never held long, and the
- * answer is capped in rows and bytes.
+ * thread's own read-only connection (values at most HTTP_VALUE_MAX, sorts
+ * in memory).  An authorizer admits reading and an allow-list of
+ * functions (nothing that returns pointers, touches files or makes big
+ * values on purpose); a progress handler ends the statement when it has
+ * run [http] query_timeout or grown SQLite's memory by [http]
+ * query_memory; the answer is capped in rows and in bytes as it is built.
  */
-#define QUERY_DEADLINE_US	2000000
 #define QUERY_ROWS_MAX		10000
 #define QUERY_BYTES_MAX		(8 << 20)
+#define QUERY_VALUE_COST	48	/* a JSON value's own memory */
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* SQLite's core, date, math, JSON and window functions that only compute
+ * (sorted, for bsearch).  Values are bounded by HTTP_VALUE_MAX; printf
+ * and format are left out: a width of 2^31 runs for seconds inside one
+ * call, where no deadline reaches. */
+static bool
+query_function_allowed(const char *name)
+{
+	static const char *const allowed[] = {
+		"abs", "acos", "acosh", "asin", "asinh", "atan", "atan2",
+		"atanh", "avg", "ceil", "ceiling", "char", "coalesce", "cos",
+		"cosh", "count", "cume_dist", "date", "datetime", "degrees",
+		"dense_rank", "exp", "first_value", "floor", "glob",
+		"group_concat", "hex", "ifnull", "iif", "instr", "json",
+		"json_array", "json_array_length", "json_extract",
+		"json_group_array", "json_group_object", "json_object",
+		"json_quote", "json_type", "json_valid", "julianday", "lag",
+		"last_value", "lead", "length", "like", "likelihood", "likely",
+		"ln", "log", "log10", "log2", "lower", "ltrim", "max", "min",
+		"mod", "nth_value", "ntile", "nullif", "percent_rank", "pi",
+		"pow", "power", "quote", "radians", "random", "randomblob",
+		"rank", "replace", "round", "row_number", "rtrim", "sign", "sin",
+		"sinh", "sqrt", "strftime", "string_agg", "substr",
+		"substring", "sum", "tan", "tanh", "time", "total", "trim",
+		"trunc", "typeof", "unhex", "unicode", "unixepoch", "unlikely",
+		"upper", "zeroblob",
+	};
+	char lower[32];
+	size_t n = strlen(name);
+
+	if (n >= sizeof(lower))
+		return false;
+	for (size_t i = 0; i <= n; i++)
+		lower[i] = (char)tolower((unsigned char)name[i]);
+	name = lower;
+	return bsearch(&name, allowed, sizeof(allowed) / sizeof(allowed[0]),
+	    sizeof(allowed[0]), name_cmp) != NULL;
+}
 
 static int
 query_authorize(void *arg, int action, const char *a1, const char *a2,
@@ -1411,9 +1465,9 @@ query_authorize(void *arg, int action, const char *a1, const char *a2,
 	case SQLITE_READ:
 	case SQLITE_RECURSIVE:
 		return SQLITE_OK;
-	case SQLITE_FUNCTION:	/* no load_extension() et al. */
-		return a2 != NULL && strstr(a2, "load_extension") == NULL ?
-		    SQLITE_OK : SQLITE_DENY;
+	case SQLITE_FUNCTION:
+		return a2 != NULL && query_function_allowed(a2) ? SQLITE_OK :
+		    SQLITE_DENY;
 	default:
 		return SQLITE_DENY;
 	}
@@ -1428,25 +1482,115 @@ mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* One statement's bounds, checked every few virtual-machine steps. */
+struct query_guard {
+	int64_t deadline;		/* monotonic us */
+	int64_t mem_limit;		/* sqlite3_memory_used() at most */
+	enum { Q_RUNNING, Q_TIMEOUT, Q_MEMORY } why;
+};
+
 static int
 query_progress(void *arg)
 {
-	return mono_us() > *(int64_t *)arg;
+	struct query_guard *g = arg;
+
+	if (mono_us() > g->deadline)
+		g->why = Q_TIMEOUT;
+	else if (sqlite3_memory_used() > g->mem_limit)
+		g->why = Q_MEMORY;
+	return g->why != Q_RUNNING;
 }
 
+/* Prepares sql as one reading statement, or answers why not. */
+static sqlite3_stmt *
+query_prepare(sqlite3 *db, const char *sql, struct api_reply *a)
+{
+	sqlite3_stmt *st = NULL;
+	const char *tail;
+	int rc;
+
+	sqlite3_set_authorizer(db, query_authorize, NULL);
+	rc = sqlite3_prepare_v2(db, sql, -1, &st, &tail);
+	sqlite3_set_authorizer(db, NULL, NULL);
+	if (rc != SQLITE_OK || st == NULL) {
+		api_error(a, 400, "bad_query", "%s", rc == SQLITE_AUTH ?
+		    "only reading, with SQLite's computing functions, is "
+		    "allowed (docs/queries.md)" : rc != SQLITE_OK ?
+		    sqlite3_errmsg(db) : "sql: no statement");
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	tail += strspn(tail, " \t\r\n;");
+	if (*tail != '\0' || !sqlite3_stmt_readonly(st)) {
+		api_error(a, 400, "bad_query", *tail != '\0' ? "one statement "
+		    "at a time" : "only reading is allowed (SELECT, WITH)");
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	return st;
+}
+
+/* The rows of st, bounded by limit, the byte cap and the guard; false
+ * (and the error answered) when the statement failed or was stopped. */
+static bool
+query_rows(sqlite3 *db, sqlite3_stmt *st, int64_t limit, json_object *rows,
+    bool *truncated, struct query_guard *g, const struct config *cfg,
+    struct api_reply *a)
+{
+	int ncol = sqlite3_column_count(st), rc;
+	size_t bytes = 0;
+
+	sqlite3_progress_handler(db, 16, query_progress, g);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		json_object *r;
+
+		if ((int64_t)json_object_array_length(rows) >= limit) {
+			*truncated = true;
+			break;
+		}
+		r = json_object_new_array_ext(ncol);
+		json_object_array_add(rows, r);
+		for (int i = 0; i < ncol && !*truncated; i++) {
+			json_object_array_add(r, query_value(st, i, &bytes));
+			bytes += QUERY_VALUE_COST;
+			*truncated = bytes > QUERY_BYTES_MAX;
+		}
+		if (*truncated) {
+			/* The row cut short goes. */
+			json_object_array_del_idx(rows,
+			    json_object_array_length(rows) - 1, 1);
+			break;
+		}
+	}
+	sqlite3_progress_handler(db, 0, NULL, NULL);
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return true;
+	if (g->why == Q_TIMEOUT)
+		api_error(a, 400, "query_timeout", "the query ran past %.1f s; "
+		    "narrow it (WHERE t > ..., LIMIT)",
+		    (double)cfg->query_timeout_us / 1e6);
+	else if (g->why == Q_MEMORY)
+		api_error(a, 400, "query_memory", "the query needed more than "
+		    "%llu MiB; narrow it (WHERE t > ..., LIMIT)",
+		    (unsigned long long)(cfg->query_memory >> 20));
+	else
+		api_error(a, 400, "bad_query", "%s", sqlite3_errmsg(db));
+	return false;
+}
+
+static atomic_int queries_running;
+
+static void get_query_run(sqlite3 *, const char *sql, int64_t limit,
+    const struct config *, struct api_reply *);
 
 static void
 get_query(struct http *h, struct MHD_Connection *c, struct api_reply *a)
 {
 	const char *sql = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
-	    "sql"), *tail;
+	    "sql");
+	const struct config *cfg = &http_daemon(h)->cfg;
 	sqlite3 *db = http_db(h);
-	sqlite3_stmt *st = NULL;
-	json_object *o, *cols, *rows;
-	int64_t limit, deadline;
-	size_t bytes = 0;
-	int rc, ncol;
-	bool truncated = false;
+	int64_t limit;
 
 	if (query_i64(c, "limit", 1, QUERY_ROWS_MAX, 1000, &limit, a) < 0)
 		return;
@@ -1454,53 +1598,37 @@ get_query(struct http *h, struct MHD_Connection *c, struct api_reply *a)
 		api_error(a, 400, "bad_parameter", "sql: one SELECT statement");
 		return;
 	}
-	sqlite3_set_authorizer(db, query_authorize, NULL);
-	rc = sqlite3_prepare_v2(db, sql, -1, &st, &tail);
-	sqlite3_set_authorizer(db, NULL, NULL);
-	if (rc != SQLITE_OK || st == NULL) {
-		api_error(a, 400, "bad_query", "%s", rc == SQLITE_AUTH ?
-		    "only reading is allowed (SELECT, WITH)" : rc != SQLITE_OK ?
-		    sqlite3_errmsg(db) : "sql: no statement");
-		sqlite3_finalize(st);
+	/* At most HTTP_QUERIES_MAX run at once, so threads stay free for
+	 * everything else. */
+	if (atomic_fetch_add(&queries_running, 1) >= HTTP_QUERIES_MAX) {
+		atomic_fetch_sub(&queries_running, 1);
+		api_error(a, 503, "busy", "%d queries are running; try again "
+		    "in a moment", HTTP_QUERIES_MAX);
 		return;
 	}
-	tail += strspn(tail, " \t\r\n;");
-	if (*tail != '\0' || !sqlite3_stmt_readonly(st)) {
-		api_error(a, 400, "bad_query", *tail != '\0' ? "one statement "
-		    "at a time" : "only reading is allowed (SELECT, WITH)");
-		sqlite3_finalize(st);
+	get_query_run(db, sql, limit, cfg, a);
+	atomic_fetch_sub(&queries_running, 1);
+}
+
+static void
+get_query_run(sqlite3 *db, const char *sql, int64_t limit,
+    const struct config *cfg, struct api_reply *a)
+{
+	sqlite3_stmt *st;
+	json_object *o, *cols, *rows;
+	struct query_guard g = { 0 };
+	bool truncated = false;
+
+	if ((st = query_prepare(db, sql, a)) == NULL)
 		return;
-	}
-	ncol = sqlite3_column_count(st);
 	cols = json_object_new_array();
-	for (int i = 0; i < ncol; i++)
-		json_object_array_add(cols, json_object_new_string(
+	for (int i = 0; i < sqlite3_column_count(st); i++)
+		json_object_array_add(cols, jv_string(
 		    sqlite3_column_name(st, i)));
 	rows = json_object_new_array();
-	deadline = mono_us() + QUERY_DEADLINE_US;
-	sqlite3_progress_handler(db, 1000, query_progress, &deadline);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		json_object *r;
-
-		if ((int64_t)json_object_array_length(rows) >= limit ||
-		    bytes > QUERY_BYTES_MAX) {
-			truncated = true;
-			break;
-		}
-		r = json_object_new_array_ext(ncol);
-		for (int i = 0; i < ncol; i++)
-			json_object_array_add(r, query_value(st, i, &bytes));
-		json_object_array_add(rows, r);
-	}
-	sqlite3_progress_handler(db, 0, NULL, NULL);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		if (rc == SQLITE_INTERRUPT)
-			api_error(a, 400, "query_timeout", "the query ran past "
-			    "%d s; narrow it (WHERE t > ..., LIMIT)",
-			    QUERY_DEADLINE_US / 1000000);
-		else
-			api_error(a, 400, "bad_query", "%s",
-			    sqlite3_errmsg(db));
+	g.deadline = mono_us() + (int64_t)cfg->query_timeout_us;
+	g.mem_limit = sqlite3_memory_used() + (int64_t)cfg->query_memory;
+	if (!query_rows(db, st, limit, rows, &truncated, &g, cfg, a)) {
 		json_object_put(cols);
 		json_object_put(rows);
 		sqlite3_finalize(st);
@@ -1512,7 +1640,7 @@ get_query(struct http *h, struct MHD_Connection *c, struct api_reply *a)
 	json_object_object_add(o, "rows", rows);
 	json_object_object_add(o, "truncated", json_object_new_boolean(
 	    truncated));
-	reply_json(a, 200, o);
+	api_json(a, 200, o);
 }
 
 void
@@ -1529,6 +1657,11 @@ api_handle(struct http *h, const char *method, const char *url,
 		return;
 	}
 	url += 7;
+	if (http_db(h) == NULL) {
+		api_error(a, 503, "unavailable", "the database cannot be read "
+		    "now");
+		return;
+	}
 	if (strcmp(url, "/devices") == 0) {
 		if (!get)
 			goto method;

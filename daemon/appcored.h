@@ -188,9 +188,12 @@ void link_scan(struct daemon *, uint64_t now);
 
 #define HTTP_BODY_MAX		(64 * 1024)
 #define HTTP_CONN_MAX		256
+#define HTTP_THREADS		4	/* per listener */
+#define HTTP_QUERIES_MAX	2	/* /query statements running at once */
 #define HTTP_PER_IP_MAX		64
 #define HTTP_TIMEOUT_S		30
 #define HTTP_MEMORY		(32 * 1024)	/* per connection: headers */
+#define HTTP_VALUE_MAX		(1 << 20)	/* one SQL value an HTTP read sees */
 
 /* A live memory read through the agent, waiting for its chunks.  Owned
  * by the HTTP request; the fields below `done` are written by the ingest
@@ -250,6 +253,9 @@ void api_handle(struct http *, const char *method, const char *url,
     struct MHD_Connection *, const char *body, size_t len, bool authorized,
     struct api_reply *);
 void api_metrics(struct http *, struct api_reply *);
+struct json_object;
+/* The reply is o as JSON; o is released. */
+void api_json(struct api_reply *, int status, struct json_object *o);
 void api_error(struct api_reply *, int status, const char *code,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* http.c's parts api.c uses */

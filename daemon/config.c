@@ -25,6 +25,8 @@ config_defaults(struct config *c)
 	c->snapshot_us = 300ull * 1000000;
 	snprintf(c->listen, sizeof(c->listen), "127.0.0.1:8080");
 	c->stream_lag = 2000;
+	c->query_memory = 16 << 20;
+	c->query_timeout_us = 2000000;
 }
 
 void
@@ -240,6 +242,22 @@ config_set(struct config *c, const char *section, const char *key,
 				BAD("stream_lag: '%s' is not a number of events in "
 				    "16..%d", v, LIVE_RING);
 			c->stream_lag = (uint32_t)l;
+		} else if (strcmp(key, "query_memory") == 0) {
+			uint64_t bytes;
+
+			if (parse_size(v, &bytes) < 0 || bytes < (1 << 20) ||
+			    bytes > (1ull << 30))
+				BAD("query_memory: '%s' is not a size in 1M..1G",
+				    v);
+			c->query_memory = bytes;
+		} else if (strcmp(key, "query_timeout") == 0) {
+			uint64_t us;
+
+			if (parse_duration(v, &us) < 0 || us < 100000 ||
+			    us > 60000000)
+				BAD("query_timeout: '%s' is not a duration in "
+				    "100ms..60s", v);
+			c->query_timeout_us = us;
 		} else if (strcmp(key, "socket") == 0) {
 			if (v[0] != '/' || strlen(v) >= sizeof(c->socket))
 				BAD("socket: '%s' is not an absolute path of at "

@@ -37,6 +37,8 @@ struct config {
 	char web_root[256];		/* "": the installed dashboard */
 	char socket[108];		/* "": no unix socket */
 	uint32_t stream_lag;		/* events a stream client may trail */
+	uint64_t query_memory;		/* bytes one /query statement may use */
+	uint64_t query_timeout_us;	/* and its time */
 };
 
 void config_defaults(struct config *);

@@ -30,6 +30,7 @@
 #include <json-c/json.h>
 
 #include "appcored.h"
+#include "jsonv.h"
 #include "xfer.h"
 #include "log.h"
 
@@ -122,9 +123,9 @@ event(struct device *dev, uint64_t t, const char *kind, uint64_t count,
 
 	store_event(d->store, dev->id > 0 ? dev->id : 0,
 	    dev->have_boot ? dev->boot : 0, t, kind, count, detail);
-	json_object_object_add(o, "kind", json_object_new_string(kind));
+	json_object_object_add(o, "kind", jv_string(kind));
 	json_object_object_add(o, "count", json_object_new_int64((int64_t)count));
-	json_object_object_add(o, "detail", json_object_new_string(detail));
+	json_object_object_add(o, "detail", jv_string(detail));
 	publish(dev, "event", t, o);
 }
 
@@ -811,9 +812,9 @@ on_log(void *arg, const struct ac_msg_log *m)
 		    "debug" };
 		json_object *o = json_object_new_object();
 
-		json_object_object_add(o, "level", json_object_new_string(
+		json_object_object_add(o, "level", jv_string(
 		    m->level <= 4 ? lv[m->level] : "?"));
-		json_object_object_add(o, "text", json_object_new_string(m->text));
+		json_object_object_add(o, "text", jv_string(m->text));
 		publish(dev, "log", t, o);
 	}
 	if (m->lost_before > 0)
@@ -848,9 +849,9 @@ on_state(void *arg, const struct ac_msg_state *m)
 	{
 		json_object *o = json_object_new_object();
 
-		json_object_object_add(o, "state", json_object_new_string(
+		json_object_object_add(o, "state", jv_string(
 		    ac_state_name(m->state)));
-		json_object_object_add(o, "prev", json_object_new_string(
+		json_object_object_add(o, "prev", jv_string(
 		    ac_state_name(m->prev)));
 		json_object_object_add(o, "detail",
 		    json_object_new_int64(m->detail));
@@ -896,9 +897,9 @@ record_crash(struct link *l, struct device *dev, int64_t boot, uint64_t t,
 
 		json_object_object_add(o, "reason",
 		    json_object_new_int64(m->reason));
-		json_object_object_add(o, "message", json_object_new_string(
+		json_object_object_add(o, "message", jv_string(
 		    m->msg));
-		json_object_object_add(o, "file", json_object_new_string(
+		json_object_object_add(o, "file", jv_string(
 		    m->file));
 		json_object_object_add(o, "line", json_object_new_int64(m->line));
 		json_object_object_add(o, "pc", json_object_new_int64(m->pc));
@@ -1145,7 +1146,7 @@ dump_store(struct link *l, struct device *dev)
 
 		json_object_object_add(o, "size",
 		    json_object_new_int64(x->info.total));
-		json_object_object_add(o, "sha256", json_object_new_string(hex));
+		json_object_object_add(o, "sha256", jv_string(hex));
 		json_object_object_add(o, "crash_t",
 		    json_object_new_int64((int64_t)dev->dump_t));
 		publish(dev, "crash-dump", now, o);

@@ -28,6 +28,7 @@
 #include <sqlite3.h>
 
 #include "appcored.h"
+#include "jsonv.h"
 #include "xfer.h"
 #include "symbols.h"
 #include "log.h"
@@ -43,8 +44,6 @@ struct http {
 	struct MHD_Daemon *mhd;
 	struct MHD_Daemon *mhd_unix;	/* [http] socket, for appcorectl */
 	char socket_path[108];
-	sqlite3 *ro;
-	sqlite3 *rw;			/* only for uploaded images */
 	uint16_t port;
 	int cmd_fd;			/* eventfd: commands are queued */
 	pthread_mutex_t cmd_mu;
@@ -70,16 +69,101 @@ http_daemon(struct http *h)
 	return h->d;
 }
 
+/*
+ * Each HTTP thread owns its connections, opened on its first request and
+ * closed when the thread ends: one request's authorizer, progress handler
+ * or limits never touch another thread's.
+ */
+struct thread_db {
+	sqlite3 *ro, *rw;
+};
+
+static int open_db(struct daemon *, bool rw, int busy_ms, sqlite3 **,
+    char *err, size_t errlen);
+static pthread_key_t thread_db_key;
+static pthread_once_t thread_db_once = PTHREAD_ONCE_INIT;
+
+static void
+thread_db_free(void *p)
+{
+	struct thread_db *t = p;
+
+	sqlite3_close_v2(t->ro);
+	sqlite3_close_v2(t->rw);
+	free(t);
+}
+
+static void
+thread_db_key_make(void)
+{
+	if (pthread_key_create(&thread_db_key, thread_db_free) != 0)
+		fatal("pthread_key_create");
+}
+
+static struct thread_db *
+thread_db(void)
+{
+	struct thread_db *t;
+
+	(void)pthread_once(&thread_db_once, thread_db_key_make);
+	if ((t = pthread_getspecific(thread_db_key)) == NULL &&
+	    (t = calloc(1, sizeof(*t))) != NULL &&
+	    pthread_setspecific(thread_db_key, t) != 0) {
+		free(t);
+		t = NULL;
+	}
+	return t;
+}
+
+/* Reads are bounded per value and per statement (docs/security.md). */
+static void
+limit_reader(sqlite3 *db)
+{
+	sqlite3_limit(db, SQLITE_LIMIT_LENGTH, HTTP_VALUE_MAX);
+	sqlite3_limit(db, SQLITE_LIMIT_COLUMN, 256);
+	sqlite3_limit(db, SQLITE_LIMIT_SQL_LENGTH, 64 * 1024);
+	sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0);
+	sqlite3_limit(db, SQLITE_LIMIT_LIKE_PATTERN_LENGTH, 1000);
+	/* Sorts and temporary results in memory, where the statement's
+	 * memory bound sees them, not in files. */
+	(void)sqlite3_exec(db, "PRAGMA temp_store = MEMORY", NULL, NULL, NULL);
+}
+
 struct sqlite3 *
 http_db(struct http *h)
 {
-	return h->ro;
+	struct thread_db *t = thread_db();
+	char err[700];
+
+	if (t == NULL)
+		return NULL;
+	if (t->ro == NULL) {
+		if (open_db(h->d, false, 2000, &t->ro, err, sizeof(err)) < 0) {
+			log_warnx("http: %s", err);
+			sqlite3_close_v2(t->ro);
+			t->ro = NULL;
+			return NULL;
+		}
+		limit_reader(t->ro);
+	}
+	return t->ro;
 }
 
 struct sqlite3 *
 http_db_rw(struct http *h)
 {
-	return h->rw;
+	struct thread_db *t = thread_db();
+	char err[700];
+
+	if (t == NULL)
+		return NULL;
+	if (t->rw == NULL &&
+	    open_db(h->d, true, 5000, &t->rw, err, sizeof(err)) < 0) {
+		log_warnx("http: %s", err);
+		sqlite3_close_v2(t->rw);
+		t->rw = NULL;
+	}
+	return t->rw;
 }
 
 uint16_t
@@ -274,37 +358,21 @@ void
 api_error(struct api_reply *a, int status, const char *code,
     const char *fmt, ...)
 {
-	char msg[512], *body;
+	char msg[512];
+	json_object *o, *e;
 	va_list ap;
-	size_t n;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	/* The message is ours, but may quote input: escape it. */
-	body = malloc(2 * sizeof(msg) + 128);
-	if (body == NULL) {
-		a->body = NULL;
-		a->len = 0;
-		return;
-	}
-	n = (size_t)sprintf(body, "{\"error\":{\"code\":\"%s\",\"message\":\"",
-	    code);
-	for (const char *p = msg; *p != '\0'; p++) {
-		unsigned char ch = (unsigned char)*p;
-
-		if (ch == '"' || ch == '\\')
-			body[n++] = '\\', body[n++] = (char)ch;
-		else if (ch < 0x20)
-			n += (size_t)sprintf(body + n, "\\u%04x", ch);
-		else
-			body[n++] = (char)ch;
-	}
-	n += (size_t)sprintf(body + n, "\"}}");
-	a->status = status;
-	a->body = body;
-	a->len = n;
-	a->type = "application/json";
+	/* The message is ours but may quote input: well-formed UTF-8, and
+	 * json-c escapes what JSON must. */
+	o = json_object_new_object();
+	e = json_object_new_object();
+	json_object_object_add(e, "code", jv_string(code));
+	json_object_object_add(e, "message", jv_string(msg));
+	json_object_object_add(o, "error", e);
+	api_json(a, status, o);
 }
 
 /* ---- static files ---- */
@@ -943,6 +1011,8 @@ start_mhd(struct http *h, unsigned flags, enum MHD_OPTION where,
 {
 	struct MHD_OptionItem opts[] = {
 		{ where, value, ptr },
+		/* A slow request holds one thread; the others answer. */
+		{ MHD_OPTION_THREAD_POOL_SIZE, HTTP_THREADS, NULL },
 		{ MHD_OPTION_CONNECTION_LIMIT, HTTP_CONN_MAX, NULL },
 		{ MHD_OPTION_CONNECTION_TIMEOUT, HTTP_TIMEOUT_S, NULL },
 		{ MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_MEMORY, NULL },
@@ -994,8 +1064,7 @@ open_unix(struct http *h, char *err, size_t errlen)
 	return 0;
 }
 
-/* The database, read-only or read-write.  Serialized: the TCP and the
- * unix-socket servers each have their own thread and share it. */
+/* The database, read-only or read-write, for one thread. */
 static int
 open_db(struct daemon *d, bool rw, int busy_ms, sqlite3 **db, char *err,
     size_t errlen)
@@ -1005,7 +1074,7 @@ open_db(struct daemon *d, bool rw, int busy_ms, sqlite3 **db, char *err,
 	snprintf(path, sizeof(path), "file:%s/appcore.db?mode=%s",
 	    d->cfg.state_dir, rw ? "rw" : "ro");
 	if (sqlite3_open_v2(path, db, (rw ? SQLITE_OPEN_READWRITE :
-	    SQLITE_OPEN_READONLY) | SQLITE_OPEN_URI | SQLITE_OPEN_FULLMUTEX,
+	    SQLITE_OPEN_READONLY) | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX,
 	    NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(*db));
 		return -1;
@@ -1028,8 +1097,6 @@ http_start(struct daemon *d, char *err, size_t errlen)
 	}
 	h->d = d;
 	h->cmd_fd = -1;
-	/* Rates and means: six significant digits, not seventeen. */
-	json_c_set_serialization_double_format("%.6g", JSON_C_OPTION_GLOBAL);
 	pthread_mutex_init(&h->cmd_mu, NULL);
 	if ((h->cmd_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
@@ -1040,11 +1107,17 @@ http_start(struct daemon *d, char *err, size_t errlen)
 		    strerror(errno));
 		goto fail;
 	}
-	/* The one write the API makes (an uploaded image's row) goes
-	 * through its own connection; WAL lets it wait its turn. */
-	if (open_db(d, false, 2000, &h->ro, err, errlen) < 0 ||
-	    open_db(d, true, 5000, &h->rw, err, errlen) < 0)
-		goto fail;
+	/* The database opens for reading and writing (an uploaded image's
+	 * row, through each thread's own connection; WAL lets it wait its
+	 * turn): said now rather than on the first request. */
+	{
+		sqlite3 *probe = NULL;
+		int rc = open_db(d, true, 5000, &probe, err, errlen);
+
+		sqlite3_close_v2(probe);
+		if (rc < 0)
+			goto fail;
+	}
 	if (listen_addr(d->cfg.listen, &ss, &sslen) < 0) {
 		snprintf(err, errlen, "listen: '%s' is not ADDR:PORT",
 		    d->cfg.listen);
@@ -1093,10 +1166,6 @@ http_stop(struct http *h)
 	}
 	while (h->reads != NULL)
 		read_unlist(h, h->reads);
-	if (h->ro != NULL)
-		sqlite3_close(h->ro);
-	if (h->rw != NULL)
-		sqlite3_close(h->rw);
 	if (h->cmd_fd >= 0)
 		close(h->cmd_fd);
 	pthread_mutex_destroy(&h->cmd_mu);
