@@ -1,4 +1,5 @@
 #define _POSIX_C_SOURCE 200809L
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <stdio.h>
@@ -61,6 +62,34 @@ parse_duration(const char *s, uint64_t *us)
 			return 0;
 		}
 	return -1;
+}
+
+/* "appcore.lan, 192.168.1.5": the Host names the API answers to besides
+ * loopback ones. */
+static int
+parse_hosts(struct config *c, const char *v)
+{
+	const char *p = v;
+
+	c->nhosts = 0;
+	while (*p != '\0') {
+		size_t n;
+
+		p += strspn(p, " ,");
+		if (*p == '\0')
+			break;
+		n = strcspn(p, " ,");
+		if (c->nhosts == CONFIG_MAX_HOSTS || n >= sizeof(c->hosts[0]))
+			return -1;
+		for (size_t i = 0; i < n; i++)
+			if (!isalnum((unsigned char)p[i]) &&
+			    strchr(".-:[]", p[i]) == NULL)
+				return -1;
+		memcpy(c->hosts[c->nhosts], p, n);
+		c->hosts[c->nhosts++][n] = '\0';
+		p += n;
+	}
+	return 0;
 }
 
 /* "500M", "2G", "64K", bytes when bare; K = 1024. */
@@ -242,6 +271,12 @@ config_set(struct config *c, const char *section, const char *key,
 				BAD("stream_lag: '%s' is not a number of events in "
 				    "16..%d", v, LIVE_RING);
 			c->stream_lag = (uint32_t)l;
+		} else if (strcmp(key, "hosts") == 0) {
+			if (parse_hosts(c, v) < 0)
+				BAD("hosts: '%s' is not up to %d names of at "
+				    "most 127 letters, digits, '.', '-' and "
+				    "':[]', separated by commas", v,
+				    CONFIG_MAX_HOSTS);
 		} else if (strcmp(key, "query_memory") == 0) {
 			uint64_t bytes;
 

@@ -13,6 +13,7 @@
 
 #define CONFIG_DEFAULT_PATH	"/etc/appcored/appcored.conf"
 #define CONFIG_MAX_PORTS	32
+#define CONFIG_MAX_HOSTS	8
 
 struct config {
 	char state_dir[256];
@@ -37,6 +38,8 @@ struct config {
 	char web_root[256];		/* "": the installed dashboard */
 	char socket[108];		/* "": no unix socket */
 	uint32_t stream_lag;		/* events a stream client may trail */
+	char hosts[CONFIG_MAX_HOSTS][128];	/* Host names besides loopback */
+	int nhosts;
 	uint64_t query_memory;		/* bytes one /query statement may use */
 	uint64_t query_timeout_us;	/* and its time */
 };

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -58,6 +59,8 @@ struct req {
 	size_t len, cap;
 	size_t max;			/* body bytes this request may send */
 	bool too_big;
+	bool headers_seen;		/* the handler's first call is over */
+	int reject;			/* an edge status decided early, or 0 */
 	struct mem_read *read;		/* suspended for a live read */
 };
 
@@ -826,6 +829,121 @@ authorized(struct http *h, struct MHD_Connection *c)
 	return diff == 0;
 }
 
+/* ---- the edge: what a request must be before it is served ---- */
+
+/*
+ * The request line is in: its per-request state starts here.
+ * libmicrohttpd 0.9.75 stalls a connection whose query has more
+ * parameters than its memory pool holds (it queues a 431 and carries on
+ * parsing), so parameters past HTTP_PARAMS_MAX are cut off here, in its
+ * buffer, before it parses them, and the request is answered 414.
+ */
+static void *
+uri_seen(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct req *r = calloc(1, sizeof(*r));
+	char *q = strchr(uri, '?');
+	int params = 1;
+
+	(void)cls; (void)c;
+	if (r == NULL || q == NULL)
+		return r;
+	for (char *p = q + 1; *p != '\0'; p++)
+		if (*p == '&' && ++params > HTTP_PARAMS_MAX) {
+			*p = '\0';
+			r->reject = 414;
+			break;
+		}
+	return r;
+}
+
+/* Whether a Host header names this daemon: a loopback name or address,
+ * or one of [http] hosts, with any port.  DNS rebinding gives a page
+ * the daemon's address under the page's own name. */
+static bool
+host_allowed(const struct config *cfg, const char *host)
+{
+	static const char *const loopback[] = { "localhost", "127.0.0.1",
+		"[::1]" };
+	char name[256];
+	const char *end;
+	size_t n;
+
+	if (host == NULL)
+		return false;
+	/* "[::1]:8080", "localhost:8080", "localhost" */
+	if (host[0] == '[')
+		end = (end = strchr(host, ']')) != NULL ? end + 1 : NULL;
+	else
+		end = host + strcspn(host, ":");
+	if (end == NULL || (*end != '\0' && *end != ':'))
+		return false;
+	n = (size_t)(end - host);
+	if (n == 0 || n >= sizeof(name))
+		return false;
+	memcpy(name, host, n);
+	name[n] = '\0';
+	for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++)
+		if (strcasecmp(name, loopback[i]) == 0)
+			return true;
+	for (int i = 0; i < cfg->nhosts; i++)
+		if (strcasecmp(name, cfg->hosts[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Whether c came through the unix socket, which no web page reaches. */
+static bool
+is_unix_connection(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+	return ci != NULL && ci->client_addr != NULL &&
+	    ci->client_addr->sa_family == AF_UNIX;
+}
+
+/* What the edge refuses once the headers are in; a's answer if so. */
+static bool
+edge_refuses(struct http *h, struct MHD_Connection *c, const char *method,
+    struct req *r, struct api_reply *a)
+{
+	const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_LENGTH);
+	bool post = strcmp(method, "POST") == 0;
+
+	if (r->reject == 414)
+		api_error(a, 414, "uri_too_long", "at most %d query parameters",
+		    HTTP_PARAMS_MAX);
+	else if (!is_unix_connection(c) && !host_allowed(&h->d->cfg,
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_HOST)))
+		api_error(a, 421, "wrong_host", "this server answers to "
+		    "localhost, 127.0.0.1, [::1] and [http] hosts");
+	else if (te != NULL && strcasecmp(te, "chunked") == 0)
+		api_error(a, 411, "length_required", "send a Content-Length, "
+		    "not a chunked body");
+	else if (te != NULL)
+		api_error(a, 501, "not_implemented", "transfer coding not "
+		    "supported; send a Content-Length");
+	else if (!post && strcmp(method, "GET") != 0 &&
+	    strcmp(method, "HEAD") != 0)
+		api_error(a, 405, "method_not_allowed", "%s is not allowed here",
+		    method);
+	else if (post && !authorized(h, c))
+		api_error(a, 401, "unauthorized", "this needs the API token "
+		    "(Authorization: Bearer ...)");
+	else if (cl != NULL && strtoull(cl, NULL, 10) > r->max)
+		api_error(a, 413, "too_large", "request bodies are limited to "
+		    "%zu bytes", r->max);
+	else
+		return false;
+	r->reject = a->status;
+	return true;
+}
+
 static enum MHD_Result
 handler(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload,
@@ -837,17 +955,20 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 	bool get = strcmp(method, "GET") == 0, head = !strcmp(method, "HEAD");
 
 	(void)version;
-	if (r == NULL) {
+	if (r == NULL)			/* uri_seen had no memory */
+		return MHD_NO;
+	if (!r->headers_seen) {
 		/* First call: headers only.  Answering on the next call keeps
-		 * the connection alive. */
-		if ((r = calloc(1, sizeof(*r))) == NULL)
-			return MHD_NO;
+		 * the connection alive; what the edge refuses is answered now,
+		 * before any body (and before a 100 Continue). */
+		r->headers_seen = true;
 		/* Core-1 ELF images are large; only the token holder may
 		 * send that much. */
 		r->max = strcmp(method, "POST") == 0 &&
 		    strcmp(url, "/api/v1/images") == 0 && authorized(h, c) ?
 		    SYM_ELF_MAX : HTTP_BODY_MAX;
-		*con_cls = r;
+		if (edge_refuses(h, c, method, r, &a))
+			return send_reply(c, &a);
 		return MHD_YES;
 	}
 	if (*upload_size > 0) {
@@ -1019,6 +1140,7 @@ start_mhd(struct http *h, unsigned flags, enum MHD_OPTION where,
 		{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, h },
 		{ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)notify_connection, h },
 		{ MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape, h },
+		{ MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)uri_seen, h },
 		{ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, h },
 		/* per_ip == 0 ends the list here (unix sockets have none) */
 		{ per_ip ? MHD_OPTION_PER_IP_CONNECTION_LIMIT : MHD_OPTION_END,

@@ -368,7 +368,12 @@ try:
     check(st == 200 and not b["symbols"]["available"], "and it is not used for a crash that ran another image")
     big = elf + bytes(200 * 1024)
     st, _, b = call("POST", "/api/v1/images?name=big.elf", big, headers=octet)
-    check(st == 413, "a 200 KiB upload without the token: 413 (bodies are 64 KiB)")
+    check(st == 401, "a 200 KiB upload without the token: 401, on its headers")
+    resp = raw_request(b"POST /api/v1/images?name=big.elf HTTP/1.1\r\nHost: localhost\r\n"
+                       b"Authorization: Bearer " + token.encode() +
+                       b"\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n" % (65 << 20))
+    check(status_of(resp) == 413, "a 65 MiB upload with the token: 413 on its headers "
+          "(ELF uploads are 64 MiB) (%d)" % status_of(resp))
     st, _, b = call("POST", "/api/v1/images?name=big.elf", big, headers=dict(auth, **octet))
     check(st == 201 and b["size"] == len(big), "with the token: 201 (ELF uploads may be 64 MiB)")
     st, _, b = call("GET", "/api/v1/devices/1", validate_schema=False)
@@ -448,9 +453,9 @@ try:
     stuck = socket.socket()
     stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
     stuck.connect((host, port))
-    stuck.sendall(b"GET /api/v1/stream HTTP/1.1\r\nHost: x\r\n\r\n")
+    stuck.sendall(b"GET /api/v1/stream HTTP/1.1\r\nHost: localhost\r\n\r\n")
     good = socket.create_connection((host, port), timeout=1)
-    good.sendall(b"GET /api/v1/stream HTTP/1.1\r\nHost: x\r\n\r\n")
+    good.sendall(b"GET /api/v1/stream HTTP/1.1\r\nHost: localhost\r\n\r\n")
     got = []
     dropped_at = None
     t0 = time.time()
@@ -532,10 +537,10 @@ try:
     for p in (b"/../../../../etc/passwd", b"/%2e%2e/%2e%2e/etc/passwd", b"/..%2f..%2fetc%2fpasswd",
               b"/index.html/../../../../etc/passwd", b"//etc/passwd", b"/%00/etc/passwd",
               b"/..\\..\\etc\\passwd"):
-        resp = raw_request(b"GET " + p + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        resp = raw_request(b"GET " + p + b" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         check(400 <= status_of(resp) < 500 and b"root:" not in resp,
               "traversal %s: %d" % (p.decode(), status_of(resp)))
-    resp = raw_request(b"GET /api/v1/devices HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 65536 +
+    resp = raw_request(b"GET /api/v1/devices HTTP/1.1\r\nHost: localhost\r\nX-Big: " + b"a" * 65536 +
                        b"\r\nConnection: close\r\n\r\n")
     check(400 <= status_of(resp) < 500 or resp == b"", "a 64 kB header: refused (%d)" % status_of(resp))
     resp = raw_request(b"NONSENSE\r\n\r\n")

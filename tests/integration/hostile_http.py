@@ -49,7 +49,8 @@ env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=16"
 proc = subprocess.Popen(
     [appcored, "--demo", "--state-dir", tmp + "/state", "--user", "root",
      "--listen", "127.0.0.1:0", "--socket", tmp + "/appcored.sock",
-     "--sim-args", "--rate 200 --counters 8"],
+     "-o", "http.hosts=appcore.lan, board-farm", "--sim-args",
+     "--rate 200 --counters 8"],
     stdout=subprocess.PIPE, stderr=open(tmp + "/d.err", "w"), text=True,
     env=env)
 url = None
@@ -257,6 +258,55 @@ try:
               "answer cap (%d rows, %d bytes)" %
               (len(val["rows"]) if ok and st == 200 else -1, size))
     attack("bounded query", bounded_query)
+
+    # ---- 5. HTTP framing: a documented status at once ----
+    def framing():
+        params = "&".join("p%d=1" % i for i in range(475)).encode()
+        for raw, want, what in (
+                (b"GET /api/v1/devices?" + params + b" HTTP/1.1\r\nHost: "
+                 b"localhost\r\nConnection: close\r\n\r\n", 414,
+                 "475 query parameters"),
+                (b"GET /api/v1/devices?" + b"&".join([b"a=1"] * 5000) +
+                 b" HTTP/1.1\r\nHost: localhost\r\n\r\n", 414,
+                 "a 20 KB query of 5000 parameters"),
+                (b"POST /api/v1/devices/1/snapshot HTTP/1.1\r\nHost: "
+                 b"localhost\r\nTransfer-Encoding: identity\r\n"
+                 b"Connection: close\r\n\r\n", 501,
+                 "Transfer-Encoding: identity"),
+                (b"POST /api/v1/devices/1/snapshot HTTP/1.1\r\nHost: "
+                 b"localhost\r\nTransfer-Encoding: gzip, chunked\r\n"
+                 b"Connection: close\r\n\r\n", 501,
+                 "Transfer-Encoding: gzip, chunked"),
+                (b"POST /api/v1/devices/1/snapshot HTTP/1.1\r\nHost: "
+                 b"localhost\r\nTransfer-Encoding: chunked\r\n"
+                 b"Connection: close\r\n\r\n1;" + b"x" * 40000 +
+                 b"\r\na\r\n0\r\n\r\n", 411,
+                 "a chunked body with a 40 KB chunk extension"),
+                (b"POST /api/v1/images HTTP/1.1\r\nHost: localhost\r\n"
+                 b"Content-Length: 67108864\r\nExpect: 100-continue\r\n"
+                 b"\r\n", 401, "a 64 MiB upload declared without the "
+                 "token")):
+            st, head, body, secs = request(raw)
+            check(st == want and secs < 5 and b"100 Continue" not in head,
+                  "%s: %d in %.2f s (%d)" % (what, want, secs, st))
+    attack("framing", framing)
+
+    # ---- 8. DNS rebinding: only this daemon's names ----
+    def rebinding():
+        for host, want in ((b"evil.example", 421),
+                           (b"evil.example:%d" % port, 421),
+                           (b"127.0.0.1.evil.example", 421),
+                           (b"localhost:%d" % port, 200),
+                           (b"APPCORE.lan:%d" % port, 200),
+                           (b"board-farm", 200), (b"board", 421),
+                           (b"127.0.0.1", 200), (b"[::1]:%d" % port, 200)):
+            st, _, _, _ = request(b"GET /api/v1/devices HTTP/1.1\r\nHost: " +
+                                  host + b"\r\nConnection: close\r\n\r\n")
+            check(st == want, "Host: %s: %d (%d)" % (host.decode(), want,
+                                                      st))
+        st, _, _, _ = request(b"GET /api/v1/devices HTTP/1.0\r\n\r\n")
+        check(st == 421, "no Host at all: 421 (%d)" % st)
+    attack("rebinding", rebinding)
     peak = peak_rss_kib()
     # Each statement may take 16 MiB and its answer about 8 MiB, which
     # json-c and the reply hold about three times over; AddressSanitizer's
