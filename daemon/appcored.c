@@ -549,24 +549,29 @@ run_commands(struct daemon *d)
 			log_info("API: %s for device %" PRId64 ": not connected",
 			    ac_cmd_name(c.cmd), c.device);
 			if (c.cmd == AC_CMD_READ_MEM)
-				http_read_done(d->http, c.read, 503);
+				http_read_done(d->http, c.read_id, 503);
 			continue;
 		}
 		if (c.cmd == AC_CMD_READ_MEM) {
 			struct link *l = dev->link;
 
-			if (!http_read_alive(d->http, c.read))
+			if (!http_read_alive(d->http, c.read_id))
 				continue;	/* the client gave up */
-			if (l->read != NULL) {
-				http_read_done(d->http, c.read, 409);
+			/* A read that timed out or whose client went is
+			 * over for the link too. */
+			if (l->read_id != 0 &&
+			    !http_read_alive(d->http, l->read_id))
+				l->read_id = 0;
+			if (l->read_id != 0) {
+				http_read_done(d->http, c.read_id, 409);
 				continue;
 			}
 			if ((l->read_req = link_cmd(l, c.cmd, c.arg0,
 			    c.arg1)) == 0) {
-				http_read_done(d->http, c.read, 503);
+				http_read_done(d->http, c.read_id, 503);
 				continue;
 			}
-			l->read = c.read;
+			l->read_id = c.read_id;
 			continue;
 		}
 		log_notice("%s: %s: %s (from the API)", dev->link->spec,

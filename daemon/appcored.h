@@ -168,7 +168,7 @@ struct link {
 	uint64_t next_trouble;
 	uint8_t tx[512];
 	size_t txlen;
-	struct mem_read *read;		/* a live read in flight */
+	uint64_t read_id;		/* a live read in flight, or 0 */
 	uint32_t read_req;		/* its command's req_id */
 };
 
@@ -201,6 +201,7 @@ void link_scan(struct daemon *, uint64_t now);
  * thread under the command mutex until done is set. */
 struct mem_read {
 	struct mem_read *next;
+	uint64_t id;			/* what the ingest thread holds */
 	struct MHD_Connection *conn;
 	int64_t device;
 	uint32_t offset, len;
@@ -217,7 +218,7 @@ struct command {
 	int64_t device;
 	uint8_t cmd;
 	uint32_t arg0, arg1;
-	struct mem_read *read;		/* READ_MEM only */
+	uint64_t read_id;		/* READ_MEM only: its mem_read */
 };
 
 #define CMDQ_MAX	64
@@ -231,13 +232,15 @@ bool http_next_command(struct http *, struct command *);
 int http_command_fd(const struct http *);
 /* Ingest thread, every ~15 s: keep-alive comments to idle streams. */
 void http_keepalive(struct http *);
-/* Ingest thread: a live read got its answer (or failed, or timed out). */
-void http_read_done(struct http *, struct mem_read *, int status);
+/* Ingest thread, by the read's id (the HTTP side owns the read and may
+ * have answered and freed it): a live read got its answer, or failed. */
+void http_read_done(struct http *, uint64_t read_id, int status);
 /* -1: the read is gone, 0: more to come, 1: complete (and answered). */
-int http_read_chunk(struct http *, struct mem_read *,
+int http_read_chunk(struct http *, uint64_t read_id,
     const struct ac_msg_mem *, uint64_t t);
 void http_read_timeouts(struct http *, uint64_t now);
-bool http_read_alive(struct http *, struct mem_read *);
+/* Whether the read still waits for its answer. */
+bool http_read_alive(struct http *, uint64_t read_id);
 
 /* ---- api.c: /api/v1 and /metrics (HTTP thread) ---- */
 

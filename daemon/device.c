@@ -1259,10 +1259,10 @@ on_mem(void *arg, const struct ac_msg_mem *m)
 	if (dev == NULL || !dev->have_boot)
 		return;
 	if (m->kind == AC_MEM_READ) {
-		if (l->read != NULL && m->req_id == l->read_req &&
-		    http_read_chunk(l->d->http, l->read, m, (uint64_t)
+		if (l->read_id != 0 && m->req_id == l->read_req &&
+		    http_read_chunk(l->d->http, l->read_id, m, (uint64_t)
 		    device_wall(dev, m->t_us)) != 0)
-			l->read = NULL;
+			l->read_id = 0;
 		return;
 	}
 	if (m->offset == m->start && (!x->active || m->req_id != x->req_id)) {
@@ -1360,13 +1360,13 @@ on_reply(void *arg, const struct ac_msg_reply *m)
 		log_info("%s: %s: core 1 restarts after a crash: %s", l->spec,
 		    l->dev->name, what);
 	}
-	if (m->cmd == AC_CMD_READ_MEM && l->read != NULL &&
+	if (m->cmd == AC_CMD_READ_MEM && l->read_id != 0 &&
 	    m->req_id == l->read_req && m->status != AC_ST_OK) {
 		/* busy: the agent is sending a snapshot; out of range: the
 		 * region is smaller than the API thought. */
-		http_read_done(l->d->http, l->read, m->status == AC_ST_BUSY ?
+		http_read_done(l->d->http, l->read_id, m->status == AC_ST_BUSY ?
 		    409 : 400);
-		l->read = NULL;
+		l->read_id = 0;
 	}
 }
 

@@ -52,6 +52,7 @@ struct http {
 	int ncmds;
 	char root[PATH_MAX];		/* realpath of the web root */
 	struct mem_read *reads;		/* live reads, under cmd_mu */
+	uint64_t next_read_id;		/* under cmd_mu */
 };
 
 struct req {
@@ -218,22 +219,24 @@ http_next_command(struct http *h, struct command *c)
 
 /* ---- live reads (the ingest thread fills them in) ---- */
 
-static bool
-read_listed(struct http *h, struct mem_read *r)
+/* The read of this id still waiting for its answer, or NULL; with cmd_mu
+ * held. */
+static struct mem_read *
+read_waiting(struct http *h, uint64_t id)
 {
 	for (struct mem_read *x = h->reads; x != NULL; x = x->next)
-		if (x == r)
-			return true;
-	return false;
+		if (x->id == id)
+			return x->done ? NULL : x;
+	return NULL;
 }
 
 bool
-http_read_alive(struct http *h, struct mem_read *r)
+http_read_alive(struct http *h, uint64_t id)
 {
 	bool alive;
 
 	pthread_mutex_lock(&h->cmd_mu);
-	alive = read_listed(h, r) && !r->done;
+	alive = read_waiting(h, id) != NULL;
 	pthread_mutex_unlock(&h->cmd_mu);
 	return alive;
 }
@@ -248,22 +251,25 @@ read_finish(struct mem_read *r, int status)
 }
 
 void
-http_read_done(struct http *h, struct mem_read *r, int status)
+http_read_done(struct http *h, uint64_t id, int status)
 {
+	struct mem_read *r;
+
 	pthread_mutex_lock(&h->cmd_mu);
-	if (read_listed(h, r) && !r->done)
+	if ((r = read_waiting(h, id)) != NULL)
 		read_finish(r, status);
 	pthread_mutex_unlock(&h->cmd_mu);
 }
 
 int
-http_read_chunk(struct http *h, struct mem_read *r, const struct ac_msg_mem *m,
+http_read_chunk(struct http *h, uint64_t id, const struct ac_msg_mem *m,
     uint64_t t)
 {
+	struct mem_read *r;
 	int rc = -1;
 
 	pthread_mutex_lock(&h->cmd_mu);
-	if (read_listed(h, r) && !r->done) {
+	if ((r = read_waiting(h, id)) != NULL) {
 		rc = 0;
 		switch (xfer_place(&(struct xfer_span){ r->offset, r->len,
 		    r->got }, m->start, m->total, m->offset, m->len)) {
@@ -797,11 +803,13 @@ serve_memory(struct http *h, struct MHD_Connection *c, const char *url,
 	rd->len = (uint32_t)len;
 	rd->deadline = now_wall_us() + READ_TIMEOUT_US;
 	pthread_mutex_lock(&h->cmd_mu);
+	rd->id = ++h->next_read_id;
 	rd->next = h->reads;
 	h->reads = rd;
 	pthread_mutex_unlock(&h->cmd_mu);
 	r->read = rd;
-	cmd = (struct command){ id, AC_CMD_READ_MEM, rd->offset, rd->len, rd };
+	cmd = (struct command){ id, AC_CMD_READ_MEM, rd->offset, rd->len,
+	    rd->id };
 	MHD_suspend_connection(c);
 	if (!http_queue_command(h, &cmd)) {
 		pthread_mutex_lock(&h->cmd_mu);

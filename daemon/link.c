@@ -245,9 +245,9 @@ link_close(struct link *l, uint64_t now, const char *why)
 	l->xfer.active = false;
 	free(l->xfer.buf);
 	l->xfer.buf = NULL;
-	if (l->read != NULL) {
-		http_read_done(l->d->http, l->read, 503);
-		l->read = NULL;
+	if (l->read_id != 0) {
+		http_read_done(l->d->http, l->read_id, 503);
+		l->read_id = 0;
 	}
 	if (now != 0)
 		retry_later(l, now);
