@@ -1919,6 +1919,10 @@ api_metrics(struct http *h, struct api_reply *a)
 	    l->store.paused, l->store.queued, l->store.db_bytes, clients,
 	    l->clients_dropped, (double)(now_wall_us() - l->started) / 1e6);
 	pthread_mutex_unlock(&l->mu);
+	bprintf(&b, "# HELP appcored_live_reads_waiting Live memory reads "
+	    "waiting for the agent's answer.\n# TYPE "
+	    "appcored_live_reads_waiting gauge\nappcored_live_reads_waiting "
+	    "%u\n", http_reads_waiting(h));
 	a->status = 200;
 	a->body = b.p;
 	a->len = b.len;

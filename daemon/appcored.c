@@ -799,6 +799,7 @@ main(int argc, char **argv)
 
 	log_notice("stopping");
 	http_stop(d.http);
+	d.http = NULL;			/* links closing below answer no read */
 	demo_stop(&dm);
 	for (struct link *l = d.links, *next; l != NULL; l = next) {
 		next = l->next;

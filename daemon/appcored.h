@@ -267,6 +267,7 @@ struct daemon *http_daemon(struct http *);
 struct sqlite3 *http_db(struct http *);
 struct sqlite3 *http_db_rw(struct http *);
 bool http_queue_command(struct http *, const struct command *);
+unsigned http_reads_waiting(struct http *);
 
 /* ---- appcored.c ---- */
 

@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -53,6 +54,8 @@ struct http {
 	char root[PATH_MAX];		/* realpath of the web root */
 	struct mem_read *reads;		/* live reads, under cmd_mu */
 	uint64_t next_read_id;		/* under cmd_mu */
+	bool stopping;			/* under cmd_mu: no new live read */
+	pthread_cond_t reads_gone;	/* signalled as reads are unlisted */
 };
 
 struct req {
@@ -235,6 +238,8 @@ http_read_alive(struct http *h, uint64_t id)
 {
 	bool alive;
 
+	if (h == NULL)			/* HTTP has stopped */
+		return false;
 	pthread_mutex_lock(&h->cmd_mu);
 	alive = read_waiting(h, id) != NULL;
 	pthread_mutex_unlock(&h->cmd_mu);
@@ -250,11 +255,25 @@ read_finish(struct mem_read *r, int status)
 	MHD_resume_connection(r->conn);
 }
 
+unsigned
+http_reads_waiting(struct http *h)
+{
+	unsigned n = 0;
+
+	pthread_mutex_lock(&h->cmd_mu);
+	for (struct mem_read *x = h->reads; x != NULL; x = x->next)
+		n += !x->done;
+	pthread_mutex_unlock(&h->cmd_mu);
+	return n;
+}
+
 void
 http_read_done(struct http *h, uint64_t id, int status)
 {
 	struct mem_read *r;
 
+	if (h == NULL)
+		return;
 	pthread_mutex_lock(&h->cmd_mu);
 	if ((r = read_waiting(h, id)) != NULL)
 		read_finish(r, status);
@@ -268,6 +287,8 @@ http_read_chunk(struct http *h, uint64_t id, const struct ac_msg_mem *m,
 	struct mem_read *r;
 	int rc = -1;
 
+	if (h == NULL)
+		return -1;
 	pthread_mutex_lock(&h->cmd_mu);
 	if ((r = read_waiting(h, id)) != NULL) {
 		rc = 0;
@@ -316,6 +337,7 @@ read_unlist(struct http *h, struct mem_read *r)
 			*pp = r->next;
 			break;
 		}
+	pthread_cond_broadcast(&h->reads_gone);
 	pthread_mutex_unlock(&h->cmd_mu);
 	free(r->data);
 	free(r);
@@ -749,8 +771,8 @@ serve_memory(struct http *h, struct MHD_Connection *c, const char *url,
 			}
 			free(hex);
 		}
-		r->read = NULL;
-		read_unlist(h, rd);
+		/* Unlisted when the answer has gone (completed), which a
+		 * clean stop waits for. */
 		if (a.body == NULL)
 			return MHD_NO;
 		return send_reply(c, &a);
@@ -803,6 +825,13 @@ serve_memory(struct http *h, struct MHD_Connection *c, const char *url,
 	rd->len = (uint32_t)len;
 	rd->deadline = now_wall_us() + READ_TIMEOUT_US;
 	pthread_mutex_lock(&h->cmd_mu);
+	if (h->stopping) {
+		pthread_mutex_unlock(&h->cmd_mu);
+		free(rd->data);
+		free(rd);
+		api_error(&a, 503, "stopping", "appcored is stopping");
+		return send_reply(c, &a);
+	}
 	rd->id = ++h->next_read_id;
 	rd->next = h->reads;
 	h->reads = rd;
@@ -1156,7 +1185,7 @@ start_mhd(struct http *h, unsigned flags, enum MHD_OPTION where,
 		{ MHD_OPTION_END, 0, NULL },
 	};
 
-	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
 	    MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
 	    flags, 0, NULL, NULL, handler, h, MHD_OPTION_ARRAY, opts,
 	    MHD_OPTION_END);
@@ -1228,6 +1257,7 @@ http_start(struct daemon *d, char *err, size_t errlen)
 	h->d = d;
 	h->cmd_fd = -1;
 	pthread_mutex_init(&h->cmd_mu, NULL);
+	pthread_cond_init(&h->reads_gone, NULL);
 	if ((h->cmd_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
 		goto fail;
@@ -1279,6 +1309,31 @@ http_stop(struct http *h)
 {
 	if (h == NULL)
 		return;
+	/* A clean stop: no new connection; every live read still waiting
+	 * is answered 503 (libmicrohttpd aborts when stopped with a
+	 * suspended connection), every stream ends; then the servers stop,
+	 * and main flushes the store. */
+	if (h->mhd != NULL)
+		(void)MHD_quiesce_daemon(h->mhd);
+	if (h->mhd_unix != NULL)
+		(void)MHD_quiesce_daemon(h->mhd_unix);
+	pthread_mutex_lock(&h->cmd_mu);
+	h->stopping = true;
+	for (struct mem_read *r = h->reads; r != NULL; r = r->next)
+		if (!r->done)
+			read_finish(r, 503);
+	/* Their threads answer them, and the answers go; at most a
+	 * second. */
+	{
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		while (h->reads != NULL && pthread_cond_timedwait(
+		    &h->reads_gone, &h->cmd_mu, &until) == 0)
+			;
+	}
+	pthread_mutex_unlock(&h->cmd_mu);
 	if (h->mhd != NULL) {
 		/* Streams end: they are resumed and told they are dropped. */
 		pthread_mutex_lock(&h->d->live.mu);
@@ -1299,5 +1354,6 @@ http_stop(struct http *h)
 	if (h->cmd_fd >= 0)
 		close(h->cmd_fd);
 	pthread_mutex_destroy(&h->cmd_mu);
+	pthread_cond_destroy(&h->reads_gone);
 	free(h);
 }

@@ -12,6 +12,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -165,12 +166,55 @@ try:
     st, b = http("/api/v1/devices/%d/memory?offset=64&length=32" % dev,
                  unix=unix)
     check(st == 200, "and one over the unix socket (%d)" % st)
+    # A clean stop while a live read waits (the link stalls: its answer
+    # never comes): the read is answered 503, appcored exits 0, and what
+    # it had queued is in the database.
+    os.kill(px.pid, signal.SIGSTOP)
+    conn = socket.create_connection(("127.0.0.1", port), timeout=10)
+    conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    got = b""
+    while b"ok\n" not in got:          # accepted and served: the same
+        got += conn.recv(4096)          # connection asks next
+    conn.sendall(b"GET /api/v1/devices/%d/memory?length=64 HTTP/1.1\r\n"
+                 b"Host: localhost\r\nConnection: close\r\n\r\n" % dev)
+    def waiting():
+        st, body = http("/metrics")
+        m = re.search(rb"appcored_live_reads_waiting (\d+)", body
+                      if isinstance(body, bytes) else b"")
+        return m is not None and int(m.group(1)) == 1
+    check(wait_for(waiting, 2), "/metrics shows the read waiting")
+    seen = samples()
     d.send_signal(signal.SIGTERM)
-    check(d.wait(10) == 0, "appcored stopped cleanly")
+    rc = d.wait(15)
+    answer = b""
+    try:
+        while True:
+            c = conn.recv(65536)
+            if not c:
+                break
+            answer += c
+    except OSError:
+        pass
+    conn.close()
+    os.kill(px.pid, signal.SIGCONT)
+    m = re.match(rb"HTTP/1\.1 (\d+)", answer)
+    check(rc == 0, "appcored stopped cleanly with a live read waiting "
+          "(exit %s)" % rc)
+    check(m is not None and m.group(1) == b"503",
+          "the waiting read was answered 503 (%s)" % answer[:40])
+    db = sqlite3.connect(tmp + "/state/appcore.db")
+    stored = db.execute("SELECT count(*) FROM samples").fetchone()[0]
+    stop_event = db.execute("SELECT count(*) FROM events WHERE kind = "
+                            "'daemon-stop'").fetchone()[0]
+    check(stored >= seen and stop_event == 1, "the store was flushed after "
+          "HTTP stopped: %d rows (%d seen before), the stop event written" %
+          (stored, seen))
 finally:
     if failed and os.path.exists(tmp + "/d.err"):
-        sys.stdout.write("".join("# " + l for l in
-                                 open(tmp + "/d.err").readlines()[-20:]))
+        lines = open(tmp + "/d.err").readlines()
+        first = next((i for i, l in enumerate(lines) if "Sanitizer" in l),
+                     max(0, len(lines) - 20))
+        sys.stdout.write("".join("# " + l for l in lines[first:first + 40]))
     for p in procs:
         if p.poll() is None:
             p.kill()
