@@ -255,37 +255,41 @@ get_devices(struct http *h, struct api_reply *a)
 		api_error(a, 500, "database", "%s", sqlite3_errmsg(http_db(h)));
 		return;
 	}
-	pthread_mutex_lock(&l->mu);
+	/* The rows first, then the live state under its lock, which is
+	 * never held while SQLite steps. */
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(st, 0);
-		struct live_device *d = live_device_find(l, id);
-
-		if (d != NULL)
-			o = device_live_json(d, false);
-		else {
-			o = json_object_new_object();
-			json_object_object_add(o, "id",
-			    json_object_new_int64(id));
-			json_object_object_add(o, "name",
-			    jv_string((const char *)
-			    sqlite3_column_text(st, 1)));
-			json_object_object_add(o, "key",
-			    jv_string((const char *)
-			    sqlite3_column_text(st, 2)));
-			json_object_object_add(o, "connected",
-			    json_object_new_boolean(0));
-			json_object_object_add(o, "link",
-			    jv_string((const char *)
-			    sqlite3_column_text(st, 4)));
-			json_object_object_add(o, "state",
-			    jv_string("off"));
-		}
+		o = json_object_new_object();
+		json_object_object_add(o, "id", json_object_new_int64(
+		    sqlite3_column_int64(st, 0)));
+		json_object_object_add(o, "name", jv_string((const char *)
+		    sqlite3_column_text(st, 1)));
+		json_object_object_add(o, "key", jv_string((const char *)
+		    sqlite3_column_text(st, 2)));
+		json_object_object_add(o, "connected",
+		    json_object_new_boolean(0));
+		json_object_object_add(o, "link", jv_string((const char *)
+		    sqlite3_column_text(st, 4)));
+		json_object_object_add(o, "state", jv_string("off"));
 		json_object_object_add(o, "last_seen_us",
 		    json_object_new_int64(sqlite3_column_int64(st, 3)));
 		json_object_array_add(arr, o);
 	}
-	pthread_mutex_unlock(&l->mu);
 	sqlite3_finalize(st);
+	pthread_mutex_lock(&l->mu);
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		json_object *row = json_object_array_get_idx(arr, i), *v;
+		struct live_device *d = live_device_find(l, json_object_get_int64(
+		    json_object_object_get(row, "id")));
+
+		if (d == NULL)
+			continue;
+		o = device_live_json(d, false);
+		if (json_object_object_get_ex(row, "last_seen_us", &v))
+			json_object_object_add(o, "last_seen_us",
+			    json_object_get(v));
+		json_object_array_put_idx(arr, i, o);
+	}
+	pthread_mutex_unlock(&l->mu);
 	o = json_object_new_object();
 	json_object_object_add(o, "devices", arr);
 	api_json(a, 200, o);
@@ -1816,6 +1820,7 @@ api_metrics(struct http *h, struct api_reply *a)
 	struct buf b = { malloc(16384), 0, 16384 };
 	char dn[160], cn[96], un[32];
 	unsigned clients = 0;
+	uint64_t rows_lost, samples_lost, blobs_removed;
 
 	if (b.p == NULL)
 		fatal("metrics");
@@ -1918,7 +1923,21 @@ api_metrics(struct http *h, struct api_reply *a)
 	    "%.1f\n", l->store.samples_written, l->store.commit_failures,
 	    l->store.paused, l->store.queued, l->store.db_bytes, clients,
 	    l->clients_dropped, (double)(now_wall_us() - l->started) / 1e6);
+	rows_lost = l->store.rows_lost;
+	samples_lost = l->store.samples_lost;
+	blobs_removed = l->store.blobs_removed;
 	pthread_mutex_unlock(&l->mu);
+	bprintf(&b, "# HELP appcored_rows_lost_total History rows (events, "
+	    "logs, states, roll-ups) dropped because the write queue was full "
+	    "while database writes failed.\n# TYPE appcored_rows_lost_total "
+	    "counter\nappcored_rows_lost_total %" PRIu64 "\n# HELP "
+	    "appcored_samples_lost_total Samples dropped the same way.\n"
+	    "# TYPE appcored_samples_lost_total counter\n"
+	    "appcored_samples_lost_total %" PRIu64 "\n# HELP "
+	    "appcored_blobs_removed_total Blobs no row referred to any more, "
+	    "removed.\n# TYPE appcored_blobs_removed_total counter\n"
+	    "appcored_blobs_removed_total %" PRIu64 "\n", rows_lost,
+	    samples_lost, blobs_removed);
 	bprintf(&b, "# HELP appcored_live_reads_waiting Live memory reads "
 	    "waiting for the agent's answer.\n# TYPE "
 	    "appcored_live_reads_waiting gauge\nappcored_live_reads_waiting "

@@ -591,7 +591,8 @@ copy_store_stats(struct daemon *d)
 	pthread_mutex_lock(&d->live.mu);
 	d->live.store = (struct store_copy){ st->samples_written, st->commits,
 	    st->commit_failures, st->samples_lost, st->queued, st->db_bytes,
-	    st->file_bytes, st->partitions, st->paused };
+	    st->file_bytes, st->partitions, st->paused, st->rows_lost,
+	    d->gc.removed };
 	pthread_mutex_unlock(&d->live.mu);
 }
 
@@ -601,7 +602,8 @@ run(struct daemon *d, const struct args *a, int argc, char **argv)
 	struct pollfd pfd[MAX_POLL];
 	struct link *pl[MAX_POLL];
 	uint64_t watchdog_us = 0, next_watchdog = 0, next_status = 0,
-	    last_samples = 0, last_t = now_wall_us(), next_keepalive = 0;
+	    last_samples = 0, last_t = now_wall_us(), next_keepalive = 0,
+	    next_gc = 0;
 	bool paused = false;
 
 	if (sd_watchdog_enabled(0, &watchdog_us) <= 0)
@@ -660,6 +662,15 @@ run(struct daemon *d, const struct args *a, int argc, char **argv)
 		if (now >= next_status) {
 			status(d, now, &last_samples, &last_t);
 			next_status = now + 2000000;
+		}
+		if (now >= next_gc) {
+			size_t gone = blobgc_run(&d->gc, d->blobs,
+			    &d->blobs_mu, d->store);
+
+			if (gone > 0)
+				log_info("%zu blobs nobody refers to removed",
+				    gone);
+			next_gc = now + BLOBGC_INTERVAL_US;
 		}
 		copy_store_stats(d);
 		http_read_timeouts(d->http, now);
@@ -808,6 +819,7 @@ main(int argc, char **argv)
 	store_event(d.store, 0, 0, now_wall_us(), "daemon-stop", 1, "");
 	store_close(d.store, 5000);
 	blobs_close(d.blobs);
+	blobgc_free(&d.gc);
 	while (d.devices != NULL) {
 		struct device *next = d.devices->next;
 

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "appcore/wire.h"
+#include "blobgc.h"
 #include "blobs.h"
 #include "config.h"
 #include "dumprx.h"
@@ -286,6 +287,7 @@ struct daemon {
 	struct live live;		/* shared with the HTTP thread */
 	struct http *http;
 	pthread_mutex_t blobs_mu;	/* the HTTP thread reads blobs too */
+	struct blobgc gc;		/* unreferenced blobs removed */
 	char token[65];			/* the API's bearer token */
 	char web_root[512];
 };

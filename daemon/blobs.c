@@ -210,3 +210,46 @@ blobs_count(struct blobs *b)
 
 	return gdbm_count(b->db, &c) == 0 ? (uint64_t)c : 0;
 }
+
+int
+blobs_keys(struct blobs *b, uint8_t (**keys)[BLOB_KEY_LEN], size_t *n,
+    size_t max)
+{
+	uint8_t (*out)[BLOB_KEY_LEN] = NULL;
+	size_t cap = 0;
+	datum k = gdbm_firstkey(b->db);
+
+	*n = 0;
+	while (k.dptr != NULL && *n < max) {
+		datum next;
+
+		if (k.dsize == BLOB_KEY_LEN) {
+			if (*n == cap) {
+				size_t nc = cap ? 2 * cap : 256;
+				void *grown = realloc(out, nc * sizeof(*out));
+
+				if (grown == NULL) {
+					free(k.dptr);
+					break;
+				}
+				out = grown;
+				cap = nc;
+			}
+			memcpy(out[(*n)++], k.dptr, BLOB_KEY_LEN);
+		}
+		next = gdbm_nextkey(b->db, k);
+		free(k.dptr);
+		k = next;
+	}
+	free(k.dptr);
+	*keys = out;
+	return 0;
+}
+
+int
+blobs_delete(struct blobs *b, const uint8_t key[BLOB_KEY_LEN])
+{
+	datum k = { (char *)(uintptr_t)key, BLOB_KEY_LEN };
+
+	return gdbm_delete(b->db, k) == 0 ? 0 : -1;
+}

@@ -32,6 +32,10 @@ int blobs_get(struct blobs *, const uint8_t key[BLOB_KEY_LEN], void **p,
     size_t *n);
 bool blobs_has(struct blobs *, const uint8_t key[BLOB_KEY_LEN]);
 uint64_t blobs_count(struct blobs *);
+/* The keys stored (at most max), in *keys, which the caller frees. */
+int blobs_keys(struct blobs *, uint8_t (**keys)[BLOB_KEY_LEN], size_t *n,
+    size_t max);
+int blobs_delete(struct blobs *, const uint8_t key[BLOB_KEY_LEN]);
 
 void blob_sha256(const void *p, size_t n, uint8_t key[BLOB_KEY_LEN]);
 void blob_key_hex(const uint8_t key[BLOB_KEY_LEN], char out[BLOB_HEX_LEN]);

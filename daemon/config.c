@@ -248,7 +248,11 @@ config_set(struct config *c, const char *section, const char *key,
 			    &s->partition_us : !strcmp(key, "rollup_1s_window") ?
 			    &s->rollup_1s_window_us :
 			    !strcmp(key, "rollup_1m_window") ?
-			    &s->rollup_1m_window_us : NULL;
+			    &s->rollup_1m_window_us :
+			    !strcmp(key, "history_window") ?
+			    &s->history_window_us :
+			    !strcmp(key, "snapshot_window") ?
+			    &s->snapshot_window_us : NULL;
 
 			if (dst == NULL)
 				BAD("unknown key '%s' in [storage]", key);

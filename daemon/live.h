@@ -103,6 +103,7 @@ struct live {
 		uint64_t samples_lost, queued, db_bytes, file_bytes;
 		uint32_t partitions;
 		bool paused;
+		uint64_t rows_lost, blobs_removed;
 	} store;
 	uint64_t started;		/* wall us */
 	/* Called with mu held when events were added (resumes clients). */

@@ -18,6 +18,7 @@
 #define RETENTION_US	10000000u	/* run retention every 10 s */
 #define RETRY_US	1000000u	/* retry a failed commit after 1 s */
 #define MAX_PARTITIONS	480		/* < SQLITE_MAX_COMPOUND_SELECT */
+#define BUDGET_PASSES	32		/* trims of history per retention run */
 
 struct qsample {
 	int64_t counter, t, value;
@@ -47,7 +48,8 @@ struct agg {
 /* Lookups on the ingest thread, prepared once. */
 enum lookup {
 	L_LAST_SNAPSHOT, L_CRASH_KNOWN, L_DUMP_KNOWN, L_CLOCK_ANCHORS,
-	L_BOOT_ACCOUNT, L_BOOT_FIRST_SEEN, L_BOOT_STARTED, L_COUNT
+	L_BOOT_ACCOUNT, L_BOOT_FIRST_SEEN, L_BOOT_STARTED, L_BLOB_REFERENCED,
+	L_COUNT
 };
 
 static const char *const l_sql[L_COUNT] = {
@@ -64,6 +66,9 @@ static const char *const l_sql[L_COUNT] = {
 	    "samples_dup FROM boots WHERE id = ?1",
 	[L_BOOT_FIRST_SEEN] = "SELECT first_seen FROM boots WHERE id = ?1",
 	[L_BOOT_STARTED] = "UPDATE boots SET started = ?2 WHERE id = ?1",
+	[L_BLOB_REFERENCED] = "SELECT 1 FROM snapshots WHERE blob_key = ?1 "
+	    "UNION ALL SELECT 1 FROM crashes WHERE dump_key = ?1 UNION ALL "
+	    "SELECT 1 FROM images WHERE sha256 = ?1 LIMIT 1",
 };
 
 struct part {
@@ -143,6 +148,8 @@ store_cfg_defaults(struct store_cfg *c)
 	c->rollup_1m_window_us = 90ull * 86400 * 1000000;
 	c->commit_ms = 250;
 	c->backlog_rows = 2000000;
+	c->history_window_us = 30ull * 86400 * 1000000;
+	c->snapshot_window_us = 7ull * 86400 * 1000000;
 }
 
 static void
@@ -438,11 +445,25 @@ queued(struct store *s)
 	s->st.queued = s->nsamples + s->nrows;
 }
 
+/* Rows that may be lost when the queue is full (the disk has been failing
+ * for long): history that is counted, not a crash or an accounting. */
+static bool
+row_expendable(enum qkind kind)
+{
+	return kind == Q_ROLLUP_1S || kind == Q_ROLLUP_1M || kind == Q_EVENT ||
+	    kind == Q_LOG || kind == Q_STATE || kind == Q_STATS ||
+	    kind == Q_SEEN;
+}
+
 static struct qrow *
 row(struct store *s, enum qkind kind)
 {
 	struct qrow *r;
 
+	if (s->nrows >= s->cfg.backlog_rows / 8 && row_expendable(kind)) {
+		s->st.rows_lost++;
+		return NULL;
+	}
 	if (s->nrows == s->caprows) {
 		size_t cap = s->caprows ? s->caprows * 2 : 256;
 		struct qrow *n = realloc(s->rows, cap * sizeof(*n));
@@ -839,6 +860,21 @@ store_boot_account_get(struct store *s, int64_t boot, uint64_t *produced,
 	return found;
 }
 
+bool
+store_blob_referenced(struct store *s, const char *blob_key)
+{
+	sqlite3_stmt *st = lookup(s, L_BLOB_REFERENCED);
+	int rc;
+
+	sqlite3_bind_text(st, 1, blob_key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		set_error(s, "blob referenced");
+	/* A lookup that failed keeps the blob. */
+	return rc != SQLITE_DONE;
+}
+
 int64_t
 store_boot_first_seen(struct store *s, int64_t boot)
 {
@@ -1199,6 +1235,55 @@ measure(struct store *s)
 	}
 }
 
+/* The tables of history besides samples, oldest rows first when the
+ * budget is short; snapshots first (their blobs go with them). */
+static const char *const history_tables[] = {
+	"snapshots", "logs", "events", "states", "link_stats",
+};
+
+static int
+history_by_age(struct store *s, uint64_t now)
+{
+	char sql[512];
+	int64_t hist = (int64_t)(now - s->cfg.history_window_us);
+
+	snprintf(sql, sizeof(sql), "DELETE FROM snapshots WHERE t < %" PRId64
+	    "; DELETE FROM logs WHERE t < %" PRId64 "; DELETE FROM events "
+	    "WHERE t < %" PRId64 "; DELETE FROM states WHERE t < %" PRId64
+	    "; DELETE FROM link_stats WHERE t < %" PRId64 "; DELETE FROM "
+	    "clock WHERE boot_id IN (SELECT id FROM boots WHERE last_seen < %"
+	    PRId64 ")", (int64_t)(now - s->cfg.snapshot_window_us), hist, hist,
+	    hist, hist, (int64_t)(now - s->cfg.rollup_1m_window_us));
+	return exec(s, sql);
+}
+
+/* Over the budget with one raw partition left: the oldest tenth of each
+ * history table, a pass at a time, then the 1 s roll-ups. */
+static int
+history_within_budget(struct store *s)
+{
+	char sql[256];
+
+	for (int pass = 0; pass < BUDGET_PASSES &&
+	    s->st.db_bytes > s->cfg.budget_bytes; pass++) {
+		for (size_t i = 0; i < sizeof(history_tables) /
+		    sizeof(history_tables[0]); i++) {
+			snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE t <= "
+			    "(SELECT t FROM %s ORDER BY t LIMIT 1 OFFSET (SELECT "
+			    "count(*) / 10 FROM %s))", history_tables[i],
+			    history_tables[i], history_tables[i]);
+			if (exec(s, sql) < 0)
+				return -1;
+		}
+		if (pass >= BUDGET_PASSES / 2 && exec(s, "DELETE FROM rollup_1s "
+		    "WHERE t < (SELECT min(t) + (max(t) - min(t)) / 10 FROM "
+		    "rollup_1s)") < 0)
+			return -1;
+		measure(s);
+	}
+	return 0;
+}
+
 static int
 retention(struct store *s, uint64_t now)
 {
@@ -1224,7 +1309,8 @@ retention(struct store *s, uint64_t now)
 	    "; DELETE FROM rollup_1m WHERE t < %" PRId64, (int64_t)(now -
 	    s->cfg.rollup_1s_window_us), (int64_t)(now -
 	    s->cfg.rollup_1m_window_us));
-	if (exec(s, sql) < 0)
+	if (exec(s, sql) < 0 || history_by_age(s, now) < 0 ||
+	    history_within_budget(s) < 0)
 		goto fail;
 	if (s->view_dirty && rebuild_view(s) < 0)
 		goto fail;

@@ -21,7 +21,10 @@ struct store_cfg {
 	uint64_t rollup_1s_window_us;
 	uint64_t rollup_1m_window_us;
 	uint32_t commit_ms;
-	uint64_t backlog_rows;		/* queued rows kept while writes fail */
+	uint64_t backlog_rows;		/* queued samples kept while writes
+					 * fail; other rows: an eighth */
+	uint64_t history_window_us;	/* events, logs, states, link stats */
+	uint64_t snapshot_window_us;	/* snapshots (and their blobs) */
 };
 
 void store_cfg_defaults(struct store_cfg *);
@@ -31,6 +34,7 @@ struct store_stats {
 	uint64_t commit_failures;
 	uint64_t samples_written;
 	uint64_t samples_lost;		/* backlog overflow while writes failed */
+	uint64_t rows_lost;		/* history rows lost the same way */
 	uint64_t queued;		/* rows waiting now */
 	uint64_t db_bytes;		/* used pages */
 	uint64_t file_bytes;
@@ -106,6 +110,9 @@ int store_clock_anchors(struct store *, int64_t boot, struct store_anchor *,
 /* A boot's sample accounting as committed; false if the boot is unknown. */
 bool store_boot_account_get(struct store *, int64_t boot,
     uint64_t *produced, uint64_t *stored, uint64_t *dup);
+/* Whether a committed row names this blob (hex key): a snapshot, a
+ * crash's dump, an uploaded image; true when the lookup fails. */
+bool store_blob_referenced(struct store *, const char *blob_key);
 /* When this daemon first heard of a boot, or 0. */
 int64_t store_boot_first_seen(struct store *, int64_t boot);
 
