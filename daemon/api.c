@@ -1820,7 +1820,7 @@ api_metrics(struct http *h, struct api_reply *a)
 	struct buf b = { malloc(16384), 0, 16384 };
 	char dn[160], cn[96], un[32];
 	unsigned clients = 0;
-	uint64_t rows_lost, samples_lost, blobs_removed;
+	uint64_t rows_lost, samples_lost, blobs_removed, tracked, forgotten;
 
 	if (b.p == NULL)
 		fatal("metrics");
@@ -1926,6 +1926,8 @@ api_metrics(struct http *h, struct api_reply *a)
 	rows_lost = l->store.rows_lost;
 	samples_lost = l->store.samples_lost;
 	blobs_removed = l->store.blobs_removed;
+	tracked = l->store.devices_tracked;
+	forgotten = l->store.devices_forgotten;
 	pthread_mutex_unlock(&l->mu);
 	bprintf(&b, "# HELP appcored_rows_lost_total History rows (events, "
 	    "logs, states, roll-ups) dropped because the write queue was full "
@@ -1936,8 +1938,14 @@ api_metrics(struct http *h, struct api_reply *a)
 	    "appcored_samples_lost_total %" PRIu64 "\n# HELP "
 	    "appcored_blobs_removed_total Blobs no row referred to any more, "
 	    "removed.\n# TYPE appcored_blobs_removed_total counter\n"
-	    "appcored_blobs_removed_total %" PRIu64 "\n", rows_lost,
-	    samples_lost, blobs_removed);
+	    "appcored_blobs_removed_total %" PRIu64 "\n# HELP "
+	    "appcored_devices_tracked Boards held in memory (at most %d).\n"
+	    "# TYPE appcored_devices_tracked gauge\nappcored_devices_tracked %"
+	    PRIu64 "\n# HELP appcored_devices_forgotten_total Unlinked boards "
+	    "dropped from memory to make room.\n# TYPE "
+	    "appcored_devices_forgotten_total counter\n"
+	    "appcored_devices_forgotten_total %" PRIu64 "\n", rows_lost,
+	    samples_lost, blobs_removed, DEVICES_MAX, tracked, forgotten);
 	bprintf(&b, "# HELP appcored_live_reads_waiting Live memory reads "
 	    "waiting for the agent's answer.\n# TYPE "
 	    "appcored_live_reads_waiting gauge\nappcored_live_reads_waiting "

@@ -31,7 +31,9 @@
 #define APPCORED_VERSION	"0.1.0"
 #define MAX_POLL		256
 
-static volatile sig_atomic_t quit, reload;
+/* Set by signal handlers, which may run on any thread: atomics, which
+ * C11 allows in a handler when lock-free. */
+static atomic_int quit, reload;
 
 static void
 on_signal(int sig)
@@ -40,6 +42,19 @@ on_signal(int sig)
 		reload = 1;
 	else
 		quit = 1;
+}
+
+/* Blocks or unblocks, in the calling thread, the signals main handles. */
+static void
+threads_signals(int how)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	(void)pthread_sigmask(how, &set, NULL);
 }
 
 static void
@@ -83,7 +98,7 @@ usage(FILE *f)
 struct demo {
 	pthread_t th;
 	struct sim_board board;
-	volatile sig_atomic_t stop;
+	atomic_int stop;
 	bool running;
 };
 
@@ -587,12 +602,15 @@ static void
 copy_store_stats(struct daemon *d)
 {
 	const struct store_stats *st = store_stats(d->store);
+	uint64_t tracked = 0;
 
+	for (struct device *dev = d->devices; dev != NULL; dev = dev->next)
+		tracked++;
 	pthread_mutex_lock(&d->live.mu);
 	d->live.store = (struct store_copy){ st->samples_written, st->commits,
 	    st->commit_failures, st->samples_lost, st->queued, st->db_bytes,
 	    st->file_bytes, st->partitions, st->paused, st->rows_lost,
-	    d->gc.removed };
+	    d->gc.removed, tracked, d->devices_forgotten };
 	pthread_mutex_unlock(&d->live.mu);
 }
 
@@ -609,12 +627,11 @@ run(struct daemon *d, const struct args *a, int argc, char **argv)
 	if (sd_watchdog_enabled(0, &watchdog_us) <= 0)
 		watchdog_us = 0;
 	sd_notify(0, "READY=1");
-	while (!quit) {
+	while (!atomic_load(&quit)) {
 		uint64_t now = now_wall_us(), next = now + 1000000;
 		int n = 0, timeout;
 
-		if (reload) {
-			reload = 0;
+		if (atomic_exchange(&reload, 0)) {
 			do_reload(d, a, argc, argv);
 		}
 		link_scan(d, now);
@@ -783,6 +800,9 @@ main(int argc, char **argv)
 	(void)store_commit(d.store, now_wall_us());	/* the HTTP reader */
 	load_token(&d);
 	pick_web_root(&d);
+	/* The threads started here (HTTP, the demo board) inherit blocked
+	 * signals: SIGTERM, SIGINT and SIGHUP reach the main thread only. */
+	threads_signals(SIG_BLOCK);
 	if ((d.http = http_start(&d, err, sizeof(err))) == NULL)
 		fatalx("http: %s", err);
 	add_config_links(&d);
@@ -792,6 +812,7 @@ main(int argc, char **argv)
 		printf("appcored: demo: simulator running, database %s/"
 		    "appcore.db\n", d.cfg.state_dir);
 	}
+	threads_signals(SIG_UNBLOCK);
 	{
 		char host[128];
 
@@ -823,12 +844,7 @@ main(int argc, char **argv)
 	while (d.devices != NULL) {
 		struct device *next = d.devices->next;
 
-		dumprx_reset(&d.devices->dump);
-		if (d.devices->part_fd >= 0)
-			close(d.devices->part_fd);
-		free(d.devices->pending);
-		free(d.devices->pending_vals);
-		free(d.devices);
+		device_free(d.devices);
 		d.devices = next;
 	}
 	config_free(&d.cfg);

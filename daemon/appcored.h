@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -281,16 +282,21 @@ struct daemon {
 	struct link *links;
 	struct device *devices;
 	uint64_t next_scan;
-	volatile sig_atomic_t *quit;
+	atomic_int *quit;
 	uint64_t started;
 	uint64_t samples_total;
 	struct live live;		/* shared with the HTTP thread */
 	struct http *http;
 	pthread_mutex_t blobs_mu;	/* the HTTP thread reads blobs too */
 	struct blobgc gc;		/* unreferenced blobs removed */
+	uint64_t devices_forgotten;	/* boards evicted from memory */
 	char token[65];			/* the API's bearer token */
 	char web_root[512];
 };
+
+/* Boards tracked in memory at once (device.c). */
+#define DEVICES_MAX		LIVE_MAX_DEVICES
+void device_free(struct device *);
 
 uint64_t now_wall_us(void);
 /* Tests: the wall clock reads us from now on (0: the real clock again). */

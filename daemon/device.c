@@ -96,6 +96,76 @@ device_find(struct daemon *d, const char *key)
 	return NULL;
 }
 
+/* ---- the boards tracked in memory ---- */
+
+void
+device_free(struct device *dev)
+{
+	dumprx_reset(&dev->dump);
+	if (dev->part_fd >= 0)
+		close(dev->part_fd);
+	free(dev->pending);
+	free(dev->pending_vals);
+	free(dev);
+}
+
+/* The board unlinked longest ago, or NULL when every one is linked. */
+static struct device *
+device_evictable(struct daemon *d)
+{
+	struct device *victim = NULL;
+
+	for (struct device *dev = d->devices; dev != NULL; dev = dev->next)
+		if (dev->link == NULL && (victim == NULL ||
+		    dev->last_seen < victim->last_seen))
+			victim = dev;
+	return victim;
+}
+
+/* A board is forgotten in memory (its rows stay in the database). */
+static void
+device_forget(struct daemon *d, struct device *victim)
+{
+	for (struct device **pp = &d->devices; *pp != NULL;
+	    pp = &(*pp)->next)
+		if (*pp == victim) {
+			*pp = victim->next;
+			break;
+		}
+	pthread_mutex_lock(&d->live.mu);
+	live_device_remove(&d->live, victim->id);
+	pthread_mutex_unlock(&d->live.mu);
+	d->devices_forgotten++;
+	device_free(victim);
+}
+
+/* A board seen for the first time: at most DEVICES_MAX are tracked, so a
+ * link that claims a new device id with every hello costs nothing more;
+ * the one unlinked longest ago makes room. */
+static struct device *
+device_new(struct daemon *d, const char *key, const char *name)
+{
+	struct device *dev;
+	int n = 0;
+
+	for (dev = d->devices; dev != NULL; dev = dev->next)
+		n++;
+	if (n >= DEVICES_MAX) {
+		if ((dev = device_evictable(d)) == NULL)
+			return NULL;
+		device_forget(d, dev);
+	}
+	if ((dev = calloc(1, sizeof(*dev))) == NULL)
+		fatal("device");
+	dev->d = d;
+	dev->part_fd = -1;
+	snprintf(dev->key, sizeof(dev->key), "%s", key);
+	snprintf(dev->name, sizeof(dev->name), "%s", name);
+	dev->next = d->devices;
+	d->devices = dev;
+	return dev;
+}
+
 /* To the live stream: {"device": id, "t": ..., ...}; o is consumed. */
 static void
 publish(struct device *dev, const char *type, uint64_t t, json_object *o)
@@ -327,20 +397,23 @@ on_hello(void *arg, struct session *s)
 		    (const char *)h->device_id);
 	else
 		snprintf(name, sizeof(name), "%s", key);
-	if ((dev = device_find(d, key)) == NULL) {
-		if ((dev = calloc(1, sizeof(*dev))) == NULL)
-			fatal("device");
-		dev->d = d;
-		dev->part_fd = -1;
-		snprintf(dev->key, sizeof(dev->key), "%s", key);
-		snprintf(dev->name, sizeof(dev->name), "%s", name);
-		dev->next = d->devices;
-		d->devices = dev;
+	if ((dev = device_find(d, key)) == NULL &&
+	    (dev = device_new(d, key, name)) == NULL) {
+		log_warnx("%s: %s: %d boards are tracked and all are linked; "
+		    "this one is not", l->spec, name, DEVICES_MAX);
+		return;
 	}
 	if (dev->link != NULL && dev->link != l) {
 		log_notice("%s: %s moved here from %s", l->spec, dev->name,
 		    dev->link->spec);
 		dev->link->dev = NULL;
+	}
+	if (l->dev != NULL && l->dev != dev) {
+		/* Another board on this link now: the one before is
+		 * unlinked. */
+		log_notice("%s: %s answers here now, not %s", l->spec,
+		    dev->name, l->dev->name);
+		device_link_lost(l, now, "another board answered on its link");
 	}
 	if (dev->link != l) {
 		event(dev, now, "link-up", 1, l->spec);

@@ -45,6 +45,17 @@ live_device_get(struct live *l, int64_t id)
 	return d;
 }
 
+void
+live_device_remove(struct live *l, int64_t id)
+{
+	struct live_device *d = live_device_find(l, id);
+
+	if (d == NULL)
+		return;
+	free(d->json);
+	*d = l->dev[--l->ndev];
+}
+
 uint64_t
 live_oldest(const struct live *l)
 {

@@ -104,6 +104,7 @@ struct live {
 		uint32_t partitions;
 		bool paused;
 		uint64_t rows_lost, blobs_removed;
+		uint64_t devices_tracked, devices_forgotten;
 	} store;
 	uint64_t started;		/* wall us */
 	/* Called with mu held when events were added (resumes clients). */
@@ -116,6 +117,8 @@ void live_free(struct live *);
 /* With mu held: the device of that id, created if need be. */
 struct live_device *live_device_get(struct live *, int64_t id);
 struct live_device *live_device_find(struct live *, int64_t id);
+/* A board no longer tracked; with mu held. */
+void live_device_remove(struct live *, int64_t id);
 /* With mu held: add an event (data is copied) and wake the stream. */
 void live_publish(struct live *, const char *type, const char *json);
 /* With mu held: the oldest event id still in the ring. */

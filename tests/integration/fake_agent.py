@@ -8,7 +8,8 @@ usage: fake_agent.py APPCORED SCENARIO
   mem-overflow  a snapshot whose second chunk claims a larger transfer
                 than the first (it would be copied past the buffer)
   rates         a counter that wraps at 2^32 and a gauge that goes down:
-                the counter's rate is right, the gauge has none"""
+                the counter's rate is right, the gauge has none
+  many-ids      200 device ids on one link: at most 64 boards in memory"""
 import json
 import os
 import re
@@ -92,9 +93,9 @@ def frame(mtype, payload):
     return cobs(body + u32(crc32c(body)))
 
 
-def hello(counters):
+def hello(counters, device_id=b"fake", boot=0x1234):
     return frame(0x01, bytes([1]) + varint(1) + string(b"fake-0.1") +
-                 varint(4) + b"fake" + u64(0x1234) + bytes(32) +
+                 varint(len(device_id)) + device_id + u64(boot) + bytes(32) +
                  u32(0x3FCC9710) + u32(32768) + varint(1) + varint(128) +
                  varint(counters) + varint(1) + varint(1000) + bytes([2]) +
                  varint(1))
@@ -213,6 +214,26 @@ elif scenario == "rates":
           'appcore_counter_rate{device="fake",counter="falls"}'
           not in metrics, "/metrics: a rate for the counter, none for "
           "the gauge")
+elif scenario == "many-ids":
+    # 200 boards, one after another on one link: at most 64 held in
+    # memory, the unlinked ones forgotten, every one in the database.
+    for i in range(200):
+        conn.sendall(hello(1, b"b%03d" % i, 0x5000 + i))
+    listed = wait_for(lambda: (lambda b: b if len(b["devices"]) == 200 and
+                               b["devices"][-1]["connected"] else None)(
+        get("/api/v1/devices")), "200 boards listed, the last connected")
+    with urllib.request.urlopen(base + "/metrics", timeout=5) as r:
+        metrics = r.read().decode()
+    tracked = re.search(r"appcored_devices_tracked (\d+)", metrics)
+    forgotten = re.search(r"appcored_devices_forgotten_total (\d+)",
+                          metrics)
+    check(listed is not None and listed["devices"][-1]["name"] == "b199",
+          "the database lists all 200, b199 connected")
+    check(tracked is not None and int(tracked.group(1)) <= 64 and
+          forgotten is not None and int(forgotten.group(1)) >= 136,
+          "at most 64 boards in memory (%s), the others forgotten (%s)" %
+          (tracked and tracked.group(1), forgotten and forgotten.group(1)))
+    check(d.poll() is None, "appcored is still running")
 else:
     print("unknown scenario", scenario, file=sys.stderr)
     sys.exit(2)

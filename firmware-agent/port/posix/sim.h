@@ -123,11 +123,11 @@ struct sim_board {
 	FILE *dump_truth;
 	uint8_t dump_state;		/* last seen, for --dump-truth */
 	uint64_t t0_ns;
-	volatile sig_atomic_t *stop;
+	atomic_int *stop;		/* set by a signal or another thread */
 };
 
 int sim_board_init(struct sim_board *, const struct sim_opts *,
-    volatile sig_atomic_t *stop);
+    atomic_int *stop);
 /* Runs until *stop or the duration ends; then drains and closes. */
 int sim_board_run(struct sim_board *);
 void sim_board_free(struct sim_board *);

@@ -156,7 +156,7 @@ boot_id(void)
 
 int
 sim_board_init(struct sim_board *b, const struct sim_opts *o,
-    volatile sig_atomic_t *stop)
+    atomic_int *stop)
 {
 	struct ac_agent_cfg cfg;
 	size_t idlen = strlen(o->device_id);

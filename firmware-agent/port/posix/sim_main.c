@@ -11,7 +11,7 @@
 
 #include "sim.h"
 
-static volatile sig_atomic_t quit;
+static atomic_int quit;
 
 static void
 on_signal(int sig)
