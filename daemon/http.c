@@ -460,7 +460,7 @@ serve_static(struct http *h, struct MHD_Connection *c, const char *url,
 	char path[PATH_MAX], etag[64];
 	const char *inm;
 	struct MHD_Response *r;
-	struct api_reply a;
+	struct api_reply a = { 0 };
 	struct stat st;
 	enum MHD_Result ret;
 	int fd;
@@ -638,7 +638,7 @@ serve_stream(struct http *h, struct MHD_Connection *c)
 	const char *dev = MHD_lookup_connection_value(c,
 	    MHD_GET_ARGUMENT_KIND, "device");
 	struct MHD_Response *r;
-	struct api_reply a;
+	struct api_reply a = { 0 };
 	enum MHD_Result ret;
 	char *end;
 
