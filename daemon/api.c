@@ -1592,7 +1592,7 @@ get_query(struct http *h, struct MHD_Connection *c, struct api_reply *a)
 {
 	const char *sql = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
 	    "sql");
-	const struct config *cfg = &http_daemon(h)->cfg;
+	const struct config *cfg = http_cfg(h);
 	sqlite3 *db = http_db(h);
 	int64_t limit;
 
@@ -1766,6 +1766,7 @@ method:
 struct buf {
 	char *p;
 	size_t len, cap;
+	bool failed;			/* out of memory: the rest is lost */
 };
 
 static void
@@ -1788,9 +1789,17 @@ bprintf(struct buf *b, const char *fmt, ...)
 			b->len += (size_t)n;
 			return;
 		}
-		b->cap = b->cap * 2 + (size_t)n;
-		if ((b->p = realloc(b->p, b->cap)) == NULL)
-			fatal("metrics");
+		{
+			size_t cap = b->cap * 2 + (size_t)n;
+			char *grown = b->failed ? NULL : realloc(b->p, cap);
+
+			if (grown == NULL) {	/* out of memory: said later */
+				b->failed = true;
+				return;
+			}
+			b->p = grown;
+			b->cap = cap;
+		}
 	}
 }
 
@@ -1817,13 +1826,15 @@ api_metrics(struct http *h, struct api_reply *a)
 {
 	struct daemon *d = http_daemon(h);
 	struct live *l = &d->live;
-	struct buf b = { malloc(16384), 0, 16384 };
+	struct buf b = { malloc(16384), 0, 16384, false };
 	char dn[160], cn[96], un[32];
 	unsigned clients = 0;
 	uint64_t rows_lost, samples_lost, blobs_removed, tracked, forgotten;
 
-	if (b.p == NULL)
-		fatal("metrics");
+	if (b.p == NULL) {
+		api_error(a, 503, "unavailable", "out of memory");
+		return;
+	}
 	pthread_mutex_lock(&l->mu);
 	bprintf(&b, "# HELP appcore_counter_value Latest value of a core-1 "
 	    "counter.\n# TYPE appcore_counter_value gauge\n");
@@ -1950,6 +1961,11 @@ api_metrics(struct http *h, struct api_reply *a)
 	    "waiting for the agent's answer.\n# TYPE "
 	    "appcored_live_reads_waiting gauge\nappcored_live_reads_waiting "
 	    "%u\n", http_reads_waiting(h));
+	if (b.failed) {
+		free(b.p);
+		api_error(a, 503, "unavailable", "out of memory");
+		return;
+	}
 	a->status = 200;
 	a->body = b.p;
 	a->len = b.len;

@@ -506,6 +506,22 @@ status(struct daemon *d, uint64_t now, uint64_t *last_samples,
 	    ", WRITES PAUSED (disk full?)" : "");
 }
 
+/* Whether the [http] settings differ: the HTTP threads keep theirs. */
+static bool
+http_settings_differ(const struct config *a, const struct config *b)
+{
+	bool hosts = a->nhosts != b->nhosts;
+
+	for (int i = 0; i < a->nhosts && !hosts; i++)
+		hosts = strcmp(a->hosts[i], b->hosts[i]) != 0;
+	return hosts || strcmp(a->listen, b->listen) != 0 ||
+	    strcmp(a->socket, b->socket) != 0 ||
+	    strcmp(a->web_root, b->web_root) != 0 ||
+	    a->stream_lag != b->stream_lag ||
+	    a->query_memory != b->query_memory ||
+	    a->query_timeout_us != b->query_timeout_us;
+}
+
 static void
 do_reload(struct daemon *d, const struct args *a, int argc, char **argv)
 {
@@ -521,6 +537,8 @@ do_reload(struct daemon *d, const struct args *a, int argc, char **argv)
 	}
 	if (strcmp(nc.state_dir, d->cfg.state_dir) != 0)
 		log_warnx("reload: state_dir changes need a restart");
+	if (http_settings_differ(&nc, &d->cfg))
+		log_warnx("reload: [http] changes need a restart");
 	snprintf(nc.state_dir, sizeof(nc.state_dir), "%s", d->cfg.state_dir);
 	config_free(&d->cfg);
 	d->cfg = nc;

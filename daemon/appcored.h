@@ -266,6 +266,8 @@ void api_error(struct api_reply *, int status, const char *code,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* http.c's parts api.c uses */
 struct daemon *http_daemon(struct http *);
+/* The configuration HTTP started with (reloads do not change it). */
+const struct config *http_cfg(const struct http *);
 struct sqlite3 *http_db(struct http *);
 struct sqlite3 *http_db_rw(struct http *);
 bool http_queue_command(struct http *, const struct command *);

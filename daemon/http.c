@@ -43,6 +43,9 @@
 
 struct http {
 	struct daemon *d;
+	/* The configuration as HTTP started with it: a reload replaces the
+	 * daemon's on the ingest thread while these threads run. */
+	struct config cfg;
 	struct MHD_Daemon *mhd;
 	struct MHD_Daemon *mhd_unix;	/* [http] socket, for appcorectl */
 	char socket_path[108];
@@ -76,6 +79,12 @@ http_daemon(struct http *h)
 	return h->d;
 }
 
+const struct config *
+http_cfg(const struct http *h)
+{
+	return &h->cfg;
+}
+
 /*
  * Each HTTP thread owns its connections, opened on its first request and
  * closed when the thread ends: one request's authorizer, progress handler
@@ -85,7 +94,7 @@ struct thread_db {
 	sqlite3 *ro, *rw;
 };
 
-static int open_db(struct daemon *, bool rw, int busy_ms, sqlite3 **,
+static int open_db(const struct config *, bool rw, int busy_ms, sqlite3 **,
     char *err, size_t errlen);
 static pthread_key_t thread_db_key;
 static pthread_once_t thread_db_once = PTHREAD_ONCE_INIT;
@@ -145,7 +154,7 @@ http_db(struct http *h)
 	if (t == NULL)
 		return NULL;
 	if (t->ro == NULL) {
-		if (open_db(h->d, false, 2000, &t->ro, err, sizeof(err)) < 0) {
+		if (open_db(&h->cfg, false, 2000, &t->ro, err, sizeof(err)) < 0) {
 			log_warnx("http: %s", err);
 			sqlite3_close_v2(t->ro);
 			t->ro = NULL;
@@ -165,7 +174,7 @@ http_db_rw(struct http *h)
 	if (t == NULL)
 		return NULL;
 	if (t->rw == NULL &&
-	    open_db(h->d, true, 5000, &t->rw, err, sizeof(err)) < 0) {
+	    open_db(&h->cfg, true, 5000, &t->rw, err, sizeof(err)) < 0) {
 		log_warnx("http: %s", err);
 		sqlite3_close_v2(t->rw);
 		t->rw = NULL;
@@ -646,7 +655,7 @@ serve_stream(struct http *h, struct MHD_Connection *c)
 		return MHD_NO;
 	cl->conn = c;
 	cl->greet = true;
-	cl->lag_max = h->d->cfg.stream_lag;
+	cl->lag_max = h->cfg.stream_lag;
 	if (dev != NULL) {
 		cl->device = strtoll(dev, &end, 10);
 		if (*dev == '\0' || *end != '\0' || cl->device <= 0) {
@@ -954,7 +963,7 @@ edge_refuses(struct http *h, struct MHD_Connection *c, const char *method,
 	if (r->reject == 414)
 		api_error(a, 414, "uri_too_long", "at most %d query parameters",
 		    HTTP_PARAMS_MAX);
-	else if (!is_unix_connection(c) && !host_allowed(&h->d->cfg,
+	else if (!is_unix_connection(c) && !host_allowed(&h->cfg,
 	    MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_HOST)))
 		api_error(a, 421, "wrong_host", "this server answers to "
@@ -1201,9 +1210,9 @@ open_unix(struct http *h, char *err, size_t errlen)
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", h->d->cfg.socket);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", h->cfg.socket);
 	snprintf(h->socket_path, sizeof(h->socket_path), "%s",
-	    h->d->cfg.socket);
+	    h->cfg.socket);
 	(void)unlink(sun.sun_path);	/* a stale one from a crash */
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
 	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
@@ -1225,13 +1234,13 @@ open_unix(struct http *h, char *err, size_t errlen)
 
 /* The database, read-only or read-write, for one thread. */
 static int
-open_db(struct daemon *d, bool rw, int busy_ms, sqlite3 **db, char *err,
-    size_t errlen)
+open_db(const struct config *cfg, bool rw, int busy_ms, sqlite3 **db,
+    char *err, size_t errlen)
 {
 	char path[600];
 
 	snprintf(path, sizeof(path), "file:%s/appcore.db?mode=%s",
-	    d->cfg.state_dir, rw ? "rw" : "ro");
+	    cfg->state_dir, rw ? "rw" : "ro");
 	if (sqlite3_open_v2(path, db, (rw ? SQLITE_OPEN_READWRITE :
 	    SQLITE_OPEN_READONLY) | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX,
 	    NULL) != SQLITE_OK) {
@@ -1255,6 +1264,8 @@ http_start(struct daemon *d, char *err, size_t errlen)
 		return NULL;
 	}
 	h->d = d;
+	h->cfg = d->cfg;
+	h->cfg.nports = 0;		/* the daemon's to free */
 	h->cmd_fd = -1;
 	pthread_mutex_init(&h->cmd_mu, NULL);
 	pthread_cond_init(&h->reads_gone, NULL);
@@ -1272,7 +1283,7 @@ http_start(struct daemon *d, char *err, size_t errlen)
 	 * turn): said now rather than on the first request. */
 	{
 		sqlite3 *probe = NULL;
-		int rc = open_db(d, true, 5000, &probe, err, errlen);
+		int rc = open_db(&h->cfg, true, 5000, &probe, err, errlen);
 
 		sqlite3_close_v2(probe);
 		if (rc < 0)
