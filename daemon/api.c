@@ -1957,6 +1957,19 @@ api_metrics(struct http *h, struct api_reply *a)
 	    "appcored_devices_forgotten_total counter\n"
 	    "appcored_devices_forgotten_total %" PRIu64 "\n", rows_lost,
 	    samples_lost, blobs_removed, DEVICES_MAX, tracked, forgotten);
+	{
+		uint64_t cut, refused;
+
+		http_edge_counts(h, &cut, &refused);
+		bprintf(&b, "# HELP appcored_http_late_heads_total Connections "
+		    "shut down for not sending a request head within 10 s.\n"
+		    "# TYPE appcored_http_late_heads_total counter\n"
+		    "appcored_http_late_heads_total %" PRIu64 "\n# HELP "
+		    "appcored_http_refused_total Connections refused to keep "
+		    "room for other clients.\n# TYPE appcored_http_refused_total "
+		    "counter\nappcored_http_refused_total %" PRIu64 "\n", cut,
+		    refused);
+	}
 	bprintf(&b, "# HELP appcored_live_reads_waiting Live memory reads "
 	    "waiting for the agent's answer.\n# TYPE "
 	    "appcored_live_reads_waiting gauge\nappcored_live_reads_waiting "

@@ -272,6 +272,8 @@ struct sqlite3 *http_db(struct http *);
 struct sqlite3 *http_db_rw(struct http *);
 bool http_queue_command(struct http *, const struct command *);
 unsigned http_reads_waiting(struct http *);
+/* Connections the edge shut down (late heads) and refused (fairness). */
+void http_edge_counts(struct http *, uint64_t *cut, uint64_t *refused);
 
 /* ---- appcored.c ---- */
 

@@ -30,6 +30,7 @@
 #include <sqlite3.h>
 
 #include "appcored.h"
+#include "edge.h"
 #include "jsonv.h"
 #include "xfer.h"
 #include "symbols.h"
@@ -48,6 +49,7 @@ struct http {
 	struct config cfg;
 	struct MHD_Daemon *mhd;
 	struct MHD_Daemon *mhd_unix;	/* [http] socket, for appcorectl */
+	struct edge *edge;		/* the TCP listener's deadlines */
 	char socket_path[108];
 	uint16_t port;
 	int cmd_fd;			/* eventfd: commands are queued */
@@ -72,6 +74,8 @@ struct req {
 };
 
 #define READ_TIMEOUT_US	3000000
+
+static void edge_note(struct http *, struct MHD_Connection *, bool head_in);
 
 struct daemon *
 http_daemon(struct http *h)
@@ -262,6 +266,13 @@ read_finish(struct mem_read *r, int status)
 	r->done = true;
 	r->status = status;
 	MHD_resume_connection(r->conn);
+}
+
+void
+http_edge_counts(struct http *h, uint64_t *cut, uint64_t *refused)
+{
+	*cut = h->edge != NULL ? edge_cut(h->edge) : 0;
+	*refused = h->edge != NULL ? edge_refused(h->edge) : 0;
 }
 
 unsigned
@@ -1008,6 +1019,7 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 		 * the connection alive; what the edge refuses is answered now,
 		 * before any body (and before a 100 Continue). */
 		r->headers_seen = true;
+		edge_note(h, c, true);
 		/* Core-1 ELF images are large; only the token holder may
 		 * send that much. */
 		r->max = strcmp(method, "POST") == 0 &&
@@ -1078,7 +1090,8 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
 	struct req *r = *con_cls;
 
-	(void)c; (void)toe;
+	(void)toe;
+	edge_note(cls, c, false);
 	if (r != NULL) {
 		if (r->read != NULL)
 			read_unlist(cls, r->read);
@@ -1088,14 +1101,61 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	}
 }
 
-/* Each connection's socket context is the daemon, for sse_read. */
+/* A TCP connection's socket, or -1 (the unix socket's are not
+ * watched: no web page reaches them). */
+static int
+tcp_fd(struct MHD_Connection *c, const struct sockaddr **addr)
+{
+	const union MHD_ConnectionInfo *a = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const union MHD_ConnectionInfo *f = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_CONNECTION_FD);
+
+	if (a == NULL || a->client_addr == NULL || f == NULL ||
+	    a->client_addr->sa_family == AF_UNIX)
+		return -1;
+	if (addr != NULL)
+		*addr = a->client_addr;
+	return f->connect_fd;
+}
+
+/* Each connection's socket context is the daemon, for sse_read; TCP
+ * connections are known to the edge from start to close. */
 static void
 notify_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
     enum MHD_ConnectionNotificationCode toe)
 {
-	(void)c;
+	struct http *h = cls;
+	const struct sockaddr *addr = NULL;
+	int fd = tcp_fd(c, &addr);
+
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
-		*socket_ctx = ((struct http *)cls)->d;
+		*socket_ctx = h->d;
+	if (fd < 0 || h->edge == NULL)
+		return;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+		edge_conn_started(h->edge, fd, addr);
+	else
+		edge_conn_closed(h->edge, fd);
+}
+
+static enum MHD_Result
+accept_policy(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+	struct http *h = cls;
+
+	return h->edge == NULL || edge_accept(h->edge, addr, len) ? MHD_YES :
+	    MHD_NO;
+}
+
+/* The edge's view of a request: its head is in, or it was answered. */
+static void
+edge_note(struct http *h, struct MHD_Connection *c, bool head_in)
+{
+	int fd = tcp_fd(c, NULL);
+
+	if (fd >= 0 && h->edge != NULL)
+		edge_headers(h->edge, fd, head_in);
 }
 
 static int
@@ -1174,7 +1234,7 @@ listen_addr(const char *spec, struct sockaddr_storage *ss, socklen_t *len)
  * and callbacks both listeners share. */
 static struct MHD_Daemon *
 start_mhd(struct http *h, unsigned flags, enum MHD_OPTION where,
-    intptr_t value, void *ptr, unsigned per_ip)
+    intptr_t value, void *ptr, unsigned per_ip, MHD_AcceptPolicyCallback apc)
 {
 	struct MHD_OptionItem opts[] = {
 		{ where, value, ptr },
@@ -1196,7 +1256,7 @@ start_mhd(struct http *h, unsigned flags, enum MHD_OPTION where,
 
 	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
 	    MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
-	    flags, 0, NULL, NULL, handler, h, MHD_OPTION_ARRAY, opts,
+	    flags, 0, apc, h, handler, h, MHD_OPTION_ARRAY, opts,
 	    MHD_OPTION_END);
 }
 
@@ -1222,7 +1282,8 @@ open_unix(struct http *h, char *err, size_t errlen)
 			close(fd);
 		return -1;
 	}
-	h->mhd_unix = start_mhd(h, 0, MHD_OPTION_LISTEN_SOCKET, fd, NULL, 0);
+	h->mhd_unix = start_mhd(h, 0, MHD_OPTION_LISTEN_SOCKET, fd, NULL, 0,
+	    NULL);
 	if (h->mhd_unix == NULL) {
 		snprintf(err, errlen, "%s: cannot serve: %s", sun.sun_path,
 		    strerror(errno));
@@ -1298,8 +1359,12 @@ http_start(struct daemon *d, char *err, size_t errlen)
 	d->live.wake = wake_clients;
 	d->live.wake_arg = d;
 	pthread_mutex_unlock(&d->live.mu);
+	if ((h->edge = edge_start(HTTP_CONN_MAX)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	h->mhd = start_mhd(h, MHD_USE_TURBO, MHD_OPTION_SOCK_ADDR, 0, &ss,
-	    HTTP_PER_IP_MAX);
+	    HTTP_PER_IP_MAX, accept_policy);
 	if (h->mhd == NULL) {
 		snprintf(err, errlen, "cannot listen on %s: %s", d->cfg.listen,
 		    strerror(errno));
@@ -1360,6 +1425,7 @@ http_stop(struct http *h)
 		MHD_stop_daemon(h->mhd_unix);
 		(void)unlink(h->socket_path);
 	}
+	edge_stop(h->edge);
 	while (h->reads != NULL)
 		read_unlist(h, h->reads);
 	if (h->cmd_fd >= 0)

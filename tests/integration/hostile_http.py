@@ -291,6 +291,55 @@ try:
                   "%s: %d in %.2f s (%d)" % (what, want, secs, st))
     attack("framing", framing)
 
+    # ---- 5. slow connections: a deadline for heads, room for others ----
+    def slow_connections():
+        slow, refused = [], 0
+        for i in range(300):
+            try:
+                c = socket.create_connection(
+                    (host, port), timeout=2,
+                    source_address=("127.0.0.%d" % (2 + i % 5), 0))
+                c.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
+                slow.append(c)
+            except OSError:
+                refused += 1
+        t0 = time.time()
+        st, _, _, secs = get(b"/api/v1/devices")
+        check(st == 200 and secs < 5, "with %d connections dripping their "
+              "heads from 5 addresses, a client is served: %d in %.2f s" %
+              (len(slow), st, secs))
+
+        def all_closed():
+            for c in slow:
+                try:
+                    c.sendall(b"X-Drip: 1\r\n")
+                except OSError:
+                    continue
+                c.settimeout(0.001)
+                try:
+                    if c.recv(1) == b"":
+                        continue
+                except socket.timeout:
+                    return False
+                except OSError:
+                    continue
+                return False
+            return True
+        gone = wait_for(all_closed, 14)
+        check(gone, "every dripping connection is shut down within %.1f s "
+              "(the head deadline is 10 s)" % (time.time() - t0))
+        for c in slow:
+            c.close()
+        st, _, body, _ = get(b"/metrics")
+        late = re.search(rb"appcored_http_late_heads_total (\d+)", body)
+        kept = re.search(rb"appcored_http_refused_total (\d+)", body)
+        late = int(late.group(1)) if late else -1
+        kept = int(kept.group(1)) if kept else -1
+        check(late + kept >= len(slow) - 1 and kept > 0, "/metrics counts "
+              "them: %d late heads, %d refused to keep room for others" %
+              (late, kept))
+    attack("slow connections", slow_connections)
+
     # ---- 8. DNS rebinding: only this daemon's names ----
     def rebinding():
         for host, want in ((b"evil.example", 421),
