@@ -12,7 +12,7 @@ socks = []
 for i in range(n):
     s = socket.create_connection((host, port), timeout=5,
                                  source_address=("127.0.0.%d" % (2 + i // 50), 0))
-    s.sendall(b"GET /api/v1/stream HTTP/1.1\r\nHost: x\r\n\r\n")
+    s.sendall(b"GET /api/v1/stream HTTP/1.1\r\nHost: localhost\r\n\r\n")
     s.setblocking(False)
     socks.append(s)
 events = {s: 0 for s in socks}
