@@ -21,7 +21,9 @@
 
 #include "appcored.h"
 #include "coredump.h"
+#include "hex.h"
 #include "jsonv.h"
+#include "le.h"
 #include "log.h"
 #include "symbols.h"
 
@@ -89,9 +91,7 @@ query_value(sqlite3_stmt *st, int i, size_t *bytes)
 
 		if (hex == NULL)
 			return NULL;
-		for (int k = 0; k < n; k++)
-			snprintf(hex + 2 * k, 3, "%02x", b[k]);
-		hex[2 * n] = '\0';
+		hex_encode(hex, b, (size_t)n);
 		*bytes += (size_t)n * 2 + 2;
 		o = jv_string_len(hex, 2 * n);
 		free(hex);
@@ -490,13 +490,6 @@ get_rows(struct http *h, struct MHD_Connection *c, int64_t dev,
 	api_json(a, 200, o);
 }
 
-static uint32_t
-le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	    (uint32_t)p[3] << 24;
-}
-
 static void
 get_snapshot(struct http *h, struct MHD_Connection *c, int64_t dev,
     struct api_reply *a)
@@ -563,24 +556,23 @@ get_snapshot(struct http *h, struct MHD_Connection *c, int64_t dev,
 			json_object_object_add(hd, names[i],
 			    json_object_new_int64(i == 1 ?
 			    (int64_t)(p[4] | p[5] << 8) :
-			    (int64_t)le32(p + offs[i])));
+			    (int64_t)le32_get(p + offs[i])));
 		json_object_object_add(hd, "magic_ok", json_object_new_boolean(
-		    le32(p) == AC_REGION_MAGIC));
+		    le32_get(p) == AC_REGION_MAGIC));
 		json_object_object_add(hd, "core1_state", jv_string(
-		    ac_state_name(le32(p + 64))));
+		    ac_state_name(le32_get(p + 64))));
 		json_object_object_add(hd, "heartbeat",
-		    json_object_new_int64(le32(p + 68)));
+		    json_object_new_int64(le32_get(p + 68)));
 		json_object_object_add(hd, "counters_used",
-		    json_object_new_int64(le32(p + 72)));
+		    json_object_new_int64(le32_get(p + 72)));
 		json_object_object_add(hd, "log_head",
-		    json_object_new_int64(le32(p + 80)));
+		    json_object_new_int64(le32_get(p + 80)));
 	}
 	json_object_object_add(o, "header", hd);
 	json_object_object_add(o, "offset", json_object_new_int64(off));
 	json_object_object_add(o, "length", json_object_new_int64(len));
 	if ((hex = malloc((size_t)len * 2 + 1)) != NULL) {
-		for (int64_t i = 0; i < len; i++)
-			snprintf(hex + 2 * i, 3, "%02x", p[off + i]);
+		hex_encode(hex, p + off, (size_t)len);
 		json_object_object_add(o, "bytes_hex",
 		    jv_string(hex));
 		free(hex);
@@ -709,9 +701,7 @@ add_hex(json_object *o, const char *k, const uint8_t *p, size_t n)
 
 	if (n > DIFF_SHOW_MAX)
 		n = DIFF_SHOW_MAX;
-	for (size_t i = 0; i < n; i++)
-		snprintf(hex + 2 * i, 3, "%02x", p[i]);
-	hex[2 * n] = '\0';
+	hex_encode(hex, p, n);
 	json_object_object_add(o, k, jv_string(hex));
 }
 
@@ -1210,10 +1200,7 @@ get_crash_dump(struct http *h, struct MHD_Connection *c, int64_t id,
 		regs.ps = (uint32_t)sqlite3_column_int64(st, 2);
 		if (ar != NULL && sqlite3_column_bytes(st, 3) == 64)
 			for (int i = 0; i < 16; i++)
-				regs.ar[i] = (uint32_t)ar[4 * i] |
-				    (uint32_t)ar[4 * i + 1] << 8 |
-				    (uint32_t)ar[4 * i + 2] << 16 |
-				    (uint32_t)ar[4 * i + 3] << 24;
+				regs.ar[i] = le32_get(ar + 4 * i);
 		if (sqlite3_column_text(st, 4) != NULL)
 			snprintf(hexkey, sizeof(hexkey), "%s",
 			    (const char *)sqlite3_column_text(st, 4));

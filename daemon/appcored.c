@@ -25,6 +25,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "appcored.h"
+#include "hex.h"
 #include "log.h"
 #include "sim.h"
 
@@ -198,8 +199,7 @@ load_token(struct daemon *d)
 	    read(fd, raw, sizeof(raw)) != (ssize_t)sizeof(raw))
 		fatal("/dev/urandom");
 	close(fd);
-	for (int i = 0; i < 32; i++)
-		snprintf(d->token + 2 * i, 3, "%02x", raw[i]);
+	hex_encode(d->token, raw, 32);
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 	    0600)) < 0 || fchmod(fd, 0600) < 0 ||
 	    write(fd, d->token, 64) != 64 || write(fd, "\n", 1) != 1)

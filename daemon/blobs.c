@@ -6,9 +6,9 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/evp.h>
-
 #include "blobs.h"
+#include "digest.h"
+#include "hex.h"
 
 struct blobs {
 	GDBM_FILE db;
@@ -17,16 +17,13 @@ struct blobs {
 void
 blob_sha256(const void *p, size_t n, uint8_t key[BLOB_KEY_LEN])
 {
-	unsigned int len = BLOB_KEY_LEN;
-
-	EVP_Digest(p, n, key, &len, EVP_sha256(), NULL);
+	sha256(p, n, key);
 }
 
 void
 blob_key_hex(const uint8_t key[BLOB_KEY_LEN], char out[BLOB_HEX_LEN])
 {
-	for (int i = 0; i < BLOB_KEY_LEN; i++)
-		snprintf(out + 2 * i, 3, "%02x", key[i]);
+	hex_encode(out, key, BLOB_KEY_LEN);
 }
 
 int

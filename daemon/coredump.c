@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "coredump.h"
+#include "le.h"
 
 #define EHDR_SIZE	52
 #define PHDR_SIZE	32
@@ -15,31 +16,17 @@
 _Static_assert(CORE_PRSTATUS_SIZE == 588, "xtensa_elf_reg_dump_t");
 
 static void
-put16(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void
 phdr(uint8_t *p, uint32_t type, uint32_t off, uint32_t vaddr, uint32_t filesz,
     uint32_t memsz, uint32_t flags)
 {
-	put32(p, type);
-	put32(p + 4, off);
-	put32(p + 8, vaddr);
-	put32(p + 12, vaddr);
-	put32(p + 16, filesz);
-	put32(p + 20, memsz);
-	put32(p + 24, flags);
-	put32(p + 28, 4);
+	le32_put(p, type);
+	le32_put(p + 4, off);
+	le32_put(p + 8, vaddr);
+	le32_put(p + 12, vaddr);
+	le32_put(p + 16, filesz);
+	le32_put(p + 20, memsz);
+	le32_put(p + 24, flags);
+	le32_put(p + 28, 4);
 }
 
 /*
@@ -54,18 +41,18 @@ prstatus(uint8_t *d, const struct core_regs *r)
 	uint8_t *g = d + 72;
 
 	memset(d, 0, CORE_PRSTATUS_SIZE);
-	put16(d + 12, r->signal);
-	put32(d + 24, 1);			/* pr_pid: core 1 */
-	put32(g + 0 * 4, r->pc);
-	put32(g + 1 * 4, r->ps);
-	put32(g + 2 * 4, r->lbeg);
-	put32(g + 3 * 4, r->lend);
-	put32(g + 4 * 4, r->lcount);
-	put32(g + 5 * 4, r->sar);
-	put32(g + 6 * 4, r->windowstart);
-	put32(g + 7 * 4, r->windowbase);
+	le16_put(d + 12, r->signal);
+	le32_put(d + 24, 1);			/* pr_pid: core 1 */
+	le32_put(g + 0 * 4, r->pc);
+	le32_put(g + 1 * 4, r->ps);
+	le32_put(g + 2 * 4, r->lbeg);
+	le32_put(g + 3 * 4, r->lend);
+	le32_put(g + 4 * 4, r->lcount);
+	le32_put(g + 5 * 4, r->sar);
+	le32_put(g + 6 * 4, r->windowstart);
+	le32_put(g + 7 * 4, r->windowbase);
 	for (int i = 0; i < 64; i++)
-		put32(g + (64 + i) * 4, r->ar[i]);
+		le32_put(g + (64 + i) * 4, r->ar[i]);
 }
 
 uint8_t *
@@ -85,20 +72,20 @@ coredump_elf(const struct core_regs *r, const struct core_region *rg,
 	f[4] = 1;				/* ELFCLASS32 */
 	f[5] = 1;				/* ELFDATA2LSB */
 	f[6] = 1;				/* EV_CURRENT */
-	put16(f + 16, ET_CORE);
-	put16(f + 18, EM_XTENSA);
-	put32(f + 20, 1);			/* e_version */
-	put32(f + 28, EHDR_SIZE);		/* e_phoff */
-	put16(f + 40, EHDR_SIZE);		/* e_ehsize */
-	put16(f + 42, PHDR_SIZE);
-	put16(f + 44, (uint32_t)(1 + n));	/* e_phnum */
-	put16(f + 46, 40);			/* e_shentsize */
+	le16_put(f + 16, ET_CORE);
+	le16_put(f + 18, EM_XTENSA);
+	le32_put(f + 20, 1);			/* e_version */
+	le32_put(f + 28, EHDR_SIZE);		/* e_phoff */
+	le16_put(f + 40, EHDR_SIZE);		/* e_ehsize */
+	le16_put(f + 42, PHDR_SIZE);
+	le16_put(f + 44, (uint32_t)(1 + n));	/* e_phnum */
+	le16_put(f + 46, 40);			/* e_shentsize */
 	phdr(f + EHDR_SIZE, PT_NOTE, (uint32_t)note_off, 0,
 	    (uint32_t)note_len, 0, 4);
 	p = f + note_off;
-	put32(p, sizeof(NOTE_NAME));		/* namesz, with the NUL */
-	put32(p + 4, CORE_PRSTATUS_SIZE);
-	put32(p + 8, NT_PRSTATUS);
+	le32_put(p, sizeof(NOTE_NAME));		/* namesz, with the NUL */
+	le32_put(p + 4, CORE_PRSTATUS_SIZE);
+	le32_put(p + 8, NT_PRSTATUS);
 	memcpy(p + 12, NOTE_NAME, sizeof(NOTE_NAME));	/* padded to 8 */
 	prstatus(p + 20, r);
 	off = note_off + note_len;

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hex.h"
 #include "session.h"
 
 static volatile sig_atomic_t quit;
@@ -111,8 +112,7 @@ on_hello(void *arg, struct session *s)
 
 	if (d->quiet)
 		return;
-	for (int i = 0; i < 32; i++)
-		snprintf(hash + 2 * i, 3, "%02x", h->image_hash[i]);
+	hex_encode(hash, h->image_hash, 32);
 	printf("HELLO device %.*s agent %s protocol %u layout %u boot %016"
 	    PRIx64 " rate %u Hz counters %u core1 %s gen %u image %s\n",
 	    (int)h->device_id_len, (const char *)h->device_id,

@@ -30,9 +30,11 @@
 #include <json-c/json.h>
 
 #include "appcored.h"
+#include "hex.h"
 #include "jsonv.h"
-#include "xfer.h"
+#include "le.h"
 #include "log.h"
+#include "xfer.h"
 
 #define DRIFT_WINDOW_US		10000000
 #define DRIFT_MAX_US		20000
@@ -388,10 +390,9 @@ on_hello(void *arg, struct session *s)
 	bool printable = true;
 	int64_t offset;
 
-	for (int i = 0; i < h->device_id_len; i++) {
-		snprintf(key + 2 * i, 3, "%02x", h->device_id[i]);
+	hex_encode(key, h->device_id, h->device_id_len);
+	for (int i = 0; i < h->device_id_len; i++)
 		printable &= isprint(h->device_id[i]) && h->device_id[i] != ' ';
-	}
 	if (printable)
 		snprintf(name, sizeof(name), "%.*s", (int)h->device_id_len,
 		    (const char *)h->device_id);
@@ -956,8 +957,7 @@ record_crash(struct link *l, struct device *dev, int64_t boot, uint64_t t,
 		    dev->name, m->generation);
 		return;
 	}
-	for (int i = 0; i < 32; i++)
-		snprintf(hash + 2 * i, 3, "%02x", image_hash[i]);
+	hex_encode(hash, image_hash, 32);
 	store_crash(l->d->store, dev->id, boot, t, m, hash);
 	snprintf(detail, sizeof(detail), "%s:%u %s (pc 0x%08x)%s", m->file,
 	    m->line, m->msg, m->pc, note);
@@ -1034,8 +1034,7 @@ dump_known(struct daemon *d, int64_t device, const uint8_t sha[32])
 {
 	char hex[65];
 
-	for (int i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", sha[i]);
+	hex_encode(hex, sha, 32);
 	return store_dump_known(d->store, device, hex);
 }
 
@@ -1123,8 +1122,7 @@ part_start(struct device *dev)
 	if (ac_dump_info_encode(&w, &x->info) < 0)
 		return;
 	memcpy(hdr, PART_MAGIC, 8);
-	for (int i = 0; i < 4; i++)
-		hdr[8 + i] = (uint8_t)(w.len >> (8 * i));
+	le32_put(hdr + 8, (uint32_t)w.len);
 	part_path(dev, &x->info, path, sizeof(path));
 	if ((dev->part_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC |
 	    O_CLOEXEC, 0640)) < 0)
@@ -1164,8 +1162,7 @@ part_load(struct device *dev, const struct ac_msg_dump_info *m)
 	    (buf = malloc((size_t)st.st_size)) != NULL &&
 	    read(fd, buf, (size_t)st.st_size) == st.st_size &&
 	    memcmp(buf, PART_MAGIC, 8) == 0) {
-		len = (uint32_t)buf[8] | (uint32_t)buf[9] << 8 |
-		    (uint32_t)buf[10] << 16 | (uint32_t)buf[11] << 24;
+		len = le32_get(buf + 8);
 		ac_rd_init(&r, buf + PART_HDR, len <= AC_WIRE_MAX_PAYLOAD &&
 		    PART_HDR + len <= (size_t)st.st_size ? len : 0);
 		ok = ac_dump_info_decode(&r, &info) == 0 &&

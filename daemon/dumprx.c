@@ -2,8 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/sha.h>
-
+#include "digest.h"
 #include "dumprx.h"
 #include "xfer.h"
 
@@ -24,9 +23,9 @@ dumprx_same(const struct ac_msg_dump_info *a, const struct ac_msg_dump_info *b)
 static bool
 verified(const struct dumprx *x)
 {
-	uint8_t md[SHA256_DIGEST_LENGTH];
+	uint8_t md[32];
 
-	SHA256(x->buf, x->info.total, md);
+	sha256(x->buf, x->info.total, md);
 	return memcmp(md, x->info.sha256, sizeof(md)) == 0;
 }
 

@@ -31,10 +31,11 @@
 
 #include "appcored.h"
 #include "edge.h"
+#include "hex.h"
 #include "jsonv.h"
-#include "xfer.h"
-#include "symbols.h"
 #include "log.h"
+#include "symbols.h"
+#include "xfer.h"
 
 #define SSE_BLOCK	(32 * 1024)
 #define STREAM_STUCK_S	5
@@ -776,8 +777,7 @@ serve_memory(struct http *h, struct MHD_Connection *c, const char *url,
 		else if ((hex = malloc((size_t)rd->len * 2 + 1)) != NULL) {
 			size_t n;
 
-			for (uint32_t i = 0; i < rd->len; i++)
-				snprintf(hex + 2 * i, 3, "%02x", rd->data[i]);
+			hex_encode(hex, rd->data, rd->len);
 			a.body = malloc((size_t)rd->len * 2 + 160);
 			if (a.body != NULL) {
 				n = (size_t)sprintf(a.body, "{\"device\":%lld,"

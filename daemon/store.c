@@ -12,6 +12,8 @@
 
 #include <sqlite3.h>
 
+#include "hex.h"
+#include "le.h"
 #include "sql_schema.h"
 #include "store.h"
 
@@ -366,8 +368,7 @@ store_device(struct store *s, const char *key, const char *name,
 static void
 hex(char *out, const uint8_t *p, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", p[i]);
+	hex_encode(out, p, n);
 }
 
 int64_t
@@ -653,8 +654,7 @@ store_crash(struct store *s, int64_t device, int64_t boot, uint64_t t,
 	r->a[8] = m->exccause;
 	r->a[9] = m->excvaddr;
 	for (int i = 0; i < 16; i++)	/* a0..a15, little-endian */
-		for (int b = 0; b < 4; b++)
-			r->ar[4 * i + b] = (uint8_t)(m->ar[i] >> (8 * b));
+		le32_put(r->ar + 4 * i, m->ar[i]);
 	r->s[0] = dup(m->reason == AC_PANIC_HANG ? "hang" : "panic");
 	r->s[1] = dup(m->reason < 6 ? reasons[m->reason] : "unknown");
 	r->s[2] = dup(m->msg);
