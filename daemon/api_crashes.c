@@ -22,6 +22,7 @@
 #include "appcored.h"
 #include "coredump.h"
 #include "hex.h"
+#include "imagefile.h"
 #include "jsonv.h"
 #include "le.h"
 #include "log.h"
@@ -340,14 +341,13 @@ get_images(struct http *h, struct api_reply *a)
  * POST /api/v1/images?name=FILE[&crash=ID]: a core-1 ELF.  It must be a
  * 32-bit little-endian Xtensa executable with a symbol table; with crash,
  * it must also be the very image that crash ran (its SHA-256 is the image
- * hash the agent reported), or it is refused.  Stored in gdbm under its
- * SHA-256, listed in the images table.
+ * hash the agent reported), or it is refused.  Stored as a file named by
+ * its SHA-256 (imagefile.h), listed in the images table.
  */
 void
 post_image(struct http *h, struct MHD_Connection *c, const char *body,
     size_t len, struct api_reply *a)
 {
-	struct daemon *d = http_daemon(h);
 	const char *name = MHD_lookup_connection_value(c,
 	    MHD_GET_ARGUMENT_KIND, "name");
 	struct sym_info info;
@@ -398,9 +398,7 @@ post_image(struct http *h, struct MHD_Connection *c, const char *body,
 		if (!same)
 			return;
 	}
-	pthread_mutex_lock(&d->blobs_mu);
-	rc = blobs_put(d->blobs, body, len, key);
-	pthread_mutex_unlock(&d->blobs_mu);
+	rc = image_file_put(http_cfg(h)->state_dir, hex, body, len);
 	if (rc < 0) {
 		api_error(a, 507, "storage", "the blob store refused it: %s",
 		    strerror(errno));
@@ -526,9 +524,12 @@ report_symbols(struct http *h, json_object *crash)
 	if (why[0] == '\0') {
 		int rc;
 
-		pthread_mutex_lock(&d->blobs_mu);
-		rc = blobs_get(d->blobs, key, &elf, &n);
-		pthread_mutex_unlock(&d->blobs_mu);
+		rc = image_file_get(http_cfg(h)->state_dir, hash, &elf, &n);
+		if (rc < 0 && errno == ENOENT) {	/* uploaded before */
+			pthread_mutex_lock(&d->blobs_mu);
+			rc = blobs_get(d->blobs, key, &elf, &n);
+			pthread_mutex_unlock(&d->blobs_mu);
+		}
 		if (rc < 0)
 			snprintf(why, sizeof(why), "the image is not in the "
 			    "blob store");

@@ -340,8 +340,9 @@ exchange(const char *req, size_t len, char *resp, size_t cap, bool whole)
 static bool
 status_documented(int st)
 {
-	static const int ok[] = { 200, 201, 204, 304, 400, 401, 404, 405, 409,
-		411, 413, 414, 421, 422, 431, 500, 501, 502, 503, 504 };
+	static const int ok[] = { 200, 201, 202, 204, 304, 400, 401, 404, 405,
+		409, 411, 413, 414, 421, 422, 431, 500, 501, 502, 503, 504,
+		507 };
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
 		if (ok[i] == st)

@@ -362,6 +362,9 @@ try:
     st, _, b = call("POST", "/api/v1/images?name=core1.elf", elf, headers=dict(auth, **octet))
     check(st == 201 and b["sha256"] == hashlib.sha256(elf).hexdigest() and b["functions"] == 5
           and b["dwarf"] and b["crashes"] == 0, "a core-1 ELF: 201, 5 functions, DWARF")
+    stored = tmp + "/state/images/%s.elf" % hashlib.sha256(elf).hexdigest()
+    check(os.path.exists(stored) and open(stored, "rb").read() == elf,
+          "stored as a file named by its SHA-256, not in gdbm")
     st, _, b = call("GET", "/api/v1/images")
     check(st == 200 and [i["name"] for i in b["images"]] == ["core1.elf"], "GET /images lists it")
     st, _, b = call("GET", "/api/v1/crashes/%d/report" % cid)

@@ -1,0 +1,21 @@
+/*
+ * Uploaded core-1 ELF images as files, STATE_DIR/images/<sha256>.elf:
+ * written under a temporary name, synced and renamed, so a reader sees a
+ * whole file or none and no lock is held while 64 MiB reach the disk
+ * (they used to go into gdbm under the mutex the ingest thread needs).
+ * Images uploaded before are still read from the blob store.
+ */
+#ifndef APPCORE_IMAGEFILE_H
+#define APPCORE_IMAGEFILE_H
+
+#include <stddef.h>
+
+/* 0, or -1 with errno. */
+int image_file_put(const char *state_dir, const char *sha_hex, const void *p,
+    size_t n);
+/* *p is malloc'd; -1 with errno ENOENT when there is none, EBADMSG when
+ * the file no longer hashes to its name. */
+int image_file_get(const char *state_dir, const char *sha_hex, void **p,
+    size_t *n);
+
+#endif
