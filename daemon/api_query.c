@@ -230,8 +230,8 @@ get_query(struct http *h, struct MHD_Connection *c, struct api_reply *a)
 	 * everything else. */
 	if (atomic_fetch_add(&queries_running, 1) >= HTTP_QUERIES_MAX) {
 		atomic_fetch_sub(&queries_running, 1);
-		api_error(a, 503, "busy", "%d queries are running; try again "
-		    "in a moment", HTTP_QUERIES_MAX);
+		api_error(a, 503, "busy", "another query is running (at most "
+		    "%d at once); try again in a moment", HTTP_QUERIES_MAX);
 		return;
 	}
 	get_query_run(db, sql, limit, cfg, a);

@@ -192,7 +192,8 @@ void link_scan(struct daemon *, uint64_t now);
 #define HTTP_CONN_MAX		256
 #define HTTP_THREADS		4	/* per listener */
 #define HTTP_PARAMS_MAX		64	/* query parameters of one request */
-#define HTTP_QUERIES_MAX	2	/* /query statements running at once */
+#define HTTP_QUERIES_MAX	1	/* /query statements running at once:
+					 * a core stays free for the rest */
 #define HTTP_PER_IP_MAX		64
 #define HTTP_TIMEOUT_S		30
 #define HTTP_MEMORY		(32 * 1024)	/* per connection: headers */

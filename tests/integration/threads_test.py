@@ -131,6 +131,8 @@ try:
         while time.time() < stop:
             outcomes.append(http("/api/v1/query?sql=" + endless,
                                  unix=sock)[1])
+            if "busy" in str(outcomes[-1]):
+                time.sleep(0.05)        # one query at a time: ask again
     hammers = [threading.Thread(target=hammer, args=(sock,))
                for sock in (None, unix)]
     before = samples()
@@ -152,10 +154,11 @@ try:
         t.join()
     codes = [o["error"]["code"] if isinstance(o, dict) and "error" in o
              else o for o in outcomes]
-    check(len(codes) >= 4 and all(c in ("query_timeout", "busy")
-                                  for c in codes),
-          "endless queries on TCP and unix: each stopped (%d: %s)" %
-          (len(codes), sorted(set(map(str, codes)))))
+    check(codes.count("query_timeout") >= 3 and
+          all(c in ("query_timeout", "busy") for c in codes),
+          "endless queries on TCP and unix: each stopped or told to wait "
+          "(%d stopped, %d busy)" % (codes.count("query_timeout"),
+                                      codes.count("busy")))
     check(worst < 0.1, "/healthz within 100 ms throughout (worst %.0f ms)" %
           (worst * 1000))
     check(samples() > before, "ingest kept storing (%d -> %d rows)" %
