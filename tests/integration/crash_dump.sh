@@ -99,7 +99,7 @@ done
 detail=$("$ctl" events --limit 100 | grep ' crash-dump ' | head -1)
 xfer=$(echo "$detail" | sed -n 's/.* in \([0-9.]*\) s.*/\1/p')
 check "a panic yields a crash, then its dump and report (transfer ${xfer:-?} s)" \
-    [ -n "$seen_crash" ] && [ -n "$seen_dump" ] && [ -n "$xfer" ]
+    [ -n "$seen_crash" -a -n "$seen_dump" -a -n "$xfer" ]
 check "the report is there within 1 s of the panic plus the transfer time" \
     python3 -c "
 import json,sys; c=json.loads(sys.argv[1])['crashes'][0]
@@ -187,7 +187,7 @@ wait $dpid 2>/dev/null
 part=$(ls "$tmp"/s2b/partial-dumps/*.part 2>/dev/null | head -1)
 psize=$(stat -c %s "$part" 2>/dev/null || echo 0)
 check "killed mid-dump, the daemon left a partial dump ($psize bytes)" \
-    [ "$psize" -gt 20000 ] && [ "$psize" -lt 131072 ]
+    [ "${psize:-0}" -gt 20000 -a "${psize:-0}" -lt 131072 ]
 daemon_on s2b "127.0.0.1:$pport"
 check "started again, it completes the dump" wait_dumps 1 60
 "$ctl" events --limit 200 | grep " crash-dump " | sed 's/^/# /'
