@@ -225,10 +225,8 @@ blobs_keys(struct blobs *b, uint8_t (**keys)[BLOB_KEY_LEN], size_t *n,
 				size_t nc = cap ? 2 * cap : 256;
 				void *grown = realloc(out, nc * sizeof(*out));
 
-				if (grown == NULL) {
-					free(k.dptr);
-					break;
-				}
+				if (grown == NULL)
+					break;	/* k is freed below */
 				out = grown;
 				cap = nc;
 			}
