@@ -196,24 +196,11 @@ edge_accept(struct edge *e, const struct sockaddr *addr, socklen_t len)
 	return ok;
 }
 
-uint64_t
-edge_cut(struct edge *e)
+void
+edge_counts(struct edge *e, uint64_t *cut, uint64_t *refused)
 {
-	uint64_t n;
-
 	pthread_mutex_lock(&e->mu);
-	n = e->cut;
+	*cut = e->cut;
+	*refused = e->refused;
 	pthread_mutex_unlock(&e->mu);
-	return n;
-}
-
-uint64_t
-edge_refused(struct edge *e)
-{
-	uint64_t n;
-
-	pthread_mutex_lock(&e->mu);
-	n = e->refused;
-	pthread_mutex_unlock(&e->mu);
-	return n;
 }

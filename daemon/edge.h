@@ -36,7 +36,6 @@ void edge_headers(struct edge *, int fd, bool in);
 /* libmicrohttpd's accept policy: whether this address may connect now. */
 bool edge_accept(struct edge *, const struct sockaddr *, socklen_t);
 /* Connections shut down for missing the deadline, refused for fairness. */
-uint64_t edge_cut(struct edge *);
-uint64_t edge_refused(struct edge *);
+void edge_counts(struct edge *, uint64_t *cut, uint64_t *refused);
 
 #endif

@@ -272,8 +272,9 @@ read_finish(struct mem_read *r, int status)
 void
 http_edge_counts(struct http *h, uint64_t *cut, uint64_t *refused)
 {
-	*cut = h->edge != NULL ? edge_cut(h->edge) : 0;
-	*refused = h->edge != NULL ? edge_refused(h->edge) : 0;
+	*cut = *refused = 0;
+	if (h->edge != NULL)
+		edge_counts(h->edge, cut, refused);
 }
 
 unsigned

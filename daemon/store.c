@@ -771,6 +771,20 @@ lookup_row(struct store *s, sqlite3_stmt *st, const char *what)
 	return rc == SQLITE_ROW;
 }
 
+/* A lookup of one integer by one id; 0 when there is no row. */
+static int64_t
+lookup_int64(struct store *s, enum lookup k, int64_t id, const char *what)
+{
+	sqlite3_stmt *st = lookup(s, k);
+	int64_t v = 0;
+
+	sqlite3_bind_int64(st, 1, id);
+	if (lookup_row(s, st, what))
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return v;
+}
+
 void
 store_boot_started(struct store *s, int64_t boot, int64_t started)
 {
@@ -785,14 +799,7 @@ store_boot_started(struct store *s, int64_t boot, int64_t started)
 int64_t
 store_last_snapshot(struct store *s, int64_t device)
 {
-	sqlite3_stmt *st = lookup(s, L_LAST_SNAPSHOT);
-	int64_t t = 0;
-
-	sqlite3_bind_int64(st, 1, device);
-	if (lookup_row(s, st, "last snapshot"))
-		t = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return t;
+	return lookup_int64(s, L_LAST_SNAPSHOT, device, "last snapshot");
 }
 
 bool
@@ -878,14 +885,7 @@ store_blob_referenced(struct store *s, const char *blob_key)
 int64_t
 store_boot_first_seen(struct store *s, int64_t boot)
 {
-	sqlite3_stmt *st = lookup(s, L_BOOT_FIRST_SEEN);
-	int64_t t = 0;
-
-	sqlite3_bind_int64(st, 1, boot);
-	if (lookup_row(s, st, "boot first seen"))
-		t = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return t;
+	return lookup_int64(s, L_BOOT_FIRST_SEEN, boot, "boot first seen");
 }
 
 void
