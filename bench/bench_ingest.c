@@ -147,6 +147,9 @@ ingest(const char *dir, const uint8_t *stream, size_t len, double secs)
 
 	config_defaults(&d.cfg);
 	d.cfg.snapshot_us = 0;
+	if (d.bridge == NULL && (d.bridge = bridge_new()) == NULL)
+		exit(1);
+	d.live = bridge_live(d.bridge);
 	snprintf(path, sizeof(path), "%s/appcore.db", dir);
 	remove(path);
 	if ((d.store = store_open(path, &d.cfg.store, err, sizeof(err))) ==

@@ -22,7 +22,7 @@
 #include <sqlite3.h>
 
 #include "api_internal.h"
-#include "appcored.h"
+#include "http.h"
 #include "coredump.h"
 #include "hex.h"
 #include "jsonv.h"
@@ -143,6 +143,19 @@ kind_name(uint8_t k)
 {
 	return k == AC_KIND_COUNTER ? "counter" : k == AC_KIND_GAUGE ?
 	    "gauge" : "unused";
+}
+
+void
+blob_failed(struct api_reply *a, const char *what, const char *hexkey)
+{
+	int err = errno;
+
+	if (err == ETIMEDOUT || err == EAGAIN || err == ESHUTDOWN)
+		api_error(a, 503, "busy", "the blob store did not answer in "
+		    "time (%s); try again", strerror(err));
+	else
+		api_error(a, 500, "blob_missing", "%s %s is not in the blob "
+		    "store: %s", what, hexkey, strerror(err));
 }
 
 /* ---- the route table ---- */

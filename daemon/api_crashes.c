@@ -19,7 +19,7 @@
 #include <sqlite3.h>
 
 #include "api_internal.h"
-#include "appcored.h"
+#include "http.h"
 #include "coredump.h"
 #include "hex.h"
 #include "imagefile.h"
@@ -156,7 +156,6 @@ add_hex(json_object *o, const char *k, const uint8_t *p, size_t n)
 static void *
 snapshot_blob(struct http *h, sqlite3_stmt *st, int col, size_t *n)
 {
-	struct daemon *d = http_daemon(h);
 	uint8_t key[BLOB_KEY_LEN];
 	const char *hex = (const char *)sqlite3_column_text(st, col);
 	void *p = NULL;
@@ -164,9 +163,7 @@ snapshot_blob(struct http *h, sqlite3_stmt *st, int col, size_t *n)
 
 	if (hex == NULL || blob_key_parse(hex, key) < 0)
 		return NULL;
-	pthread_mutex_lock(&d->blobs_mu);
-	rc = blobs_get(d->blobs, key, &p, n);
-	pthread_mutex_unlock(&d->blobs_mu);
+	rc = bridge_blob_get(http_bridge(h), key, &p, n);
 	return rc < 0 ? NULL : p;
 }
 
@@ -494,7 +491,6 @@ frame_json(struct symtab *sym, uint32_t addr, bool return_addr)
 static json_object *
 report_symbols(struct http *h, json_object *crash)
 {
-	struct daemon *d = http_daemon(h);
 	json_object *o = json_object_new_object(), *jv, *bt, *frames;
 	const char *hash = NULL;
 	struct symtab *sym = NULL;
@@ -525,11 +521,8 @@ report_symbols(struct http *h, json_object *crash)
 		int rc;
 
 		rc = image_file_get(http_cfg(h)->state_dir, hash, &elf, &n);
-		if (rc < 0 && errno == ENOENT) {	/* uploaded before */
-			pthread_mutex_lock(&d->blobs_mu);
-			rc = blobs_get(d->blobs, key, &elf, &n);
-			pthread_mutex_unlock(&d->blobs_mu);
-		}
+		if (rc < 0 && errno == ENOENT)	/* uploaded before */
+			rc = bridge_blob_get(http_bridge(h), key, &elf, &n);
 		if (rc < 0)
 			snprintf(why, sizeof(why), "the image is not in the "
 			    "blob store");
@@ -609,7 +602,6 @@ void
 get_crash_dump(struct http *h, struct MHD_Connection *c, int64_t id,
     struct api_reply *a)
 {
-	struct daemon *d = http_daemon(h);
 	const char *fmt = MHD_lookup_connection_value(c,
 	    MHD_GET_ARGUMENT_KIND, "format");
 	struct core_regs regs;
@@ -663,12 +655,9 @@ get_crash_dump(struct http *h, struct MHD_Connection *c, int64_t id,
 		    " is not here (yet)", id);
 		return;
 	}
-	pthread_mutex_lock(&d->blobs_mu);
-	rc = blobs_get(d->blobs, key, &p, &n);
-	pthread_mutex_unlock(&d->blobs_mu);
+	rc = bridge_blob_get(http_bridge(h), key, &p, &n);
 	if (rc < 0) {
-		api_error(a, 500, "blob_missing", "dump %s is not in the blob "
-		    "store: %s", hexkey, strerror(errno));
+		blob_failed(a, "dump", hexkey);
 		return;
 	}
 	/* The faulting window is window 0: a0..a15 are ar[0..15]. */

@@ -19,7 +19,7 @@
 #include <sqlite3.h>
 
 #include "api_internal.h"
-#include "appcored.h"
+#include "http.h"
 #include "coredump.h"
 #include "hex.h"
 #include "jsonv.h"
@@ -120,7 +120,7 @@ device_live_json(const struct live_device *d, bool full)
 void
 get_devices(struct http *h, struct api_reply *a)
 {
-	struct live *l = &http_daemon(h)->live;
+	struct live *l = bridge_live(http_bridge(h));
 	json_object *arr = json_object_new_array(), *o;
 	sqlite3_stmt *st;
 
@@ -194,7 +194,7 @@ device_exists(struct http *h, int64_t id)
 void
 get_device(struct http *h, int64_t id, struct api_reply *a)
 {
-	struct live *l = &http_daemon(h)->live;
+	struct live *l = bridge_live(http_bridge(h));
 	struct live_device *d;
 	uint64_t now = now_wall_us();
 	char *copy = NULL;
@@ -371,7 +371,6 @@ void
 get_snapshot(struct http *h, struct MHD_Connection *c, int64_t dev,
     struct api_reply *a)
 {
-	struct daemon *d = http_daemon(h);
 	int64_t off, len, t = 0, base = 0;
 	uint8_t key[BLOB_KEY_LEN], *p = NULL;
 	char hexkey[BLOB_HEX_LEN] = "", *hex;
@@ -400,12 +399,9 @@ get_snapshot(struct http *h, struct MHD_Connection *c, int64_t dev,
 		    " yet", dev);
 		return;
 	}
-	pthread_mutex_lock(&d->blobs_mu);
-	rc = blobs_get(d->blobs, key, (void **)&p, &n);
-	pthread_mutex_unlock(&d->blobs_mu);
+	rc = bridge_blob_get(http_bridge(h), key, (void **)&p, &n);
 	if (rc < 0) {
-		api_error(a, 500, "blob_missing", "snapshot %s is not in the "
-		    "blob store: %s", hexkey, strerror(errno));
+		blob_failed(a, "snapshot", hexkey);
 		return;
 	}
 	if ((uint64_t)off >= n || (uint64_t)(off + len) > n) {
@@ -464,7 +460,7 @@ void
 post_control(struct http *h, int64_t dev, const char *what,
     const char *body, size_t len, struct api_reply *a)
 {
-	struct live *l = &http_daemon(h)->live;
+	struct live *l = bridge_live(http_bridge(h));
 	struct command cmd = { .device = dev };
 	struct live_device *d;
 	bool connected;
@@ -547,7 +543,7 @@ post_control(struct http *h, int64_t dev, const char *what,
 			    " is not connected", dev);
 		return;
 	}
-	if (!http_queue_command(h, &cmd)) {
+	if (!bridge_command(http_bridge(h), &cmd)) {
 		api_error(a, 503, "busy", "too many commands queued");
 		return;
 	}

@@ -36,6 +36,9 @@ void add_col(json_object *, const char *k, sqlite3_stmt *, int i);
 /* [t, min, max, mean, count] rows of st, at most max. */
 json_object *bucket_points(sqlite3_stmt *, int max);
 const char *kind_name(uint8_t kind);
+/* A blob read through the bridge failed (errno): 503 when the ingest
+ * thread did not answer in time, 500 when the blob is missing. */
+void blob_failed(struct api_reply *, const char *what, const char *hexkey);
 
 /* api_devices.c */
 void get_devices(struct http *, struct api_reply *);

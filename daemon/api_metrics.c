@@ -18,7 +18,7 @@
 #include <sqlite3.h>
 
 #include "api_internal.h"
-#include "appcored.h"
+#include "http.h"
 #include "coredump.h"
 #include "hex.h"
 #include "jsonv.h"
@@ -89,8 +89,7 @@ esc(const char *s, char *out, size_t cap)
 void
 api_metrics(struct http *h, struct api_reply *a)
 {
-	struct daemon *d = http_daemon(h);
-	struct live *l = &d->live;
+	struct live *l = bridge_live(http_bridge(h));
 	struct buf b = { malloc(16384), 0, 16384, false };
 	char dn[160], cn[96], un[32];
 	unsigned clients = 0;
@@ -221,7 +220,7 @@ api_metrics(struct http *h, struct api_reply *a)
 	    "dropped from memory to make room.\n# TYPE "
 	    "appcored_devices_forgotten_total counter\n"
 	    "appcored_devices_forgotten_total %" PRIu64 "\n", rows_lost,
-	    samples_lost, blobs_removed, DEVICES_MAX, tracked, forgotten);
+	    samples_lost, blobs_removed, LIVE_MAX_DEVICES, tracked, forgotten);
 	{
 		uint64_t cut, refused;
 
@@ -238,7 +237,11 @@ api_metrics(struct http *h, struct api_reply *a)
 	bprintf(&b, "# HELP appcored_live_reads_waiting Live memory reads "
 	    "waiting for the agent's answer.\n# TYPE "
 	    "appcored_live_reads_waiting gauge\nappcored_live_reads_waiting "
-	    "%u\n", http_reads_waiting(h));
+	    "%u\n", bridge_reads_waiting(http_bridge(h)));
+	bprintf(&b, "# HELP appcored_blob_reads_waiting Snapshot, dump and "
+	    "image reads waiting for the ingest thread.\n# TYPE "
+	    "appcored_blob_reads_waiting gauge\nappcored_blob_reads_waiting "
+	    "%u\n", bridge_blob_pending(http_bridge(h)));
 	if (b.failed) {
 		free(b.p);
 		api_error(a, 503, "unavailable", "out of memory");

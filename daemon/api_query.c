@@ -18,7 +18,7 @@
 #include <sqlite3.h>
 
 #include "api_internal.h"
-#include "appcored.h"
+#include "http.h"
 #include "coredump.h"
 #include "hex.h"
 #include "jsonv.h"

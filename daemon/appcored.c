@@ -25,6 +25,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "appcored.h"
+#include "http.h"
 #include "hex.h"
 #include "log.h"
 #include "sim.h"
@@ -572,7 +573,7 @@ run_commands(struct daemon *d)
 {
 	struct command c;
 
-	while (http_next_command(d->http, &c)) {
+	while (bridge_next_command(d->bridge, &c)) {
 		struct device *dev;
 
 		for (dev = d->devices; dev != NULL; dev = dev->next)
@@ -582,26 +583,26 @@ run_commands(struct daemon *d)
 			log_info("API: %s for device %" PRId64 ": not connected",
 			    ac_cmd_name(c.cmd), c.device);
 			if (c.cmd == AC_CMD_READ_MEM)
-				http_read_done(d->http, c.read_id, 503);
+				bridge_read_done(d->bridge, c.read_id, 503);
 			continue;
 		}
 		if (c.cmd == AC_CMD_READ_MEM) {
 			struct link *l = dev->link;
 
-			if (!http_read_alive(d->http, c.read_id))
+			if (!bridge_read_alive(d->bridge, c.read_id))
 				continue;	/* the client gave up */
 			/* A read that timed out or whose client went is
 			 * over for the link too. */
 			if (l->read_id != 0 &&
-			    !http_read_alive(d->http, l->read_id))
+			    !bridge_read_alive(d->bridge, l->read_id))
 				l->read_id = 0;
 			if (l->read_id != 0) {
-				http_read_done(d->http, c.read_id, 409);
+				bridge_read_done(d->bridge, c.read_id, 409);
 				continue;
 			}
 			if ((l->read_req = link_cmd(l, c.cmd, c.arg0,
 			    c.arg1)) == 0) {
-				http_read_done(d->http, c.read_id, 503);
+				bridge_read_done(d->bridge, c.read_id, 503);
 				continue;
 			}
 			l->read_id = c.read_id;
@@ -624,12 +625,12 @@ copy_store_stats(struct daemon *d)
 
 	for (struct device *dev = d->devices; dev != NULL; dev = dev->next)
 		tracked++;
-	pthread_mutex_lock(&d->live.mu);
-	d->live.store = (struct store_copy){ st->samples_written, st->commits,
+	pthread_mutex_lock(&d->live->mu);
+	d->live->store = (struct store_copy){ st->samples_written, st->commits,
 	    st->commit_failures, st->samples_lost, st->queued, st->db_bytes,
 	    st->file_bytes, st->partitions, st->paused, st->rows_lost,
 	    d->gc.removed, tracked, d->devices_forgotten };
-	pthread_mutex_unlock(&d->live.mu);
+	pthread_mutex_unlock(&d->live->mu);
 }
 
 static int
@@ -699,8 +700,7 @@ run(struct daemon *d, const struct args *a, int argc, char **argv)
 			next_status = now + 2000000;
 		}
 		if (now >= next_gc) {
-			size_t gone = blobgc_run(&d->gc, d->blobs,
-			    &d->blobs_mu, d->store);
+			size_t gone = blobgc_run(&d->gc, d->blobs, d->store);
 
 			if (gone > 0)
 				log_info("%zu blobs nobody refers to removed",
@@ -708,13 +708,13 @@ run(struct daemon *d, const struct args *a, int argc, char **argv)
 			next_gc = now + BLOBGC_INTERVAL_US;
 		}
 		copy_store_stats(d);
-		http_read_timeouts(d->http, now);
+		bridge_read_timeouts(d->bridge, now);
 		if (now >= next_keepalive) {
-			http_keepalive(d->http);
+			bridge_keepalive(d->bridge);
 			next_keepalive = now + 15000000;
 		}
 		if (n < MAX_POLL) {
-			pfd[n].fd = http_command_fd(d->http);
+			pfd[n].fd = bridge_fd(d->bridge);
 			pfd[n].events = POLLIN;
 			pfd[n].revents = 0;
 			pl[n++] = NULL;
@@ -731,9 +731,11 @@ run(struct daemon *d, const struct args *a, int argc, char **argv)
 		for (int i = 0; i < n; i++) {
 			struct link *l = pl[i];
 
-			if (l == NULL) {
-				if (pfd[i].revents & POLLIN)
+			if (l == NULL) {	/* the bridge: HTTP's asks */
+				if (pfd[i].revents & POLLIN) {
 					run_commands(d);
+					bridge_serve_blobs(d->bridge, d->blobs);
+				}
 				continue;
 			}
 			if (pfd[i].revents == 0 || l->fd != pfd[i].fd)
@@ -783,9 +785,10 @@ main(int argc, char **argv)
 	d.config_path = a.config;
 	d.quit = &quit;
 	d.started = now_wall_us();
-	live_init(&d.live);
-	d.live.started = d.started;
-	pthread_mutex_init(&d.blobs_mu, NULL);
+	if ((d.bridge = bridge_new()) == NULL)
+		fatal("bridge");
+	d.live = bridge_live(d.bridge);
+	d.live->started = d.started;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -821,7 +824,8 @@ main(int argc, char **argv)
 	/* The threads started here (HTTP, the demo board) inherit blocked
 	 * signals: SIGTERM, SIGINT and SIGHUP reach the main thread only. */
 	threads_signals(SIG_BLOCK);
-	if ((d.http = http_start(&d, err, sizeof(err))) == NULL)
+	if ((d.http = http_start(&d.cfg, d.bridge, d.token, d.web_root, err,
+	    sizeof(err))) == NULL)
 		fatalx("http: %s", err);
 	add_config_links(&d);
 	if (d.demo) {
@@ -848,8 +852,8 @@ main(int argc, char **argv)
 	run(&d, &a, argc, argv);
 
 	log_notice("stopping");
-	http_stop(d.http);
-	d.http = NULL;			/* links closing below answer no read */
+	http_stop(d.http);		/* the bridge refuses reads from now */
+	d.http = NULL;
 	demo_stop(&dm);
 	for (struct link *l = d.links, *next; l != NULL; l = next) {
 		next = l->next;
@@ -866,8 +870,7 @@ main(int argc, char **argv)
 		d.devices = next;
 	}
 	config_free(&d.cfg);
-	live_free(&d.live);
-	pthread_mutex_destroy(&d.blobs_mu);
+	bridge_free(d.bridge);
 	close(lockfd);
 	return 0;
 }

@@ -1,7 +1,8 @@
 /*
- * appcored: private header, a section per file.
- * One thread owns the links, the sessions, the live state and the store;
- * it runs the poll loop in appcored.c.
+ * appcored's ingest side: a section per file.  One thread owns the links,
+ * the sessions, the live state's writing, the store and the blob file; it
+ * runs the poll loop in appcored.c.  The HTTP side (http.h) sees none of
+ * this: what crosses goes through the bridge (bridge.h).
  */
 #ifndef APPCORED_H
 #define APPCORED_H
@@ -15,11 +16,13 @@
 #include "appcore/wire.h"
 #include "blobgc.h"
 #include "blobs.h"
+#include "bridge.h"
 #include "config.h"
 #include "dumprx.h"
 #include "live.h"
 #include "session.h"
 #include "store.h"
+#include "wallclock.h"
 
 struct sp_port;
 struct daemon;
@@ -186,96 +189,6 @@ uint32_t link_cmd(struct link *, uint8_t cmd, uint32_t arg0, uint32_t arg1);
 /* Globs and USB auto-detection: open what appeared. */
 void link_scan(struct daemon *, uint64_t now);
 
-/* ---- http.c: the HTTP server (its own thread) ---- */
-
-#define HTTP_BODY_MAX		(64 * 1024)
-#define HTTP_CONN_MAX		256
-#define HTTP_THREADS		4	/* per listener */
-#define HTTP_PARAMS_MAX		64	/* query parameters of one request */
-#define HTTP_QUERIES_MAX	1	/* /query statements running at once:
-					 * a core stays free for the rest */
-#define HTTP_PER_IP_MAX		64
-#define HTTP_TIMEOUT_S		30
-#define HTTP_MEMORY		(32 * 1024)	/* per connection: headers */
-#define HTTP_VALUE_MAX		(1 << 20)	/* one SQL value an HTTP read sees */
-
-/* A live memory read through the agent, waiting for its chunks.  Owned
- * by the HTTP request; the fields below `done` are written by the ingest
- * thread under the command mutex until done is set. */
-struct mem_read {
-	struct mem_read *next;
-	uint64_t id;			/* what the ingest thread holds */
-	struct MHD_Connection *conn;
-	int64_t device;
-	uint32_t offset, len;
-	uint64_t deadline;		/* wall us */
-	bool done;
-	int status;			/* HTTP status to answer */
-	uint8_t *data;			/* len bytes once done with 200 */
-	uint32_t got;
-	uint64_t t_us;			/* wall time of the first chunk */
-};
-
-/* A control command from the API for the ingest thread. */
-struct command {
-	int64_t device;
-	uint8_t cmd;
-	uint32_t arg0, arg1;
-	uint64_t read_id;		/* READ_MEM only: its mem_read */
-};
-
-#define CMDQ_MAX	64
-
-struct http;
-struct http *http_start(struct daemon *, char *err, size_t errlen);
-void http_stop(struct http *);
-uint16_t http_port(const struct http *);
-/* Ingest thread: take the next queued command; false when none. */
-bool http_next_command(struct http *, struct command *);
-int http_command_fd(const struct http *);
-/* Ingest thread, every ~15 s: keep-alive comments to idle streams. */
-void http_keepalive(struct http *);
-/* Ingest thread, by the read's id (the HTTP side owns the read and may
- * have answered and freed it): a live read got its answer, or failed. */
-void http_read_done(struct http *, uint64_t read_id, int status);
-/* -1: the read is gone, 0: more to come, 1: complete (and answered). */
-int http_read_chunk(struct http *, uint64_t read_id,
-    const struct ac_msg_mem *, uint64_t t);
-void http_read_timeouts(struct http *, uint64_t now);
-/* Whether the read still waits for its answer. */
-bool http_read_alive(struct http *, uint64_t read_id);
-
-/* ---- api.c: /api/v1 and /metrics (HTTP thread) ---- */
-
-struct MHD_Connection;
-struct api_reply {
-	int status;
-	char *body;			/* malloc'd */
-	size_t len;
-	const char *type;
-	int64_t filename_id;		/* a crash dump: download as a file */
-	const char *filename_ext;
-};
-void api_handle(struct http *, const char *method, const char *url,
-    struct MHD_Connection *, const char *body, size_t len, bool authorized,
-    struct api_reply *);
-void api_metrics(struct http *, struct api_reply *);
-struct json_object;
-/* The reply is o as JSON; o is released. */
-void api_json(struct api_reply *, int status, struct json_object *o);
-void api_error(struct api_reply *, int status, const char *code,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-/* http.c's parts api.c uses */
-struct daemon *http_daemon(struct http *);
-/* The configuration HTTP started with (reloads do not change it). */
-const struct config *http_cfg(const struct http *);
-struct sqlite3 *http_db(struct http *);
-struct sqlite3 *http_db_rw(struct http *);
-bool http_queue_command(struct http *, const struct command *);
-unsigned http_reads_waiting(struct http *);
-/* Connections the edge shut down (late heads) and refused (fairness). */
-void http_edge_counts(struct http *, uint64_t *cut, uint64_t *refused);
-
 /* ---- appcored.c ---- */
 
 struct daemon {
@@ -290,9 +203,9 @@ struct daemon {
 	atomic_int *quit;
 	uint64_t started;
 	uint64_t samples_total;
-	struct live live;		/* shared with the HTTP thread */
-	struct http *http;
-	pthread_mutex_t blobs_mu;	/* the HTTP thread reads blobs too */
+	struct bridge *bridge;		/* all the HTTP side sees */
+	struct live *live;		/* the bridge's */
+	struct http *http;		/* started and stopped here */
 	struct blobgc gc;		/* unreferenced blobs removed */
 	uint64_t devices_forgotten;	/* boards evicted from memory */
 	char token[65];			/* the API's bearer token */
@@ -302,9 +215,5 @@ struct daemon {
 /* Boards tracked in memory at once (device.c). */
 #define DEVICES_MAX		LIVE_MAX_DEVICES
 void device_free(struct device *);
-
-uint64_t now_wall_us(void);
-/* Tests: the wall clock reads us from now on (0: the real clock again). */
-void now_wall_set(uint64_t us);
 
 #endif

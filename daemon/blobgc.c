@@ -20,15 +20,12 @@ was_candidate(const struct blobgc *g, const uint8_t key[BLOB_KEY_LEN])
 }
 
 size_t
-blobgc_run(struct blobgc *g, struct blobs *b, pthread_mutex_t *mu,
-    struct store *s)
+blobgc_run(struct blobgc *g, struct blobs *b, struct store *s)
 {
 	uint8_t (*keys)[BLOB_KEY_LEN] = NULL;
 	size_t n = 0, nnext = 0, removed = 0;
 
-	pthread_mutex_lock(mu);
 	(void)blobs_keys(b, &keys, &n, BLOBGC_KEYS_MAX);
-	pthread_mutex_unlock(mu);
 	/* Unreferenced keys move to the front of keys: the next
 	 * candidates. */
 	for (size_t i = 0; i < n; i++) {
@@ -37,13 +34,10 @@ blobgc_run(struct blobgc *g, struct blobs *b, pthread_mutex_t *mu,
 		blob_key_hex(keys[i], hex);
 		if (store_blob_referenced(s, hex))
 			continue;
-		if (was_candidate(g, keys[i])) {
-			pthread_mutex_lock(mu);
+		if (was_candidate(g, keys[i]))
 			removed += blobs_delete(b, keys[i]) == 0;
-			pthread_mutex_unlock(mu);
-		} else {
+		else
 			memmove(keys[nnext++], keys[i], BLOB_KEY_LEN);
-		}
 	}
 	free(g->cand);
 	g->cand = keys;

@@ -2,14 +2,12 @@
  * Blobs nobody refers to are removed (docs/storage.md, "Retention"): a
  * blob no committed row names (snapshot, crash dump, uploaded image) in
  * two collections in a row goes, so a blob stored just before its row is
- * committed, by the ingest thread or an upload, is never taken.  Runs on
- * the ingest thread; the blobs mutex is held for each gdbm call only,
- * never across SQLite.
+ * committed is never taken.  Runs on the ingest thread, which alone
+ * touches the blob file (bridge.h).
  */
 #ifndef APPCORE_BLOBGC_H
 #define APPCORE_BLOBGC_H
 
-#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,8 +24,7 @@ struct blobgc {
 };
 
 /* One collection; returns how many blobs it removed. */
-size_t blobgc_run(struct blobgc *, struct blobs *, pthread_mutex_t *mu,
-    struct store *);
+size_t blobgc_run(struct blobgc *, struct blobs *, struct store *);
 void blobgc_free(struct blobgc *);
 
 #endif

@@ -42,28 +42,6 @@
 
 static void settle_clock(struct device *, uint64_t now);
 
-/* A settable clock for the fuzz target (0: the real one); nothing in
- * appcored itself sets it. */
-static uint64_t fake_wall_us;
-
-void
-now_wall_set(uint64_t us)
-{
-	fake_wall_us = us;
-}
-
-uint64_t
-now_wall_us(void)
-{
-	struct timespec ts;
-
-	if (fake_wall_us != 0)
-		return fake_wall_us;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* The anchor in force at device time device_us (the clock table's rule);
  * older than every anchor kept: the oldest. */
 int64_t
@@ -134,9 +112,9 @@ device_forget(struct daemon *d, struct device *victim)
 			*pp = victim->next;
 			break;
 		}
-	pthread_mutex_lock(&d->live.mu);
-	live_device_remove(&d->live, victim->id);
-	pthread_mutex_unlock(&d->live.mu);
+	pthread_mutex_lock(&d->live->mu);
+	live_device_remove(d->live, victim->id);
+	pthread_mutex_unlock(&d->live->mu);
 	d->devices_forgotten++;
 	device_free(victim);
 }
@@ -179,10 +157,10 @@ publish(struct device *dev, const char *type, uint64_t t, json_object *o)
 	json_object_object_foreach(o, k, v)
 		json_object_object_add(e, k, json_object_get(v));
 	json_object_put(o);
-	pthread_mutex_lock(&dev->d->live.mu);
-	live_publish(&dev->d->live, type, json_object_to_json_string_ext(e,
+	pthread_mutex_lock(&dev->d->live->mu);
+	live_publish(dev->d->live, type, json_object_to_json_string_ext(e,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-	pthread_mutex_unlock(&dev->d->live.mu);
+	pthread_mutex_unlock(&dev->d->live->mu);
 	json_object_put(e);
 }
 
@@ -205,7 +183,7 @@ event(struct device *dev, uint64_t t, const char *kind, uint64_t count,
 static struct live_device *
 live_of(struct device *dev)
 {
-	struct live_device *ld = live_device_get(&dev->d->live, dev->id);
+	struct live_device *ld = live_device_get(dev->d->live, dev->id);
 
 	if (ld != NULL && ld->name[0] == '\0') {
 		snprintf(ld->name, sizeof(ld->name), "%s", dev->name);
@@ -488,7 +466,7 @@ on_hello(void *arg, struct session *s)
 	dev->hello = *h;
 	dev->state = h->core1_state;
 	dev->generation = h->generation;
-	pthread_mutex_lock(&d->live.mu);
+	pthread_mutex_lock(&d->live->mu);
 	{
 		struct live_device *ld = live_of(dev);
 
@@ -508,7 +486,7 @@ on_hello(void *arg, struct session *s)
 			ld->generation = h->generation;
 		}
 	}
-	pthread_mutex_unlock(&d->live.mu);
+	pthread_mutex_unlock(&d->live->mu);
 }
 
 /* Data resumes after the link or the daemon was away: say how long. */
@@ -572,7 +550,7 @@ on_desc(void *arg, struct session *s)
 	if (dev->newest_t == 0 && dev->ncols > 0 && dev->counter_id[0] > 0)
 		dev->newest_t = store_last_sample(l->d->store,
 		    dev->counter_id[0]);
-	pthread_mutex_lock(&l->d->live.mu);
+	pthread_mutex_lock(&l->d->live->mu);
 	{
 		struct live_device *ld = live_of(dev);
 
@@ -589,7 +567,7 @@ on_desc(void *arg, struct session *s)
 		if (ld != NULL)
 			ld->ncols = s->ndesc;
 	}
-	pthread_mutex_unlock(&l->d->live.mu);
+	pthread_mutex_unlock(&l->d->live->mu);
 	log_info("%s: %s: %u counters", l->spec, dev->name, s->ndesc);
 }
 
@@ -636,7 +614,7 @@ static void
 live_sample(struct device *dev, uint64_t t, const uint32_t *vals, uint32_t n,
     uint64_t now)
 {
-	struct live *lv = &dev->d->live;
+	struct live *lv = dev->d->live;
 	struct live_device *ld;
 	json_object *o, *arr;
 
@@ -910,7 +888,7 @@ on_state(void *arg, const struct ac_msg_state *m)
 	dev->state = m->state;
 	dev->generation = m->generation;
 	dev->heartbeat = m->heartbeat;
-	pthread_mutex_lock(&l->d->live.mu);
+	pthread_mutex_lock(&l->d->live->mu);
 	{
 		struct live_device *ld = live_of(dev);
 
@@ -919,7 +897,7 @@ on_state(void *arg, const struct ac_msg_state *m)
 			ld->generation = m->generation;
 		}
 	}
-	pthread_mutex_unlock(&l->d->live.mu);
+	pthread_mutex_unlock(&l->d->live->mu);
 	{
 		json_object *o = json_object_new_object();
 
@@ -1190,9 +1168,7 @@ dump_store(struct link *l, struct device *dev)
 	uint64_t now = now_wall_us();
 	int rc;
 
-	pthread_mutex_lock(&l->d->blobs_mu);
 	rc = blobs_put(l->d->blobs, x->buf, x->info.total, key);
-	pthread_mutex_unlock(&l->d->blobs_mu);
 	if (rc < 0) {
 		/* Not acknowledged: the agent keeps it and offers it again. */
 		log_warn("%s: %s: crash dump not stored", l->spec, dev->name);
@@ -1330,7 +1306,7 @@ on_mem(void *arg, const struct ac_msg_mem *m)
 		return;
 	if (m->kind == AC_MEM_READ) {
 		if (l->read_id != 0 && m->req_id == l->read_req &&
-		    http_read_chunk(l->d->http, l->read_id, m, (uint64_t)
+		    bridge_read_chunk(l->d->bridge, l->read_id, m, (uint64_t)
 		    device_wall(dev, m->t_us)) != 0)
 			l->read_id = 0;
 		return;
@@ -1365,9 +1341,7 @@ on_mem(void *arg, const struct ac_msg_mem *m)
 	if (x->got < x->total)
 		return;
 	x->active = false;
-	pthread_mutex_lock(&l->d->blobs_mu);
 	rc = blobs_put(l->d->blobs, x->buf, x->total, key);
-	pthread_mutex_unlock(&l->d->blobs_mu);
 	if (rc < 0) {
 		log_warn("%s: %s: snapshot not stored", l->spec, dev->name);
 		event(dev, now_wall_us(), "snapshot-failed", 1,
@@ -1379,7 +1353,7 @@ on_mem(void *arg, const struct ac_msg_mem *m)
 		    dev->hello.region_base + x->start, x->total, hex);
 		/* Readers find it once the stream or the live state says so. */
 		(void)store_commit(l->d->store, now_wall_us());
-		pthread_mutex_lock(&l->d->live.mu);
+		pthread_mutex_lock(&l->d->live->mu);
 		{
 			struct live_device *ld = live_of(dev);
 
@@ -1387,7 +1361,7 @@ on_mem(void *arg, const struct ac_msg_mem *m)
 				ld->last_snapshot_t =
 				    (uint64_t)device_wall(dev, x->t_us);
 		}
-		pthread_mutex_unlock(&l->d->live.mu);
+		pthread_mutex_unlock(&l->d->live->mu);
 		log_info("%s: %s: snapshot of %u bytes, %.16s", l->spec,
 		    dev->name, x->total, hex);
 	}
@@ -1434,7 +1408,7 @@ on_reply(void *arg, const struct ac_msg_reply *m)
 	    m->req_id == l->read_req && m->status != AC_ST_OK) {
 		/* busy: the agent is sending a snapshot; out of range: the
 		 * region is smaller than the API thought. */
-		http_read_done(l->d->http, l->read_id, m->status == AC_ST_BUSY ?
+		bridge_read_done(l->d->bridge, l->read_id, m->status == AC_ST_BUSY ?
 		    409 : 400);
 		l->read_id = 0;
 	}
@@ -1564,14 +1538,14 @@ device_link_lost(struct link *l, uint64_t now, const char *why)
 	event(dev, now, "link-down", 1, why);
 	dev->link = NULL;
 	l->dev = NULL;
-	pthread_mutex_lock(&l->d->live.mu);
+	pthread_mutex_lock(&l->d->live->mu);
 	{
 		struct live_device *ld = live_of(dev);
 
 		if (ld != NULL)
 			ld->connected = false;
 	}
-	pthread_mutex_unlock(&l->d->live.mu);
+	pthread_mutex_unlock(&l->d->live->mu);
 }
 
 /* The link's health as the API shows it, with the live mutex held. */
@@ -1645,7 +1619,7 @@ device_tick(struct daemon *d, struct link *l, uint64_t now)
 
 		store_seen(d->store, dev->id, dev->boot, now, l->spec);
 		dev->next_seen_update = now + 1000000;
-		pthread_mutex_lock(&d->live.mu);
+		pthread_mutex_lock(&d->live->mu);
 		if ((ld = live_of(dev)) != NULL) {
 			health_update(ld, l, dev);
 			ld->health.agent = dev->agent;
@@ -1660,6 +1634,6 @@ device_tick(struct daemon *d, struct link *l, uint64_t now)
 			ld->heartbeat = dev->agent_hb;
 			ld->rate_hz = dev->hello.rate_hz;
 		}
-		pthread_mutex_unlock(&d->live.mu);
+		pthread_mutex_unlock(&d->live->mu);
 	}
 }

@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -29,13 +28,12 @@
 #include <microhttpd.h>
 #include <sqlite3.h>
 
-#include "appcored.h"
+#include "http.h"
 #include "edge.h"
 #include "hex.h"
 #include "jsonv.h"
 #include "log.h"
 #include "symbols.h"
-#include "xfer.h"
 
 #define SSE_BLOCK	(32 * 1024)
 #define STREAM_STUCK_S	5
@@ -44,24 +42,17 @@
 
 
 struct http {
-	struct daemon *d;
+	struct bridge *b;
 	/* The configuration as HTTP started with it: a reload replaces the
 	 * daemon's on the ingest thread while these threads run. */
 	struct config cfg;
+	char token[65];
 	struct MHD_Daemon *mhd;
 	struct MHD_Daemon *mhd_unix;	/* [http] socket, for appcorectl */
 	struct edge *edge;		/* the TCP listener's deadlines */
 	char socket_path[108];
 	uint16_t port;
-	int cmd_fd;			/* eventfd: commands are queued */
-	pthread_mutex_t cmd_mu;
-	struct command cmds[CMDQ_MAX];
-	int ncmds;
 	char root[PATH_MAX];		/* realpath of the web root */
-	struct mem_read *reads;		/* live reads, under cmd_mu */
-	uint64_t next_read_id;		/* under cmd_mu */
-	bool stopping;			/* under cmd_mu: no new live read */
-	pthread_cond_t reads_gone;	/* signalled as reads are unlisted */
 };
 
 struct req {
@@ -71,17 +62,17 @@ struct req {
 	bool too_big;
 	bool headers_seen;		/* the handler's first call is over */
 	int reject;			/* an edge status decided early, or 0 */
-	struct mem_read *read;		/* suspended for a live read */
+	uint64_t read;			/* suspended for this live read */
 };
 
 #define READ_TIMEOUT_US	3000000
 
 static void edge_note(struct http *, struct MHD_Connection *, bool head_in);
 
-struct daemon *
-http_daemon(struct http *h)
+struct bridge *
+http_bridge(struct http *h)
 {
-	return h->d;
+	return h->b;
 }
 
 const struct config *
@@ -193,176 +184,12 @@ http_port(const struct http *h)
 	return h->port;
 }
 
-int
-http_command_fd(const struct http *h)
-{
-	return h->cmd_fd;
-}
-
-bool
-http_queue_command(struct http *h, const struct command *c)
-{
-	uint64_t one = 1;
-	bool ok = false;
-
-	pthread_mutex_lock(&h->cmd_mu);
-	if (h->ncmds < CMDQ_MAX) {
-		h->cmds[h->ncmds++] = *c;
-		ok = true;
-	}
-	pthread_mutex_unlock(&h->cmd_mu);
-	if (ok && write(h->cmd_fd, &one, sizeof(one)) < 0)
-		log_warn("http: command queue");
-	return ok;
-}
-
-bool
-http_next_command(struct http *h, struct command *c)
-{
-	uint64_t v;
-	bool ok = false;
-
-	(void)!read(h->cmd_fd, &v, sizeof(v));
-	pthread_mutex_lock(&h->cmd_mu);
-	if (h->ncmds > 0) {
-		*c = h->cmds[0];
-		memmove(h->cmds, h->cmds + 1, (size_t)--h->ncmds *
-		    sizeof(h->cmds[0]));
-		ok = true;
-	}
-	pthread_mutex_unlock(&h->cmd_mu);
-	return ok;
-}
-
-/* ---- live reads (the ingest thread fills them in) ---- */
-
-/* The read of this id still waiting for its answer, or NULL; with cmd_mu
- * held. */
-static struct mem_read *
-read_waiting(struct http *h, uint64_t id)
-{
-	for (struct mem_read *x = h->reads; x != NULL; x = x->next)
-		if (x->id == id)
-			return x->done ? NULL : x;
-	return NULL;
-}
-
-bool
-http_read_alive(struct http *h, uint64_t id)
-{
-	bool alive;
-
-	if (h == NULL)			/* HTTP has stopped */
-		return false;
-	pthread_mutex_lock(&h->cmd_mu);
-	alive = read_waiting(h, id) != NULL;
-	pthread_mutex_unlock(&h->cmd_mu);
-	return alive;
-}
-
-/* With cmd_mu held. */
-static void
-read_finish(struct mem_read *r, int status)
-{
-	r->done = true;
-	r->status = status;
-	MHD_resume_connection(r->conn);
-}
-
 void
 http_edge_counts(struct http *h, uint64_t *cut, uint64_t *refused)
 {
 	*cut = *refused = 0;
 	if (h->edge != NULL)
 		edge_counts(h->edge, cut, refused);
-}
-
-unsigned
-http_reads_waiting(struct http *h)
-{
-	unsigned n = 0;
-
-	pthread_mutex_lock(&h->cmd_mu);
-	for (struct mem_read *x = h->reads; x != NULL; x = x->next)
-		n += !x->done;
-	pthread_mutex_unlock(&h->cmd_mu);
-	return n;
-}
-
-void
-http_read_done(struct http *h, uint64_t id, int status)
-{
-	struct mem_read *r;
-
-	if (h == NULL)
-		return;
-	pthread_mutex_lock(&h->cmd_mu);
-	if ((r = read_waiting(h, id)) != NULL)
-		read_finish(r, status);
-	pthread_mutex_unlock(&h->cmd_mu);
-}
-
-int
-http_read_chunk(struct http *h, uint64_t id, const struct ac_msg_mem *m,
-    uint64_t t)
-{
-	struct mem_read *r;
-	int rc = -1;
-
-	if (h == NULL)
-		return -1;
-	pthread_mutex_lock(&h->cmd_mu);
-	if ((r = read_waiting(h, id)) != NULL) {
-		rc = 0;
-		switch (xfer_place(&(struct xfer_span){ r->offset, r->len,
-		    r->got }, m->start, m->total, m->offset, m->len)) {
-		case XFER_NEXT:
-			if (r->got == 0)
-				r->t_us = t;
-			memcpy(r->data + r->got, m->data, m->len);
-			r->got += m->len;
-			break;
-		case XFER_DUP:
-			break;
-		default:
-			/* A chunk lost or foreign: the answer would have a
-			 * hole.  The client may ask again. */
-			read_finish(r, 502);
-			rc = 1;
-			break;
-		}
-		if (rc == 0 && r->got >= r->len) {
-			read_finish(r, 200);
-			rc = 1;
-		}
-	}
-	pthread_mutex_unlock(&h->cmd_mu);
-	return rc;
-}
-
-void
-http_read_timeouts(struct http *h, uint64_t now)
-{
-	pthread_mutex_lock(&h->cmd_mu);
-	for (struct mem_read *r = h->reads; r != NULL; r = r->next)
-		if (!r->done && now >= r->deadline)
-			read_finish(r, 504);
-	pthread_mutex_unlock(&h->cmd_mu);
-}
-
-static void
-read_unlist(struct http *h, struct mem_read *r)
-{
-	pthread_mutex_lock(&h->cmd_mu);
-	for (struct mem_read **pp = &h->reads; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == r) {
-			*pp = r->next;
-			break;
-		}
-	pthread_cond_broadcast(&h->reads_gone);
-	pthread_mutex_unlock(&h->cmd_mu);
-	free(r->data);
-	free(r);
 }
 
 /* ---- responses ---- */
@@ -531,29 +358,25 @@ serve_static(struct http *h, struct MHD_Connection *c, const char *url,
 
 /* ---- the live stream ---- */
 
+/* The live state, as each connection was given it when it started. */
+static struct live *
+conn_live(struct MHD_Connection *c)
+{
+	return MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT)->
+	    socket_context;
+}
+
+/* live.wake: with the live lock held, from any thread. */
 static void
 wake_clients(void *arg)
 {
-	struct daemon *d = arg;
+	struct live *l = arg;
 
-	for (struct live_client *cl = d->live.clients; cl != NULL;
-	    cl = cl->next)
+	for (struct live_client *cl = l->clients; cl != NULL; cl = cl->next)
 		if (cl->suspended) {
 			cl->suspended = false;
 			MHD_resume_connection(cl->conn);
 		}
-}
-
-void
-http_keepalive(struct http *h)
-{
-	struct live *l = &h->d->live;
-
-	pthread_mutex_lock(&l->mu);
-	for (struct live_client *cl = l->clients; cl != NULL; cl = cl->next)
-		cl->keepalive = true;
-	wake_clients(h->d);
-	pthread_mutex_unlock(&l->mu);
 }
 
 static bool
@@ -576,8 +399,7 @@ sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 	size_t n = 0;
 
 	(void)pos;
-	l = &((struct daemon *)MHD_get_connection_info(cl->conn,
-	    MHD_CONNECTION_INFO_SOCKET_CONTEXT)->socket_context)->live;
+	l = conn_live(cl->conn);
 	pthread_mutex_lock(&l->mu);
 	/* Too far behind (or behind the ring): it will not catch up. */
 	if (cl->next_id < live_oldest(l) ||
@@ -635,8 +457,7 @@ sse_free(void *cls)
 	struct live_client *cl = cls, **pp;
 	struct live *l;
 
-	l = &((struct daemon *)MHD_get_connection_info(cl->conn,
-	    MHD_CONNECTION_INFO_SOCKET_CONTEXT)->socket_context)->live;
+	l = conn_live(cl->conn);
 	pthread_mutex_lock(&l->mu);
 	for (pp = &l->clients; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == cl) {
@@ -653,7 +474,7 @@ sse_free(void *cls)
 static enum MHD_Result
 serve_stream(struct http *h, struct MHD_Connection *c)
 {
-	struct live *l = &h->d->live;
+	struct live *l = bridge_live(h->b);
 	struct live_client *cl = calloc(1, sizeof(*cl));
 	const char *last = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    "Last-Event-ID");
@@ -757,42 +578,48 @@ read_failed(struct api_reply *a, int status)
 	}
 }
 
+/* The answer of a live read that is over. */
+static void
+read_answer(const struct read_result *rr, struct api_reply *a)
+{
+	char *hex;
+
+	if (rr->status != 200) {
+		read_failed(a, rr->status);
+		return;
+	}
+	if ((hex = malloc((size_t)rr->len * 2 + 1)) == NULL)
+		return;
+	hex_encode(hex, rr->data, rr->len);
+	if ((a->body = malloc((size_t)rr->len * 2 + 160)) != NULL) {
+		a->len = (size_t)sprintf(a->body, "{\"device\":%lld,\"t\":%llu,"
+		    "\"offset\":%u,\"length\":%u,\"bytes_hex\":\"%s\"}",
+		    (long long)rr->device, (unsigned long long)rr->t_us,
+		    rr->offset, rr->len, hex);
+		a->status = 200;
+		a->type = "application/json";
+	}
+	free(hex);
+}
+
 static enum MHD_Result
 serve_memory(struct http *h, struct MHD_Connection *c, const char *url,
     struct req *r)
 {
 	struct api_reply a = { 0 };
-	struct mem_read *rd = r->read;
-	struct live *l = &h->d->live;
+	struct read_result rr;
+	struct live *l = bridge_live(h->b);
 	struct live_device *d;
-	struct command cmd;
 	uint32_t size = 0;
 	bool connected = false;
 	long long id, off, len;
-	char *end, *hex;
+	char *end;
 	const char *v;
 
-	if (rd != NULL) {		/* resumed: the answer is here */
-		if (rd->status != 200)
-			read_failed(&a, rd->status);
-		else if ((hex = malloc((size_t)rd->len * 2 + 1)) != NULL) {
-			size_t n;
-
-			hex_encode(hex, rd->data, rd->len);
-			a.body = malloc((size_t)rd->len * 2 + 160);
-			if (a.body != NULL) {
-				n = (size_t)sprintf(a.body, "{\"device\":%lld,"
-				    "\"t\":%llu,\"offset\":%u,\"length\":%u,"
-				    "\"bytes_hex\":\"%s\"}", (long long)rd->device,
-				    (unsigned long long)rd->t_us, rd->offset,
-				    rd->len, hex);
-				a.len = n;
-				a.status = 200;
-				a.type = "application/json";
-			}
-			free(hex);
-		}
-		/* Unlisted when the answer has gone (completed), which a
+	if (r->read != 0) {		/* resumed: the answer is here */
+		if (bridge_read_result(h->b, r->read, &rr))
+			read_answer(&rr, &a);
+		/* Closed when the answer has gone (completed), which a
 		 * clean stop waits for. */
 		if (a.body == NULL)
 			return MHD_NO;
@@ -835,37 +662,15 @@ serve_memory(struct http *h, struct MHD_Connection *c, const char *url,
 		    "within the %u-byte region", size);
 		return send_reply(c, &a);
 	}
-	if ((rd = calloc(1, sizeof(*rd))) == NULL ||
-	    (rd->data = malloc((size_t)len)) == NULL) {
-		free(rd);
-		return MHD_NO;
-	}
-	rd->conn = c;
-	rd->device = id;
-	rd->offset = (uint32_t)off;
-	rd->len = (uint32_t)len;
-	rd->deadline = now_wall_us() + READ_TIMEOUT_US;
-	pthread_mutex_lock(&h->cmd_mu);
-	if (h->stopping) {
-		pthread_mutex_unlock(&h->cmd_mu);
-		free(rd->data);
-		free(rd);
-		api_error(&a, 503, "stopping", "appcored is stopping");
+	r->read = bridge_read_open(h->b, id, (uint32_t)off, (uint32_t)len,
+	    now_wall_us() + READ_TIMEOUT_US, c);
+	if (r->read == 0) {
+		api_error(&a, 503, "stopping", "appcored is stopping, or %d "
+		    "live reads are waiting already", BRIDGE_READS);
 		return send_reply(c, &a);
 	}
-	rd->id = ++h->next_read_id;
-	rd->next = h->reads;
-	h->reads = rd;
-	pthread_mutex_unlock(&h->cmd_mu);
-	r->read = rd;
-	cmd = (struct command){ id, AC_CMD_READ_MEM, rd->offset, rd->len,
-	    rd->id };
 	MHD_suspend_connection(c);
-	if (!http_queue_command(h, &cmd)) {
-		pthread_mutex_lock(&h->cmd_mu);
-		read_finish(rd, 503);
-		pthread_mutex_unlock(&h->cmd_mu);
-	}
+	bridge_read_ask(h->b, r->read);
 	return MHD_YES;
 }
 
@@ -877,13 +682,13 @@ authorized(struct http *h, struct MHD_Connection *c)
 	const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_AUTHORIZATION);
 	unsigned char diff = 0;
-	size_t n = strlen(h->d->token);
+	size_t n = strlen(h->token);
 
 	if (v == NULL || strncmp(v, "Bearer ", 7) != 0 ||
 	    strlen(v + 7) != n || n == 0)
 		return false;
 	for (size_t i = 0; i < n; i++)	/* constant time */
-		diff |= (unsigned char)(v[7 + i] ^ h->d->token[i]);
+		diff |= (unsigned char)(v[7 + i] ^ h->token[i]);
 	return diff == 0;
 }
 
@@ -1069,7 +874,7 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	if (strcmp(url, "/api/v1/stream") == 0 && get)
 		return serve_stream(h, c);
-	if (r->read != NULL || (get && strncmp(url, "/api/v1/devices/", 16) == 0 &&
+	if (r->read != 0 || (get && strncmp(url, "/api/v1/devices/", 16) == 0 &&
 	    strstr(url + 16, "/memory") != NULL &&
 	    strcmp(strstr(url + 16, "/memory"), "/memory") == 0))
 		return serve_memory(h, c, url, r);
@@ -1094,8 +899,8 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)toe;
 	edge_note(cls, c, false);
 	if (r != NULL) {
-		if (r->read != NULL)
-			read_unlist(cls, r->read);
+		if (r->read != 0)
+			bridge_read_close(((struct http *)cls)->b, r->read);
 		free(r->body);
 		free(r);
 		*con_cls = NULL;
@@ -1131,7 +936,7 @@ notify_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
 	int fd = tcp_fd(c, &addr);
 
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
-		*socket_ctx = h->d;
+		*socket_ctx = bridge_live(h->b);
 	if (fd < 0 || h->edge == NULL)
 		return;
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
@@ -1313,10 +1118,19 @@ open_db(const struct config *cfg, bool rw, int busy_ms, sqlite3 **db,
 	return 0;
 }
 
+/* bridge_set_waker's: a live read's answer is ready. */
+static void
+wake_read(void *waiter)
+{
+	MHD_resume_connection(waiter);
+}
+
 struct http *
-http_start(struct daemon *d, char *err, size_t errlen)
+http_start(const struct config *cfg, struct bridge *b, const char *token,
+    const char *web_root, char *err, size_t errlen)
 {
 	struct http *h = calloc(1, sizeof(*h));
+	struct live *l = bridge_live(b);
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	const union MHD_DaemonInfo *info;
@@ -1325,18 +1139,12 @@ http_start(struct daemon *d, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	h->d = d;
-	h->cfg = d->cfg;
+	h->b = b;
+	h->cfg = *cfg;
 	h->cfg.nports = 0;		/* the daemon's to free */
-	h->cmd_fd = -1;
-	pthread_mutex_init(&h->cmd_mu, NULL);
-	pthread_cond_init(&h->reads_gone, NULL);
-	if ((h->cmd_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
-		snprintf(err, errlen, "eventfd: %s", strerror(errno));
-		goto fail;
-	}
-	if (realpath(d->web_root, h->root) == NULL) {
-		snprintf(err, errlen, "web root %s: %s", d->web_root,
+	snprintf(h->token, sizeof(h->token), "%s", token);
+	if (realpath(web_root, h->root) == NULL) {
+		snprintf(err, errlen, "web root %s: %s", web_root,
 		    strerror(errno));
 		goto fail;
 	}
@@ -1351,15 +1159,16 @@ http_start(struct daemon *d, char *err, size_t errlen)
 		if (rc < 0)
 			goto fail;
 	}
-	if (listen_addr(d->cfg.listen, &ss, &sslen) < 0) {
+	if (listen_addr(h->cfg.listen, &ss, &sslen) < 0) {
 		snprintf(err, errlen, "listen: '%s' is not ADDR:PORT",
-		    d->cfg.listen);
+		    h->cfg.listen);
 		goto fail;
 	}
-	pthread_mutex_lock(&d->live.mu);
-	d->live.wake = wake_clients;
-	d->live.wake_arg = d;
-	pthread_mutex_unlock(&d->live.mu);
+	bridge_set_waker(b, wake_read);
+	pthread_mutex_lock(&l->mu);
+	l->wake = wake_clients;
+	l->wake_arg = l;
+	pthread_mutex_unlock(&l->mu);
 	if ((h->edge = edge_start(HTTP_CONN_MAX)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -1367,13 +1176,13 @@ http_start(struct daemon *d, char *err, size_t errlen)
 	h->mhd = start_mhd(h, MHD_USE_TURBO, MHD_OPTION_SOCK_ADDR, 0, &ss,
 	    HTTP_PER_IP_MAX, accept_policy);
 	if (h->mhd == NULL) {
-		snprintf(err, errlen, "cannot listen on %s: %s", d->cfg.listen,
+		snprintf(err, errlen, "cannot listen on %s: %s", h->cfg.listen,
 		    strerror(errno));
 		goto fail;
 	}
 	info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = info != NULL ? info->port : 0;
-	if (d->cfg.socket[0] != '\0' && open_unix(h, err, errlen) < 0)
+	if (h->cfg.socket[0] != '\0' && open_unix(h, err, errlen) < 0)
 		goto fail;
 	return h;
 fail:
@@ -1381,57 +1190,39 @@ fail:
 	return NULL;
 }
 
+/* Streams end: they are resumed and told they are dropped. */
+static void
+end_streams(struct live *l)
+{
+	pthread_mutex_lock(&l->mu);
+	for (struct live_client *cl = l->clients; cl != NULL; cl = cl->next)
+		cl->dropped = true;
+	wake_clients(l);
+	l->wake = NULL;
+	pthread_mutex_unlock(&l->mu);
+}
+
 void
 http_stop(struct http *h)
 {
 	if (h == NULL)
 		return;
-	/* A clean stop: no new connection; every live read still waiting
-	 * is answered 503 (libmicrohttpd aborts when stopped with a
-	 * suspended connection), every stream ends; then the servers stop,
-	 * and main flushes the store. */
+	/* A clean stop: no new connection; the bridge answers every live
+	 * read still waiting 503 (libmicrohttpd aborts when stopped with a
+	 * suspended connection) and waits for the answers to go; every
+	 * stream ends; then the servers stop, and main flushes the store. */
 	if (h->mhd != NULL)
 		(void)MHD_quiesce_daemon(h->mhd);
 	if (h->mhd_unix != NULL)
 		(void)MHD_quiesce_daemon(h->mhd_unix);
-	pthread_mutex_lock(&h->cmd_mu);
-	h->stopping = true;
-	for (struct mem_read *r = h->reads; r != NULL; r = r->next)
-		if (!r->done)
-			read_finish(r, 503);
-	/* Their threads answer them, and the answers go; at most a
-	 * second. */
-	{
-		struct timespec until;
-
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += 1;
-		while (h->reads != NULL && pthread_cond_timedwait(
-		    &h->reads_gone, &h->cmd_mu, &until) == 0)
-			;
-	}
-	pthread_mutex_unlock(&h->cmd_mu);
-	if (h->mhd != NULL) {
-		/* Streams end: they are resumed and told they are dropped. */
-		pthread_mutex_lock(&h->d->live.mu);
-		for (struct live_client *cl = h->d->live.clients; cl != NULL;
-		    cl = cl->next)
-			cl->dropped = true;
-		wake_clients(h->d);
-		h->d->live.wake = NULL;
-		pthread_mutex_unlock(&h->d->live.mu);
+	bridge_stop(h->b);
+	end_streams(bridge_live(h->b));
+	if (h->mhd != NULL)
 		MHD_stop_daemon(h->mhd);
-	}
 	if (h->mhd_unix != NULL) {
 		MHD_stop_daemon(h->mhd_unix);
 		(void)unlink(h->socket_path);
 	}
 	edge_stop(h->edge);
-	while (h->reads != NULL)
-		read_unlist(h, h->reads);
-	if (h->cmd_fd >= 0)
-		close(h->cmd_fd);
-	pthread_mutex_destroy(&h->cmd_mu);
-	pthread_cond_destroy(&h->reads_gone);
 	free(h);
 }

@@ -246,7 +246,7 @@ link_close(struct link *l, uint64_t now, const char *why)
 	free(l->xfer.buf);
 	l->xfer.buf = NULL;
 	if (l->read_id != 0) {
-		http_read_done(l->d->http, l->read_id, 503);
+		bridge_read_done(l->d->bridge, l->read_id, 503);
 		l->read_id = 0;
 	}
 	if (now != 0)

@@ -30,6 +30,7 @@
 #include <sqlite3.h>
 
 #include "appcored.h"
+#include "http.h"
 #include "jsonv.h"
 #include "log.h"
 
@@ -125,8 +126,9 @@ setup(void)
 	snprintf(d.cfg.state_dir, sizeof(d.cfg.state_dir), "%s", dir);
 	snprintf(d.cfg.listen, sizeof(d.cfg.listen), "127.0.0.1:0");
 	d.cfg.socket[0] = '\0';
-	live_init(&d.live);
-	pthread_mutex_init(&d.blobs_mu, NULL);
+	if ((d.bridge = bridge_new()) == NULL)
+		fail("bridge", NULL);
+	d.live = bridge_live(d.bridge);
 	snprintf(path, sizeof(path), "%s/appcore.db", dir);
 	if ((d.store = store_open(path, &d.cfg.store, err, sizeof(err))) ==
 	    NULL)
@@ -139,7 +141,8 @@ setup(void)
 	d.token[64] = '\0';
 	snprintf(d.web_root, sizeof(d.web_root), "%s", APPCORE_WEB_SOURCE);
 	populate();
-	if ((d.http = http_start(&d, err, sizeof(err))) == NULL)
+	if ((d.http = http_start(&d.cfg, d.bridge, d.token, d.web_root, err,
+	    sizeof(err))) == NULL)
 		fail("http_start", err);
 	port = http_port(d.http);
 	stored_before = stored_rows();
@@ -267,9 +270,10 @@ play_ingest(void)
 {
 	struct command cmd;
 
-	while (http_next_command(d.http, &cmd))
+	while (bridge_next_command(d.bridge, &cmd))
 		if (cmd.cmd == AC_CMD_READ_MEM)
-			http_read_done(d.http, cmd.read_id, 503);
+			bridge_read_done(d.bridge, cmd.read_id, 503);
+	bridge_serve_blobs(d.bridge, d.blobs);
 }
 
 /* A request that promised more body than it sent gets no answer: the

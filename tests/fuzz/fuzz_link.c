@@ -146,8 +146,9 @@ setup_daemon(void)
 	d.cfg.store.raw_window_us = 600ull * 1000000;
 	d.cfg.store.partition_us = 120ull * 1000000;
 	d.cfg.snapshot_us = 0;
-	live_init(&d.live);
-	pthread_mutex_init(&d.blobs_mu, NULL);
+	if ((d.bridge = bridge_new()) == NULL)
+		fail("bridge");
+	d.live = bridge_live(d.bridge);
 	snprintf(path, sizeof(path), "%s/appcore.db", dir);
 	if ((d.store = store_open(path, &d.cfg.store, err, sizeof(err))) ==
 	    NULL)

@@ -125,7 +125,6 @@ main(void)
 	struct store *s;
 	struct blobs *b;
 	struct blobgc gc = { 0 };
-	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 	struct ac_msg_hello h = { .boot_id = 7, .rate_hz = 1000,
 	    .proto_version = 2, .layout_version = 1 };
 	struct ac_counter_info ci = { AC_KIND_COUNTER, 0, "c", "" };
@@ -164,14 +163,14 @@ main(void)
 		one_minute(s, b, dev, boot, ctr, t, step);
 		(void)store_tick(s, t + STEP - 1000000);
 		if (step % 6 == 0)
-			removed += blobgc_run(&gc, b, &mu, s);
+			removed += blobgc_run(&gc, b, s);
 	}
 	(void)store_commit(s, t + MINUTE);
 	(void)store_tick(s, t + MINUTE + 20000000);
 	/* Two collections: a blob is removed the second time nobody names
 	 * it. */
-	removed += blobgc_run(&gc, b, &mu, s);
-	removed += blobgc_run(&gc, b, &mu, s);
+	removed += blobgc_run(&gc, b, s);
+	removed += blobgc_run(&gc, b, s);
 
 	CHECK(store_stats(s)->db_bytes <= BUDGET, "a week in an %u MiB budget: "
 	    "%" PRIu64 " bytes used", BUDGET >> 20, store_stats(s)->db_bytes);
@@ -208,8 +207,8 @@ main(void)
 	cfg.budget_bytes = TIGHT;
 	store_set_cfg(s, &cfg);
 	(void)store_tick(s, t + 2 * MINUTE);
-	removed += blobgc_run(&gc, b, &mu, s);
-	removed += blobgc_run(&gc, b, &mu, s);
+	removed += blobgc_run(&gc, b, s);
+	removed += blobgc_run(&gc, b, s);
 	CHECK(store_stats(s)->db_bytes <= TIGHT, "the budget cut to 1 MiB: "
 	    "%" PRIu64 " bytes used", store_stats(s)->db_bytes);
 	CHECK(q1(s, "SELECT max(t) FROM events") == (int64_t)t + 1 &&
