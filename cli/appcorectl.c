@@ -98,6 +98,27 @@ handle(const struct ctx *c, const char *path)
 }
 
 /* One request.  Returns the HTTP status (0: no answer) and the body. */
+/* The API token from --token-file into tok; -1 (said unless quiet) when
+ * it cannot be read. */
+static int
+token_read(const struct ctx *c, char *tok, size_t len, bool quiet)
+{
+	FILE *f = fopen(c->token_file, "r");
+	bool ok = f != NULL && fgets(tok, (int)len, f) != NULL;
+
+	if (ok) {
+		tok[strcspn(tok, " \t\r\n")] = '\0';
+		ok = tok[0] != '\0';
+	}
+	if (!ok && !quiet)
+		fprintf(stderr, "appcorectl: %s: %s (the API token; "
+		    "--token-file)\n", c->token_file, f ? "no token" :
+		    strerror(errno));
+	if (f != NULL)
+		fclose(f);
+	return ok ? 0 : -1;
+}
+
 static long
 request(const struct ctx *c, const char *method, const char *path,
     const char *body, size_t blen, bool auth, struct buf *out)
@@ -126,23 +147,20 @@ request(const struct ctx *c, const char *method, const char *path,
 		hdr = curl_slist_append(hdr, "Content-Type: application/json");
 	} else if (strcmp(method, "POST") == 0)
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
-	if (auth) {
-		char tok[80] = "";
-		FILE *f = fopen(c->token_file, "r");
+	/* Control needs the token; over TCP (--url) reads may too (appcored
+	 * listening beyond loopback), so it goes along when it can be read. */
+	if (auth || c->url != NULL) {
+		char tok[80];
 
-		if (f == NULL || fscanf(f, "%64s", tok) != 1) {
-			fprintf(stderr, "appcorectl: %s: %s (the API token; "
-			    "--token-file)\n", c->token_file, f ? "no token" :
-			    strerror(errno));
-			if (f != NULL)
-				fclose(f);
+		if (token_read(c, tok, sizeof(tok), !auth) == 0) {
+			snprintf(line, sizeof(line), "Authorization: Bearer %s",
+			    tok);
+			hdr = curl_slist_append(hdr, line);
+		} else if (auth) {
 			curl_slist_free_all(hdr);
 			curl_easy_cleanup(h);
 			return 0;
 		}
-		fclose(f);
-		snprintf(line, sizeof(line), "Authorization: Bearer %s", tok);
-		hdr = curl_slist_append(hdr, line);
 	}
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
 	if (curl_easy_perform(h) != CURLE_OK) {

@@ -47,6 +47,7 @@ struct http {
 	 * daemon's on the ingest thread while these threads run. */
 	struct config cfg;
 	char token[65];
+	bool reads_need_token;		/* listening beyond loopback */
 	struct MHD_Daemon *mhd;
 	struct MHD_Daemon *mhd_unix;	/* [http] socket, for appcorectl */
 	struct edge *edge;		/* the TCP listener's deadlines */
@@ -676,20 +677,50 @@ serve_memory(struct http *h, struct MHD_Connection *c, const char *url,
 
 /* ---- requests ---- */
 
+static bool is_unix_connection(struct MHD_Connection *);
+
+static bool
+token_matches(const struct http *h, const char *v)
+{
+	unsigned char diff = 0;
+	size_t n = strlen(h->token);
+
+	if (v == NULL || strlen(v) != n || n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++)	/* constant time */
+		diff |= (unsigned char)(v[i] ^ h->token[i]);
+	return diff == 0;
+}
+
+/* The token in an Authorization header: what control (POST) needs. */
 static bool
 authorized(struct http *h, struct MHD_Connection *c)
 {
 	const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_AUTHORIZATION);
-	unsigned char diff = 0;
-	size_t n = strlen(h->token);
 
-	if (v == NULL || strncmp(v, "Bearer ", 7) != 0 ||
-	    strlen(v + 7) != n || n == 0)
-		return false;
-	for (size_t i = 0; i < n; i++)	/* constant time */
-		diff |= (unsigned char)(v[7 + i] ^ h->token[i]);
-	return diff == 0;
+	return v != NULL && strncmp(v, "Bearer ", 7) == 0 &&
+	    token_matches(h, v + 7);
+}
+
+/* Reads, when they need the token: the header, or the dashboard's cookie
+ * (which a browser also sends with the stream and with downloads; never
+ * enough for a POST, so another site's form cannot use it). */
+static bool
+authorized_read(struct http *h, struct MHD_Connection *c)
+{
+	return authorized(h, c) || token_matches(h,
+	    MHD_lookup_connection_value(c, MHD_COOKIE_KIND, "appcore_token"));
+}
+
+/* What a read beyond loopback needs the token for: the API and the
+ * metrics; not /healthz, not the dashboard's files. */
+static bool
+read_needs_token(const struct http *h, struct MHD_Connection *c,
+    const char *url)
+{
+	return h->reads_need_token && !is_unix_connection(c) &&
+	    (strncmp(url, "/api/", 5) == 0 || strcmp(url, "/metrics") == 0);
 }
 
 /* ---- the edge: what a request must be before it is served ---- */
@@ -768,8 +799,8 @@ is_unix_connection(struct MHD_Connection *c)
 
 /* What the edge refuses once the headers are in; a's answer if so. */
 static bool
-edge_refuses(struct http *h, struct MHD_Connection *c, const char *method,
-    struct req *r, struct api_reply *a)
+edge_refuses(struct http *h, struct MHD_Connection *c, const char *url,
+    const char *method, struct req *r, struct api_reply *a)
 {
 	const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_TRANSFER_ENCODING);
@@ -798,6 +829,11 @@ edge_refuses(struct http *h, struct MHD_Connection *c, const char *method,
 	else if (post && !authorized(h, c))
 		api_error(a, 401, "unauthorized", "this needs the API token "
 		    "(Authorization: Bearer ...)");
+	else if (!post && read_needs_token(h, c, url) &&
+	    !authorized_read(h, c))
+		api_error(a, 401, "unauthorized", "appcored listens beyond "
+		    "loopback: reads need the API token too (Authorization: "
+		    "Bearer ..., or the dashboard's appcore_token cookie)");
 	else if (cl != NULL && strtoull(cl, NULL, 10) > r->max)
 		api_error(a, 413, "too_large", "request bodies are limited to "
 		    "%zu bytes", r->max);
@@ -831,7 +867,7 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 		r->max = strcmp(method, "POST") == 0 &&
 		    strcmp(url, "/api/v1/images") == 0 && authorized(h, c) ?
 		    SYM_ELF_MAX : HTTP_BODY_MAX;
-		if (edge_refuses(h, c, method, r, &a))
+		if (edge_refuses(h, c, url, method, r, &a))
 			return send_reply(c, &a);
 		return MHD_YES;
 	}
@@ -1036,6 +1072,18 @@ listen_addr(const char *spec, struct sockaddr_storage *ss, socklen_t *len)
 	return 0;
 }
 
+static bool
+is_loopback(const struct sockaddr_storage *ss)
+{
+	const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+
+	if (ss->ss_family == AF_INET)
+		return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+	return ss->ss_family == AF_INET6 &&
+	    IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+}
+
 /* One daemon of libmicrohttpd on the socket `where` says, with the limits
  * and callbacks both listeners share. */
 static struct MHD_Daemon *
@@ -1164,6 +1212,7 @@ http_start(const struct config *cfg, struct bridge *b, const char *token,
 		    h->cfg.listen);
 		goto fail;
 	}
+	h->reads_need_token = !is_loopback(&ss);
 	bridge_set_waker(b, wake_read);
 	pthread_mutex_lock(&l->mu);
 	l->wake = wake_clients;

@@ -5,13 +5,34 @@ import uPlot from './uPlot.esm.js';
 const LIVE_WINDOW_S = 30;
 const $ = (id) => document.getElementById(id);
 const state = {
-  devices: [], selected: null, device: null, token: null,
+  devices: [], selected: null, device: null, token: null, stream: null,
   picks: [], live: null, liveData: null, redraw: false,
   hist: null, crashes: [], shownCrash: null,
 };
 
-async function api(path, opts = {}) {
+// Reads need the token too when appcored listens beyond loopback: the
+// dashboard asks once, and keeps it in a cookie that the stream and the
+// downloads carry as well (control still sends it as a header).
+let tokenAsked = null;
+
+function rememberToken(t) {
+  if (!t) return;
+  state.token = t;
+  document.cookie = `appcore_token=${encodeURIComponent(t)}; path=/; SameSite=Strict`;
+  if (state.stream && state.stream.readyState === EventSource.CLOSED) connect();
+}
+
+async function tokenForReads() {
+  if (!tokenAsked) tokenAsked = askToken().finally(() => { tokenAsked = null; });
+  const t = await tokenAsked;
+  if (t) rememberToken(t);
+  return t;
+}
+
+async function api(path, opts = {}, retried = false) {
   const r = await fetch(path, opts);
+  if (r.status === 401 && !retried && !opts.method && await tokenForReads())
+    return api(path, opts, true);
   const ctype = r.headers.get('Content-Type') || '';
   const body = ctype.startsWith('application/json') ? await r.json() : await r.text();
   if (!r.ok) {
@@ -385,7 +406,7 @@ function elfUpload(id) {
   input.onchange = async () => {
     const f = input.files[0];
     if (!f) return;
-    if (!state.token) state.token = await askToken();
+    if (!state.token) rememberToken(await askToken());
     if (!state.token) return;
     try {
       await api(`/api/v1/images?crash=${id}&name=${encodeURIComponent(f.name)}`, {
@@ -503,7 +524,7 @@ function askToken() {
 
 async function control(action, body) {
   if (state.selected === null) return;
-  if (!state.token) state.token = await askToken();
+  if (!state.token) rememberToken(await askToken());
   if (!state.token) return;
   const out = $('control-result');
   try {
@@ -523,6 +544,7 @@ async function control(action, body) {
 
 function connect() {
   const es = new EventSource('/api/v1/stream');
+  state.stream = es;
   const badge = $('stream-state');
   es.onopen = () => { badge.textContent = 'live'; badge.className = 'badge live'; };
   es.onerror = () => { badge.textContent = 'reconnecting'; badge.className = 'badge off'; };

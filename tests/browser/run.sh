@@ -27,8 +27,25 @@ xtensa-lx106-elf-gcc -g -ffunction-sections -ffreestanding -nostdlib \
     -mtext-section-literals -T "$src/core1_image.ld" -Dsink=sink2 \
     "$src/core1_image.c" -o "$tmp/other.elf" || exit 1
 node "$here/dashboard.mjs" "$url" "$out" "$tmp/state/api-token" \
-    "$tmp/core1.elf" "$tmp/other.elf"
+    "$tmp/core1.elf" "$tmp/other.elf" > "$tmp/tap1"
 rc=$?
 kill -TERM $dpid
 wait $dpid
-exit $rc
+# Beyond loopback, reads need the token: the page asks for it.
+"$appcored" --demo --state-dir "$tmp/state2" --user root --listen 0.0.0.0:0 \
+    --sim-args "--rate 200 --counters 4" > "$tmp/out2" 2> "$tmp/err2" &
+dpid=$!
+for _ in $(seq 50); do grep -q 'dashboard on' "$tmp/out2" && break; sleep 0.1; done
+port=$(sed -n 's|.*dashboard on http://[^/]*:\([0-9]*\)/.*|\1|p' "$tmp/out2")
+node "$here/token.mjs" "http://127.0.0.1:$port/" "$tmp/state2/api-token" \
+    > "$tmp/tap2"
+rc2=$?
+kill -TERM $dpid
+wait $dpid
+# One TAP stream: the two scripts' checks numbered on.
+cat "$tmp/tap1" "$tmp/tap2" | awk '
+    /^(not )?ok [0-9]+/ { n++; sub(/ok [0-9]+/, "ok " n); print; next }
+    /^1\.\.[0-9]+$/ { next }
+    { print }
+    END { print "1.." n }'
+[ $rc -eq 0 ] && [ $rc2 -eq 0 ]
