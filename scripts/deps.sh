@@ -14,6 +14,8 @@ packages=(
 	# tests: sanitizers, libFuzzer, Xtensa cross-compiler
 	clang libclang-rt-14-dev
 	gcc-xtensa-lx106 binutils-xtensa-lx106 picolibc-xtensa-lx106-elf
+	# tests: Xtensa programs under emulation
+	qemu-system-misc
 	python3
 	# the dashboard's browser test
 	chromium fonts-dejavu-core

@@ -774,10 +774,12 @@ watch_core1(struct ac_agent *a, uint64_t now)
 
 /* ---- sampling ---- */
 
+/* Kept with the rate: a division per poll costs hundreds of
+ * instructions on a core without a divider (tests/xtensa/agent_qemu.sh). */
 static uint32_t
 interval_us(const struct ac_agent *a)
 {
-	return 1000000u / a->cfg.rate_hz;
+	return a->interval_us;
 }
 
 static void
@@ -889,6 +891,7 @@ ac_agent_set_rate(struct ac_agent *a, uint32_t hz)
 		return AC_ERANGE;
 	flush_samples(a);
 	a->cfg.rate_hz = hz;
+	a->interval_us = 1000000u / hz;
 	a->next_sample_t = a->port->now_us(a->port->ctx);
 	a->force_key = true;
 	return 0;
@@ -1119,6 +1122,7 @@ ac_agent_init(struct ac_agent *a, const struct ac_agent_cfg *cfg,
 		return AC_ERANGE;
 	memset(a, 0, sizeof(*a));
 	a->cfg = *cfg;
+	a->interval_us = 1000000u / cfg->rate_hz;
 	a->crc_seed = ac_boot_seed(cfg->boot_id);
 	a->port = port;
 	a->r = region;

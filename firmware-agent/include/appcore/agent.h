@@ -103,6 +103,7 @@ struct ac_dump {
 
 struct ac_agent {
 	struct ac_agent_cfg cfg;
+	uint32_t interval_us;		/* between samples: 1e6 / rate_hz */
 	const struct ac_port *port;
 	struct ac_region *r;
 	uint32_t region_size;
