@@ -25,6 +25,17 @@
 #include "appcore/agent.h"
 #include "appcore_esp.h"
 
+/*
+ * ESP-IDF's console on USB-Serial-JTAG (primary, or the secondary console
+ * that is on by default on the S3) writes log text into the same USB
+ * endpoint as the agent's frames: the host would drop them as damaged.
+ */
+#if CONFIG_APPCORE_LINK_USB_SERIAL_JTAG && \
+    (CONFIG_ESP_CONSOLE_USB_SERIAL_JTAG || \
+    CONFIG_ESP_CONSOLE_SECONDARY_USB_SERIAL_JTAG)
+#error "appcore's link is USB-Serial-JTAG: set the console to UART only (CONFIG_ESP_CONSOLE_UART_DEFAULT=y, CONFIG_ESP_CONSOLE_SECONDARY_NONE=y), or use APPCORE_LINK_UART"
+#endif
+
 static const char *TAG = "appcore";
 static struct ac_agent s_agent;
 static TaskHandle_t s_task;
@@ -285,6 +296,16 @@ appcore_start(uint32_t entry)
 	cfg.restart = AC_RESTART_LIMIT;
 	cfg.restart_max = CONFIG_APPCORE_RESTART_MAX_PER_HOUR;
 #endif
+	/* The core-1 image is mapped first: before ESP-IDF 6.1 the MMU
+	 * driver gives it the first free range (core1_boot.c). */
+#if CONFIG_APPCORE_CORE1_FROM_PARTITION
+	if ((err = appcore_core1_load(&entry, cfg.image_hash)) != ESP_OK)
+		return err;
+#else
+	/* A linked-in core-1 program is part of the running application. */
+	esp_partition_get_sha256(esp_ota_get_running_partition(),
+	    cfg.image_hash);
+#endif
 	/* A crash store outlives resets; without one, dumps are sent from
 	 * the region and core 1 restarts only once a host has its dump. */
 	if (CONFIG_APPCORE_CRASH_PARTITION_LABEL[0] != '\0' &&
@@ -309,14 +330,6 @@ appcore_start(uint32_t entry)
 	boot[0] = esp_random();
 	boot[1] = esp_random();
 	memcpy(&cfg.boot_id, boot, sizeof(boot));
-#if CONFIG_APPCORE_CORE1_FROM_PARTITION
-	if ((err = appcore_core1_load(&entry, cfg.image_hash)) != ESP_OK)
-		return err;
-#else
-	/* A linked-in core-1 program is part of the running application. */
-	esp_partition_get_sha256(esp_ota_get_running_partition(),
-	    cfg.image_hash);
-#endif
 	/* Core 1 lays the region out itself (ac_core1_init); the agent
 	 * reports OFF until it does. */
 	memset((void *)CONFIG_APPCORE_REGION_BASE, 0, sizeof(struct ac_header));

@@ -11,9 +11,9 @@
 #include "esp_log.h"
 #include "esp_partition.h"
 #include "heap_memory_layout.h"
-#include "hal/mmu_hal.h"
+#include "esp_idf_version.h"
+#include "esp_mmu_map.h"
 #include "hal/mmu_types.h"
-#include "esp32s3/rom/cache.h"
 #include "esp32s3/rom/ets_sys.h"
 #include "soc/assist_debug_reg.h"
 #include "soc/system_reg.h"
@@ -33,6 +33,20 @@ _Static_assert(CONFIG_APPCORE_REGION_BASE % 16 == 0, "region alignment");
 SOC_RESERVE_MEMORY_REGION(CONFIG_APPCORE_REGION_BASE, REGION_END,
     appcore_region);
 
+/*
+ * Core 1 leaves reset in the ROM, which runs on the APP CPU's ROM stack
+ * (SOC_ROM_STACK_START, 8 KiB below 0x3FCED710) before it jumps to the
+ * boot address.  ESP-IDF gives that stack to the heap once app_main runs
+ * ("startup stacks", heap/port/esp32s3/memory_layout.c), and core 1 is
+ * started (and restarted) long after: the ROM would write into heap
+ * blocks.  So it stays out of the heap.
+ */
+SOC_RESERVE_MEMORY_REGION(SOC_ROM_STACK_START, SOC_ROM_STACK_START +
+    SOC_ROM_STACK_SIZE, appcore_app_rom_stack);
+_Static_assert(REGION_END <= SOC_ROM_STACK_START - SOC_ROM_STACK_SIZE ||
+    CONFIG_APPCORE_REGION_BASE >= SOC_ROM_STACK_START + SOC_ROM_STACK_SIZE,
+    "the shared region overlaps the ROM stacks");
+
 static const char *TAG = "appcore";
 
 /* Read by core1_trampoline.S: {stack top, entry}. */
@@ -40,6 +54,23 @@ DRAM_ATTR uint32_t appcore_core1_boot_args[2];
 static uint32_t s_entry;
 
 extern void appcore_core1_trampoline(void);
+
+/* ASSIST_DEBUG records core 1's PC and SP as it runs, read when it hangs
+ * (appcore_core1_stall_pcsp).  Its clock is off and the block held in
+ * reset until someone enables them (ESP-IDF does it only for the
+ * bootloader's reset-reason record of core 0). */
+static void
+core1_record_pcsp(void)
+{
+	SET_PERI_REG_MASK(SYSTEM_CPU_PERI_CLK_EN_REG,
+	    SYSTEM_CLK_EN_ASSIST_DEBUG);
+	CLEAR_PERI_REG_MASK(SYSTEM_CPU_PERI_RST_EN_REG,
+	    SYSTEM_RST_EN_ASSIST_DEBUG);
+	REG_WRITE(ASSIST_DEBUG_CORE_1_RCD_PDEBUGENABLE_REG,
+	    ASSIST_DEBUG_CORE_1_RCD_PDEBUGENABLE);
+	REG_WRITE(ASSIST_DEBUG_CORE_1_RCD_RECORDING_REG,
+	    ASSIST_DEBUG_CORE_1_RCD_RECORDING);
+}
 
 /* CLKGATE on, RUNSTALL off, pulse RESETING: core 1 starts in the ROM,
  * which jumps to the boot address. */
@@ -49,10 +80,7 @@ core1_release(void)
 	appcore_core1_boot_args[0] = REGION_END;
 	appcore_core1_boot_args[1] = s_entry;
 	ets_set_appcpu_boot_addr((uint32_t)appcore_core1_trampoline);
-	/* ASSIST_DEBUG records core 1's PC and SP as it runs: read when it
-	 * hangs (appcore_core1_stall_pcsp). */
-	REG_WRITE(ASSIST_DEBUG_CORE_1_RCD_EN_REG,
-	    ASSIST_DEBUG_CORE_1_RCD_RECORDEN | ASSIST_DEBUG_CORE_1_RCD_PDEBUGEN);
+	core1_record_pcsp();
 	esp_cpu_unstall(1);
 	SET_PERI_REG_MASK(SYSTEM_CORE_1_CONTROL_0_REG,
 	    SYSTEM_CONTROL_CORE_1_CLKGATE_EN);
@@ -95,7 +123,7 @@ appcore_core1_stall_pcsp(uint32_t *pc, uint32_t *sp)
 		return ESP_ERR_INVALID_STATE;
 	esp_cpu_stall(1);
 	*pc = REG_READ(ASSIST_DEBUG_CORE_1_RCD_PDEBUGPC_REG);
-	*sp = REG_READ(ASSIST_DEBUG_CORE_1_RCD_PDEBUGSP_REG);
+	*sp = REG_READ(ASSIST_DEBUG_CORE_1_RCD_SP_REG);
 	return ESP_OK;
 }
 
@@ -116,12 +144,51 @@ appcore_core1_restart(void)
 }
 
 #if CONFIG_APPCORE_CORE1_FROM_PARTITION
+/*
+ * The core-1 image is mapped through ESP-IDF's MMU driver, which then
+ * owns the entries: a later esp_partition_mmap() or esp_mmu_map() cannot
+ * be given the same pages.  From ESP-IDF 6.1 the driver maps at the
+ * address the image is linked for; before, it picks the first free range,
+ * which must be that address (map the image before anything else, as
+ * appcore_start does; the log says where to link otherwise).
+ */
+static esp_err_t
+map_image(const esp_partition_t *p, const void **out)
+{
+	const mmu_mem_caps_t caps = MMU_MEM_CAP_EXEC | MMU_MEM_CAP_READ |
+	    MMU_MEM_CAP_32BIT;
+	void *ptr = NULL;
+	esp_err_t err;
+
+#if ESP_IDF_VERSION >= ESP_IDF_VERSION_VAL(6, 1, 0)
+	err = esp_mmu_map_virt(CONFIG_APPCORE_CORE1_VADDR, p->address, p->size,
+	    MMU_TARGET_FLASH0, caps, 0, &ptr);
+#else
+	err = esp_mmu_map(p->address, p->size, MMU_TARGET_FLASH0, caps, 0,
+	    &ptr);
+#endif
+	if (err == ESP_OK && (uint32_t)ptr != CONFIG_APPCORE_CORE1_VADDR) {
+		ESP_LOGE(TAG, "the core-1 partition mapped at %p, not at "
+		    "0x%08x: link the core-1 program for %p and set "
+		    "APPCORE_CORE1_VADDR to it", ptr,
+		    (unsigned)CONFIG_APPCORE_CORE1_VADDR, ptr);
+		(void)esp_mmu_unmap(ptr);
+		return ESP_ERR_INVALID_STATE;
+	}
+	if (err != ESP_OK)
+		ESP_LOGE(TAG, "cannot map the core-1 partition (%lu bytes) at "
+		    "0x%08x: %s", (unsigned long)p->size,
+		    (unsigned)CONFIG_APPCORE_CORE1_VADDR, esp_err_to_name(err));
+	*out = ptr;
+	return err;
+}
+
 esp_err_t
 appcore_core1_load(uint32_t *entry, uint8_t sha256[32])
 {
 	const esp_partition_t *p;
-	uint32_t vaddr = CONFIG_APPCORE_CORE1_VADDR, mapped = 0, paddr;
-	mmu_target_t target;
+	const volatile struct appcore_core1_header *h;
+	const void *map;
 	esp_err_t err;
 
 	p = esp_partition_find_first(ESP_PARTITION_TYPE_ANY,
@@ -131,36 +198,25 @@ appcore_core1_load(uint32_t *entry, uint8_t sha256[32])
 		    CONFIG_APPCORE_CORE1_PARTITION_LABEL);
 		return ESP_ERR_NOT_FOUND;
 	}
-	if (p->address % 0x10000 != 0 || vaddr % 0x10000 != 0)
+	if (p->address % 0x10000 != 0 || CONFIG_APPCORE_CORE1_VADDR % 0x10000 !=
+	    0)
 		return ESP_ERR_INVALID_ARG;
-	/* The range must not already hold a mapping of core 0's. */
-	if (mmu_hal_vaddr_to_paddr(0, vaddr, &paddr, &target)) {
-		ESP_LOGE(TAG, "0x%08lx is already mapped: the core-0 image "
-		    "reaches it", (unsigned long)vaddr);
-		return ESP_ERR_INVALID_STATE;
-	}
 	if ((err = esp_partition_get_sha256(p, sha256)) != ESP_OK)
 		memset(sha256, 0, 32);
-	mmu_hal_map_region(0, MMU_TARGET_FLASH0, vaddr, p->address, p->size,
-	    &mapped);
-	Cache_Invalidate_Addr(vaddr, mapped);
-	{
-		const volatile struct appcore_core1_header *h =
-		    (const volatile struct appcore_core1_header *)vaddr;
-
-		*entry = h->entry;
-		if (h->magic == APPCORE_CORE1_MAGIC)	/* the ELF's hash */
-			for (int i = 0; i < 32; i++)
-				sha256[i] = h->elf_sha256[i];
-	}
-	if (*entry < vaddr || *entry >= vaddr + p->size) {
+	if ((err = map_image(p, &map)) != ESP_OK)
+		return err;
+	h = (const volatile struct appcore_core1_header *)map;
+	*entry = h->entry;
+	if (h->magic == APPCORE_CORE1_MAGIC)	/* the ELF's hash */
+		for (int i = 0; i < 32; i++)
+			sha256[i] = h->elf_sha256[i];
+	if (*entry < (uint32_t)map || *entry >= (uint32_t)map + p->size) {
 		ESP_LOGE(TAG, "core-1 entry 0x%08lx is outside its image",
 		    (unsigned long)*entry);
 		return ESP_ERR_INVALID_RESPONSE;
 	}
-	ESP_LOGI(TAG, "core-1 image: %lu bytes at flash 0x%08lx -> 0x%08lx",
-	    (unsigned long)p->size, (unsigned long)p->address,
-	    (unsigned long)vaddr);
+	ESP_LOGI(TAG, "core-1 image: %lu bytes at flash 0x%08lx -> %p",
+	    (unsigned long)p->size, (unsigned long)p->address, map);
 	return ESP_OK;
 }
 #else
