@@ -24,18 +24,19 @@ command -v qemu-system-xtensa >/dev/null || {
 XCC=xtensa-lx106-elf-gcc
 flags="--specs=/usr/lib/xtensa-lx106-elf/picolibc.specs -ffreestanding
  -std=c11 -O2 -g -Wall -Wextra -Werror -mtext-section-literals
- -I$src/firmware-agent/include -I$src/tests/xtensa"
+ -I$src/firmware-agent/include -I$src/tests/xtensa
+ -I$src/firmware-agent/port/qemu-xtensa"
 
 # The guest: the agent's core, the replay, the runtime.
 objs=
 for f in firmware-agent/core/wire.c firmware-agent/core/agent.c \
     firmware-agent/core/sha256.c tests/xtensa/replay.c \
-    tests/xtensa/replay_guest.c tests/xtensa/rt/libgcc_extra.c; do
+    tests/xtensa/replay_guest.c firmware-agent/port/qemu-xtensa/libgcc_extra.c; do
 	o=$work/$(basename "$f" .c).o
 	$XCC $flags -c "$src/$f" -o "$o" || { check 1 "xtensa build of $f"; echo "1..$n"; exit 1; }
 	objs="$objs $o"
 done
-$XCC $flags -c "$src/tests/xtensa/rt/start.S" -o "$work/start.o" || exit 1
+$XCC $flags -c "$src/firmware-agent/port/qemu-xtensa/start.S" -o "$work/start.o" || exit 1
 
 for counters in 16 64; do
 	rec=$work/states-$counters.bin
@@ -44,7 +45,7 @@ for counters in 16 64; do
 	    "$rec" > "$work/recording-$counters.S"
 	$XCC $flags -c "$work/recording-$counters.S" -o "$work/recording-$counters.o"
 	elf=$work/replay-$counters.elf
-	$XCC $flags -nostartfiles -T "$src/tests/xtensa/rt/xtensa.ld" \
+	$XCC $flags -nostartfiles -T "$src/firmware-agent/port/qemu-xtensa/xtensa.ld" \
 	    "$work/start.o" $objs "$work/recording-$counters.o" -o "$elf"
 	check $? "the replay links for Xtensa ($counters counters)"
 	"$replay_host" "$rec" > "$work/host-$counters.wire" 2> "$work/host-$counters.txt"

@@ -40,14 +40,16 @@ def build(fault):
              "-Werror", "-mtext-section-literals",
              "-I" + src + "/firmware-agent/include",
              "-I" + src + "/firmware-agent/core1/xtensa",
+             "-I" + src + "/firmware-agent/port/qemu-xtensa",
              "-DFAULT=%d" % fault, "-nostartfiles",
              "-Wl,--no-warn-rwx-segments",
-             "-T", src + "/tests/xtensa/rt/xtensa.ld"]
-    files = ["tests/xtensa/rt/start.S", "tests/xtensa/exc/core0.c",
+             "-T", src + "/firmware-agent/port/qemu-xtensa/xtensa.ld"]
+    files = ["firmware-agent/port/qemu-xtensa/start.S",
+             "tests/xtensa/exc/core0.c",
              "tests/xtensa/exc/core1.c",
              "firmware-agent/core1/xtensa/vectors.S",
              "firmware-agent/core1/xtensa/exception.c",
-             "tests/xtensa/rt/libgcc_extra.c"]
+             "firmware-agent/port/qemu-xtensa/libgcc_extra.c"]
     r = subprocess.run(["xtensa-lx106-elf-gcc"] + flags +
                        [src + "/" + f for f in files] + ["-o", elf],
                        capture_output=True, text=True)

@@ -10,7 +10,7 @@
 
 #include "appcore/region.h"
 #include "replay.h"
-#include "rt/semihost.h"
+#include "semihost.h"
 
 extern const uint8_t recording[], recording_end[];
 extern uint32_t xt_div64_calls, xt_div32_calls, xt_mul64_calls;

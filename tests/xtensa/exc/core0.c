@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "appcore/region.h"
-#include "../rt/semihost.h"
+#include "semihost.h"
 
 #define REGION_SIZE	0x8000u
 
