@@ -2,7 +2,7 @@
 """Checks an appcored database against appcore-sim's ground truth.
 
 usage: check_db.py DB DEVICE TRUTH... [--subset] [--no-loss-events]
-                   [--accounting] [--bound-ms N]
+                   [--accounting] [--bound-ms N] [--lossless-after-first]
 
 Each TRUTH file is one simulator run (one boot) of DEVICE, in order, with
 TRUTH.clock beside it: the simulator's own wall time of its device time 0.
@@ -15,6 +15,8 @@ daemon re-anchors).  Then:
   truth sample is stored twice;
 - default: every truth sample is stored;
 - --subset: some may be missing;
+- --lossless-after-first: none may be missing after the first stored one
+  (a board that ran before the host came loses only what came before);
 - --accounting: for each run's boot, boots.samples_produced equals the
   samples the simulator produced and samples_stored the samples stored.
 Prints TAP lines; exits 1 on failure."""
@@ -27,6 +29,7 @@ opts = [a for a in sys.argv[1:] if a.startswith("--")]
 subset = "--subset" in opts
 no_loss = "--no-loss-events" in opts
 accounting = "--accounting" in opts
+lossless_after_first = "--lossless-after-first" in opts
 bound_us = 100000
 max_gap_us = None
 for o in opts:
@@ -152,8 +155,13 @@ for run in range(len(runs)):
 for run in range(len(runs)):
     have = sorted(i for (r, i) in matched if r == run)
     if have:
-        print("# run %d: lost after the first stored sample: %d"
-              % (run + 1, runs[run][1] - have[0] - len(have)))
+        lost = runs[run][1] - have[0] - len(have)
+        if lossless_after_first:
+            check(lost == 0, "run %d: no sample lost after the first "
+                  "stored one (index %d; %d lost)" % (run + 1, have[0], lost))
+        else:
+            print("# run %d: lost after the first stored sample: %d"
+                  % (run + 1, lost))
 
 if max_gap_us is not None:
     for run, (_, _, tdevs) in enumerate(runs):

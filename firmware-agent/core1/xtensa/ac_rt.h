@@ -39,6 +39,12 @@ struct ac_rt_frame {
 #define AC_RT_DOUBLE	3
 
 void ac_rt_init(const struct ac_rt_cfg *);
+/* The calling CPU takes the runtime's vectors and its CCOMPARE0 timer
+ * interrupt (ac_rt_init does it for core 1; core 0 may call it alone). */
+void ac_rt_timer_init(void);
+/* Sleeps (WAITI: QEMU's host thread sleeps too) until CCOUNT reaches
+ * when, or returns at once if it has. */
+void ac_rt_sleep_until(uint32_t when);
 /* The exception handler's C half (called from vectors.S, never returns). */
 void ac_rt_exception(const struct ac_rt_frame *) __attribute__((noreturn));
 /* Core 1 stops for good: interrupts off, the CPU waiting. */

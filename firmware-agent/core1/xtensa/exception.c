@@ -8,12 +8,46 @@ extern const uint8_t ac_rt_vector_base[];
 
 static struct ac_rt_cfg rt;
 
+#define TIMER0_INT	6	/* CCOMPARE0, level 1 (LX106) */
+
+void
+ac_rt_timer_init(void)
+{
+	__asm__ volatile ("wsr.vecbase %0; rsync" : :
+	    "r"((uint32_t)(uintptr_t)ac_rt_vector_base) : "memory");
+	__asm__ volatile ("wsr.intenable %0; rsync" : :
+	    "r"(1u << TIMER0_INT) : "memory");
+}
+
 void
 ac_rt_init(const struct ac_rt_cfg *cfg)
 {
 	rt = *cfg;
-	__asm__ volatile ("wsr.vecbase %0; rsync" : :
-	    "r"((uint32_t)(uintptr_t)ac_rt_vector_base) : "memory");
+	ac_rt_timer_init();
+}
+
+static uint32_t
+ccount(void)
+{
+	uint32_t v;
+
+	__asm__ volatile ("rsr.ccount %0" : "=r"(v));
+	return v;
+}
+
+/* Level 1 masked while the deadline is set and checked; WAITI 0 unmasks
+ * and waits in one step, so the interrupt cannot slip in between. */
+void
+ac_rt_sleep_until(uint32_t when)
+{
+	uint32_t ps;
+
+	__asm__ volatile ("rsil %0, 1" : "=r"(ps) : : "memory");
+	__asm__ volatile ("wsr.ccompare0 %0; esync" : : "r"(when) :
+	    "memory");
+	if ((int32_t)(when - ccount()) > 0)
+		__asm__ volatile ("waiti 0" : : : "memory");
+	__asm__ volatile ("wsr.ps %0; rsync" : : "r"(ps) : "memory");
 }
 
 void

@@ -1,6 +1,8 @@
 /*
  * Core 1's vector table (ac_rt.h): each vector saves a0 in EXCSAVE1 and
- * jumps to its entry, which saves every address register, PC, PS, SAR,
+ * jumps to its entry.  A level-1 interrupt (the CCOMPARE0 timer that
+ * ac_rt_sleep_until sets) is acknowledged and returned from; anything
+ * else is a fault: the entry saves every address register, PC, PS, SAR,
  * EXCCAUSE and EXCVADDR in ac_rt_frame (struct ac_rt_frame), moves to an
  * exception stack and calls ac_rt_exception.  Nothing returns: core 1
  * halts with its state in the panic record.
@@ -30,11 +32,15 @@ ac_rt_vector_base:
 	.balign	4
 	.literal_position
 ac_rt_user_entry:
+	rsr.exccause a0
+	beqi	a0, 4, ac_rt_level1	/* the timer: not a fault */
 	movi	a0, ac_rt_frame
 	s32i	a2, a0, F_A(2)
 	movi	a2, 1			/* AC_RT_USER */
 	j	ac_rt_save
 ac_rt_kernel_entry:
+	rsr.exccause a0
+	beqi	a0, 4, ac_rt_level1
 	movi	a0, ac_rt_frame
 	s32i	a2, a0, F_A(2)
 	movi	a2, 2			/* AC_RT_KERNEL */
@@ -44,6 +50,14 @@ ac_rt_double_entry:
 	s32i	a2, a0, F_A(2)
 	movi	a2, 3			/* AC_RT_DOUBLE */
 	j	ac_rt_save
+
+/* A level-1 interrupt: only CCOMPARE0 is enabled (ac_rt_sleep_until);
+ * writing CCOMPARE0 acknowledges it.  Back to where it came. */
+ac_rt_level1:
+	rsr.ccompare0 a0
+	wsr.ccompare0 a0
+	rsr.excsave1 a0
+	rfe
 
 /* a0: the frame, a2: the kind; a2 itself saved already. */
 ac_rt_save:

@@ -37,6 +37,8 @@ struct sim_opts {
 	const char *store_path;		/* the crash store, or NULL */
 	const char *dump_truth_path;
 	bool no_samples_ref;		/* the benchmark's baseline */
+	const char *core1;		/* NULL: in-process; "xtensa[:ELF]" */
+	const char *fault;		/* xtensa: illegal, unaligned or bus */
 	uint8_t restart;		/* enum ac_restart_policy */
 	uint32_t restart_max;
 	uint64_t seed;
@@ -112,8 +114,19 @@ void sim_link_close(struct sim_link *);
 
 /* ---- sim_board.c ---- */
 
+/* Core 1 (and the agent) as Xtensa code under QEMU (sim_qemu.c). */
+struct sim_qemu {
+	int pid;			/* QEMU, or 0 */
+	int truth_fd;			/* its records, or -1 */
+	int ctl_fd;			/* a byte here: stop cleanly */
+	uint8_t buf[1 << 16];
+	size_t len;
+	uint64_t wall0_us;		/* wall time of device time 0 */
+};
+
 struct sim_board {
 	struct sim_opts opts;
+	struct sim_qemu qemu;
 	struct sim_core1 core1;
 	struct sim_link link;
 	struct ac_port port;
@@ -131,5 +144,16 @@ int sim_board_init(struct sim_board *, const struct sim_opts *,
 /* Runs until *stop or the duration ends; then drains and closes. */
 int sim_board_run(struct sim_board *);
 void sim_board_free(struct sim_board *);
+
+/* ---- sim_qemu.c ---- */
+
+bool sim_core1_is_xtensa(const struct sim_opts *);
+/* The link is open and the truth file too: start QEMU on the board's
+ * Xtensa program, handing it the link. */
+int sim_qemu_start(struct sim_board *);
+/* Until *stop, the duration, or QEMU's exit: the ground truth to its
+ * file.  Then QEMU is stopped. */
+int sim_qemu_run(struct sim_board *);
+void sim_qemu_stop(struct sim_board *);
 
 #endif /* APPCORE_SIM_H */

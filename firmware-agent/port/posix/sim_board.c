@@ -154,6 +154,26 @@ boot_id(void)
 	return id != 0 ? id : sim_now_ns() ^ (uint64_t)getpid() << 32;
 }
 
+/* Both cores under QEMU: only the link and the truth log live here. */
+static int
+board_init_xtensa(struct sim_board *b)
+{
+	const struct sim_opts *o = &b->opts;
+	int e;
+
+	if (o->truth_path != NULL) {
+		if ((b->truth = fopen(o->truth_path, "w")) == NULL)
+			return -1;
+		setvbuf(b->truth, NULL, _IOFBF, 1 << 20);
+	}
+	if (sim_link_open(&b->link, o->link) == 0 && sim_qemu_start(b) == 0)
+		return 0;
+	e = errno;
+	sim_board_free(b);
+	errno = e;
+	return -1;
+}
+
 int
 sim_board_init(struct sim_board *b, const struct sim_opts *o,
     atomic_int *stop)
@@ -167,11 +187,14 @@ sim_board_init(struct sim_board *b, const struct sim_opts *o,
 	b->stop = stop;
 	b->store_fd = -1;
 	b->link.fd = b->link.listen_fd = b->link.slave_fd = -1;
+	b->qemu.truth_fd = b->qemu.ctl_fd = -1;
 	if (idlen < 1 || idlen > AC_DEVICE_ID_MAX || o->counters < 1 ||
 	    o->counters > AC_MAX_COUNTERS) {
 		errno = EINVAL;
 		return -1;
 	}
+	if (sim_core1_is_xtensa(o))
+		return board_init_xtensa(b);
 	ac_agent_cfg_defaults(&cfg);
 	cfg.rate_hz = o->rate_hz;
 	cfg.hang_timeout_ms = o->hang_timeout_ms;
@@ -358,6 +381,28 @@ note_dump(struct sim_board *b)
 	fflush(b->dump_truth);
 }
 
+/*
+ * A pty forgets unread input when the master closes: wait until the host
+ * has read what is queued on its side.  Bytes reach that queue a little
+ * after write() returns, so it must read empty a few times in a row.
+ */
+static void
+pty_drain(struct sim_board *b, uint64_t until_ns, bool agent)
+{
+	for (int empty = 0; b->link.kind == SIM_LINK_PTY && empty < 5 &&
+	    sim_now_ns() < until_ns;) {
+		int queued = 0;
+
+		if (agent)
+			wait_io(b, port_now_us(b) + 10000, false);
+		else
+			(void)poll(NULL, 0, 10);
+		if (ioctl(b->link.slave_fd, FIONREAD, &queued) < 0)
+			break;
+		empty = queued == 0 ? empty + 1 : 0;
+	}
+}
+
 int
 sim_board_run(struct sim_board *b)
 {
@@ -365,6 +410,12 @@ sim_board_run(struct sim_board *b)
 	    b->t0_ns + (uint64_t)(b->opts.duration * 1e9) : UINT64_MAX;
 	uint64_t drain_end;
 
+	if (b->qemu.pid > 0) {
+		int rc = sim_qemu_run(b);
+
+		pty_drain(b, sim_now_ns() + DRAIN_NS, false);
+		return rc;
+	}
 	if (sim_core1_start(&b->core1) < 0)
 		return -1;
 	while (!*b->stop && sim_now_ns() < end_ns) {
@@ -381,25 +432,14 @@ sim_board_run(struct sim_board *b)
 	drain_end = sim_now_ns() + DRAIN_NS;
 	while (!link_send(b) && sim_now_ns() < drain_end)
 		wait_io(b, port_now_us(b) + 10000, true);
-	/* A pty forgets unread input when the master closes: wait until the
-	 * host has read what is queued on its side.  Bytes reach that queue
-	 * a little after write() returns, so it must read empty a few times
-	 * in a row. */
-	for (int empty = 0; b->link.kind == SIM_LINK_PTY && empty < 5 &&
-	    sim_now_ns() < drain_end;) {
-		int queued = 0;
-
-		wait_io(b, port_now_us(b) + 10000, false);
-		if (ioctl(b->link.slave_fd, FIONREAD, &queued) < 0)
-			break;
-		empty = queued == 0 ? empty + 1 : 0;
-	}
+	pty_drain(b, drain_end, true);
 	return 0;
 }
 
 void
 sim_board_free(struct sim_board *b)
 {
+	sim_qemu_stop(b);
 	sim_core1_stop(&b->core1);
 	sim_link_close(&b->link);
 	if (b->truth != NULL)

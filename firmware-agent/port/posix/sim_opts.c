@@ -38,6 +38,9 @@ sim_usage(FILE *f)
 "  --restart POLICY       after a crash is safe: never (default), always,\n"
 "                         or N = at most N restarts of core 1 per hour\n"
 "  --dump-truth FILE      write the region as frozen for each crash dump\n"
+"  --core1 xtensa[:ELF]   core 0 and core 1 as real Xtensa code under QEMU\n"
+"                         (two LX106 CPUs; default ELF: the bundled demo);\n"
+"                         --panic-after takes --fault illegal|unaligned|bus\n"
 "  --no-samples-ref       answer samples-ref as an older agent would (no\n"
 "                         references: a host waits for the next key frame)\n"
 "  --region-size BYTES    shared region size (default %u)\n"
@@ -88,6 +91,8 @@ sim_parse_args(struct sim_opts *o_, int argc, char **argv, FILE *out,
 		{ "restart", required_argument, NULL, 'X' },
 		{ "dump-truth", required_argument, NULL, 'D' },
 		{ "no-samples-ref", no_argument, NULL, 'N' },
+		{ "core1", required_argument, NULL, 'K' },
+		{ "fault", required_argument, NULL, 'F' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -130,6 +135,26 @@ sim_parse_args(struct sim_opts *o_, int argc, char **argv, FILE *out,
 			}
 			break;
 		case 'q': o.quiet = true; break;
+		case 'K':
+			if (strcmp(optarg, "host") != 0 &&
+			    strcmp(optarg, "xtensa") != 0 &&
+			    strncmp(optarg, "xtensa:", 7) != 0) {
+				snprintf(err, errlen, "--core1: '%s' is none "
+				    "of host, xtensa, xtensa:FILE.elf", optarg);
+				return -1;
+			}
+			o.core1 = strcmp(optarg, "host") == 0 ? NULL : optarg;
+			break;
+		case 'F':
+			if (strcmp(optarg, "illegal") != 0 &&
+			    strcmp(optarg, "unaligned") != 0 &&
+			    strcmp(optarg, "bus") != 0) {
+				snprintf(err, errlen, "--fault: '%s' is none of "
+				    "illegal, unaligned, bus", optarg);
+				return -1;
+			}
+			o.fault = optarg;
+			break;
 		case 'N': o.no_samples_ref = true; break;
 		case 'E': o.panic_each_run = true; break;
 		case 'h': sim_usage(out); return 1;

@@ -1,0 +1,301 @@
+/*
+ * appcore-sim --core1 xtensa: the board as real Xtensa code under QEMU
+ * (docs/emulated-board.md).  QEMU runs two LX106 CPUs on one memory: the
+ * agent's portable core on CPU 0, the core-1 program on CPU 1
+ * (firmware-agent/port/qemu-xtensa).  This side opens the link as for the
+ * in-process board (a pty, or the fd appcored --demo gives) and hands it
+ * to the guest, whose semihosting reads and writes it; the guest's ground
+ * truth comes back as binary records on a pipe and is written as the
+ * simulator's truth log.
+ */
+#define _GNU_SOURCE
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sim.h"
+
+#ifndef APPCORE_QEMU_BOARD_ELF
+#define APPCORE_QEMU_BOARD_ELF "/usr/local/share/appcore/appcore-board-xtensa.elf"
+#endif
+
+#define GUEST_LINK_FD	3
+#define GUEST_TRUTH_FD	4
+#define GUEST_CTL_FD	5
+#define REC_SAMPLE	0x31544341u	/* "ACT1" */
+#define REC_CLOCK	0x31434341u	/* "ACC1" */
+
+bool
+sim_core1_is_xtensa(const struct sim_opts *o)
+{
+	return o->core1 != NULL && strncmp(o->core1, "xtensa", 6) == 0;
+}
+
+static const char *
+board_elf(const struct sim_opts *o)
+{
+	if (o->core1[6] == ':' && o->core1[7] != '\0')
+		return o->core1 + 7;
+	if (getenv("APPCORE_QEMU_BOARD_ELF") != NULL)
+		return getenv("APPCORE_QEMU_BOARD_ELF");
+	return APPCORE_QEMU_BOARD_ELF;
+}
+
+static uint64_t
+wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* The guest's arguments, as -semihosting-config wants them. */
+static void
+semihosting_config(const struct sim_board *b, uint64_t boot, char *out,
+    size_t cap)
+{
+	const struct sim_opts *o = &b->opts;
+	int n;
+
+	n = snprintf(out, cap, "enable=on,arg=link=%d,arg=truth=%d,arg=ctl=%d,"
+	    "arg=counters=%u,arg=rate=%u,arg=device=%s,arg=boot=%" PRIx64
+	    ",arg=seed=%" PRIu64, GUEST_LINK_FD, b->truth != NULL ?
+	    GUEST_TRUTH_FD : -1, GUEST_CTL_FD, o->counters, o->rate_hz,
+	    o->device_id, boot, o->seed);
+	if (o->panic_after >= 0 && (size_t)n < cap)
+		n += snprintf(out + n, cap - (size_t)n, ",arg=panic=%u,"
+		    "arg=fault=%s", (unsigned)(o->panic_after * 1000),
+		    o->fault != NULL ? o->fault : "illegal");
+	if (o->hang_after >= 0 && (size_t)n < cap)
+		snprintf(out + n, cap - (size_t)n, ",arg=hang=%u",
+		    (unsigned)(o->hang_after * 1000));
+}
+
+/* In the child: the link and the truth pipe at fixed numbers, then
+ * QEMU. */
+static void
+exec_qemu(const char *elf, const char *semi, int link_fd, int truth_fd,
+    int ctl_fd)
+{
+	if (dup2(link_fd, GUEST_LINK_FD) < 0 ||
+	    (truth_fd >= 0 && dup2(truth_fd, GUEST_TRUTH_FD) < 0) ||
+	    dup2(ctl_fd, GUEST_CTL_FD) < 0)
+		_exit(127);
+	/* Two vCPUs, each a host thread: core 1 spins on CCOUNT and must not
+	 * starve core 0 (round-robin TCG switches every 100 ms). */
+	execlp("qemu-system-xtensa", "qemu-system-xtensa", "-M", "sim",
+	    "-cpu", "lx106", "-smp", "2", "-accel", "tcg,thread=multi",
+	    "-nographic", "-monitor", "none", "-semihosting-config", semi,
+	    "-kernel", elf, (char *)NULL);
+	_exit(127);
+}
+
+int
+sim_qemu_start(struct sim_board *b)
+{
+	const char *elf = board_elf(&b->opts);
+	char semi[1024];
+	int tp[2] = { -1, -1 }, cp[2], fl;
+	uint64_t boot;
+	pid_t pid;
+
+	b->qemu.truth_fd = -1;
+	if (access(elf, R_OK) != 0) {
+		fprintf(stderr, "appcore-sim: %s: %s (the Xtensa board "
+		    "program; --core1 xtensa:FILE)\n", elf, strerror(errno));
+		return -1;
+	}
+	if (b->link.kind != SIM_LINK_PTY && b->link.kind != SIM_LINK_FD) {
+		errno = ENOTSUP;
+		fprintf(stderr, "appcore-sim: --core1 xtensa takes a pty or "
+		    "fd link\n");
+		return -1;
+	}
+	if (b->truth != NULL && pipe2(tp, O_CLOEXEC) < 0)
+		return -1;
+	if (pipe2(cp, O_CLOEXEC) < 0)
+		return -1;
+	/* The guest never waits on the link: a full one drops frames, as a
+	 * USB-Serial-JTAG with no host does. */
+	fl = fcntl(b->link.fd, F_GETFL);
+	(void)fcntl(b->link.fd, F_SETFL, fl | O_NONBLOCK);
+	boot = (uint64_t)wall_us() ^ (uint64_t)getpid() << 40;
+	semihosting_config(b, boot, semi, sizeof(semi));
+	if ((pid = fork()) < 0) {
+		close(tp[0]);
+		close(tp[1]);
+		close(cp[0]);
+		close(cp[1]);
+		return -1;
+	}
+	if (pid == 0)
+		exec_qemu(elf, semi, b->link.fd, tp[1], cp[0]);
+	if (tp[1] >= 0)
+		close(tp[1]);
+	close(cp[0]);
+	b->qemu.pid = (int)pid;
+	b->qemu.truth_fd = tp[0];
+	b->qemu.ctl_fd = cp[1];
+	return 0;
+}
+
+static uint32_t
+le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+/* The guest's device time 0 in wall time: the least (arrival - device
+ * time) over its clock records, each sent as it was taken. */
+static void
+write_clock(struct sim_board *b, uint64_t dev_us)
+{
+	uint64_t wall0 = wall_us() - dev_us;
+	char path[4096];
+	FILE *f;
+
+	if (b->qemu.wall0_us != 0 && wall0 >= b->qemu.wall0_us)
+		return;
+	b->qemu.wall0_us = wall0;
+	snprintf(path, sizeof(path), "%s.clock", b->opts.truth_path);
+	if ((f = fopen(path, "w")) != NULL) {
+		fprintf(f, "%" PRIu64 "\n", b->qemu.wall0_us);
+		fclose(f);
+	}
+}
+
+/* One record at p (len bytes there); its size, or 0 if incomplete. */
+static size_t
+one_record(struct sim_board *b, const uint8_t *p, size_t len)
+{
+	uint32_t n;
+	size_t need;
+
+	if (len < 12)
+		return 0;
+	if (le32(p) == REC_CLOCK) {
+		write_clock(b, le32(p + 4) | (uint64_t)le32(p + 8) << 32);
+		return 12;
+	}
+	if (len < 24)
+		return 0;
+	n = le32(p + 4);
+	if (le32(p) != REC_SAMPLE || n > AC_MAX_COUNTERS)
+		return SIZE_MAX;		/* lost sync: give up */
+	need = 24 + 4u * n;
+	if (len < need)
+		return 0;
+	fprintf(b->truth, "%" PRIu64 " %" PRIu64, le32(p + 8) |
+	    (uint64_t)le32(p + 12) << 32, le32(p + 16) |
+	    (uint64_t)le32(p + 20) << 32);
+	for (uint32_t i = 0; i < n; i++)
+		fprintf(b->truth, " %" PRIu32, le32(p + 24 + 4 * i));
+	fputc('\n', b->truth);
+	return need;
+}
+
+/* Reads what the guest wrote; -1 at its end or on bad records. */
+static int
+pump_truth(struct sim_board *b)
+{
+	struct sim_qemu *q = &b->qemu;
+	ssize_t r = read(q->truth_fd, q->buf + q->len, sizeof(q->buf) - q->len);
+	size_t off = 0, used;
+
+	if (r <= 0)
+		return r == 0 || errno != EAGAIN ? -1 : 0;
+	q->len += (size_t)r;
+	while ((used = one_record(b, q->buf + off, q->len - off)) != 0) {
+		if (used == SIZE_MAX)
+			return -1;
+		off += used;
+	}
+	memmove(q->buf, q->buf + off, q->len - off);
+	q->len -= off;
+	return 0;
+}
+
+int
+sim_qemu_run(struct sim_board *b)
+{
+	struct sim_qemu *q = &b->qemu;
+	uint64_t end = b->opts.duration >= 0 ? wall_us() +
+	    (uint64_t)(b->opts.duration * 1e6) : UINT64_MAX;
+	int status;
+
+	while (!*b->stop && wall_us() < end) {
+		struct pollfd p = { q->truth_fd, POLLIN, 0 };
+
+		if (waitpid(q->pid, &status, WNOHANG) == q->pid) {
+			q->pid = 0;
+			fprintf(stderr, "appcore-sim: QEMU exited (%d)\n",
+			    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+			break;
+		}
+		if (q->truth_fd < 0) {
+			(void)poll(NULL, 0, 100);
+			continue;
+		}
+		if (poll(&p, 1, 100) > 0 && pump_truth(b) < 0) {
+			close(q->truth_fd);
+			q->truth_fd = -1;
+		}
+	}
+	sim_qemu_stop(b);
+	return 0;
+}
+
+/* Whether QEMU exited within ms (pumping its truth meanwhile). */
+static bool
+exited_within(int pid, int ms, struct sim_board *b)
+{
+	for (int waited = 0; waited < ms; waited += 10) {
+		struct pollfd p = { b->qemu.truth_fd, POLLIN, 0 };
+
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return true;
+		if (b->qemu.truth_fd >= 0 && poll(&p, 1, 10) > 0)
+			(void)pump_truth(b);
+		else if (b->qemu.truth_fd < 0)
+			(void)poll(NULL, 0, 10);
+	}
+	return false;
+}
+
+void
+sim_qemu_stop(struct sim_board *b)
+{
+	struct sim_qemu *q = &b->qemu;
+
+	if (q->pid > 0) {
+		/* A clean stop first: the guest sends what it holds. */
+		if (q->ctl_fd < 0 || write(q->ctl_fd, "q", 1) != 1 ||
+		    !exited_within(q->pid, 2000, b))
+			kill(q->pid, SIGTERM);
+		(void)waitpid(q->pid, NULL, 0);
+		q->pid = 0;
+	}
+	if (q->ctl_fd >= 0)
+		close(q->ctl_fd);
+	q->ctl_fd = -1;
+	if (q->truth_fd >= 0) {
+		while (pump_truth(b) == 0 && q->len < sizeof(q->buf))
+			;
+		close(q->truth_fd);
+		q->truth_fd = -1;
+	}
+	if (b->truth != NULL)
+		fflush(b->truth);
+}

@@ -1,0 +1,291 @@
+/*
+ * Core 0 of the emulated board (docs/emulated-board.md): the agent's
+ * portable core on CPU 0, as the ESP-IDF port runs it on the S3's core 0.
+ * Its platform: time from CCOUNT, the link and the ground truth through
+ * host file descriptors that QEMU's semihosting reads and writes (the
+ * launcher, appcore-sim --core1 xtensa, opens them and names them in the
+ * semihosting arguments), core 1 started through ac_boot_core1.
+ *
+ * Arguments (key=value): link=FD truth=FD ctl=FD counters=N rate=HZ
+ * device=ID boot=HEX mhz=N panic=MS fault=illegal|unaligned|bus hang=MS
+ * seed=N.  A byte on ctl asks for a clean stop: the agent sends what it
+ * holds, the truth is flushed, and the guest exits.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "ac_rt.h"
+#include "appcore/agent.h"
+#include "appcore/core1.h"
+#include "board.h"
+#include "semihost.h"
+
+extern uint32_t ac_boot_core1[2];
+
+_Alignas(64) uint8_t board_region[BOARD_REGION_SIZE];
+volatile struct board_core1_cfg board_core1_cfg;
+
+static struct ac_agent agent;
+static int link_fd = -1, truth_fd = -1, ctl_fd = -1;
+static uint32_t cycles_per_us = 40;
+
+/* ---- time: CCOUNT, extended to 64 bits, in microseconds ---- */
+
+static uint32_t last_ccount, rem_cycles;
+static uint64_t now_us_acc;
+
+static uint64_t
+port_now_us(void *ctx)
+{
+	uint32_t c = xt_ccount(), delta = c - last_ccount;
+
+	(void)ctx;
+	last_ccount = c;
+	rem_cycles += delta;		/* polled far more often than it wraps */
+	now_us_acc += rem_cycles / cycles_per_us;
+	rem_cycles %= cycles_per_us;
+	return now_us_acc;
+}
+
+/* ---- the ground truth: each sample as the agent took it ---- */
+
+static uint8_t truth_buf[8192];
+static size_t truth_len;
+
+static void
+truth_flush(void)
+{
+	if (truth_len > 0 && truth_fd >= 0)
+		(void)sh_write_all(truth_fd, truth_buf, truth_len);
+	truth_len = 0;
+}
+
+/* The device time now, at once (u32 'ACC1', u64 t_us): the launcher
+ * pairs it with its wall time on arrival; sent every 100 ms, the least
+ * difference is the clock (what arrives late only looks later). */
+static void
+send_clock(void)
+{
+	uint64_t t = port_now_us(NULL);
+	uint32_t rec[3] = { 0x31434341u, (uint32_t)t, (uint32_t)(t >> 32) };
+
+	if (truth_fd >= 0)
+		(void)sh_write_all(truth_fd, rec, sizeof(rec));
+}
+
+/* Little-endian records: u32 'ACT1', u32 n, u64 index, u64 t_us, n x u32. */
+static void
+port_on_sample(void *ctx, uint64_t index, uint64_t t, const uint32_t *v,
+    uint32_t n)
+{
+	uint32_t head[6] = { 0x31544341u, n, (uint32_t)index,
+	    (uint32_t)(index >> 32), (uint32_t)t, (uint32_t)(t >> 32) };
+	size_t need = sizeof(head) + 4u * n;
+
+	(void)ctx;
+	if (truth_fd < 0)
+		return;
+	if (truth_len + need > sizeof(truth_buf))
+		truth_flush();
+	memcpy(truth_buf + truth_len, head, sizeof(head));
+	memcpy(truth_buf + truth_len + sizeof(head), v, 4u * n);
+	truth_len += need;
+}
+
+static const struct ac_port port = {
+	.now_us = port_now_us,
+	.on_sample = port_on_sample,
+};
+
+/* ---- arguments ---- */
+
+static uint64_t
+parse_num(const char *s, int base)
+{
+	uint64_t v = 0;
+
+	for (; *s != '\0'; s++) {
+		uint32_t d = *s >= '0' && *s <= '9' ? (uint32_t)(*s - '0') :
+		    *s >= 'a' && *s <= 'f' ? (uint32_t)(*s - 'a' + 10) : 99;
+
+		if (d >= (uint32_t)base)
+			break;
+		v = v * (uint64_t)base + d;
+	}
+	return v;
+}
+
+static void
+apply_arg(const char *a, struct ac_agent_cfg *cfg)
+{
+	const char *v = strchr(a, '=');
+	size_t k = v != NULL ? (size_t)(v - a) : 0;
+
+	if (v++ == NULL)
+		return;
+#define KEY(s) (k == sizeof(s) - 1 && memcmp(a, s, k) == 0)
+	if (KEY("link"))
+		link_fd = (int)parse_num(v, 10);
+	else if (KEY("truth"))
+		truth_fd = (int)parse_num(v, 10);
+	else if (KEY("ctl"))
+		ctl_fd = (int)parse_num(v, 10);
+	else if (KEY("counters"))
+		board_core1_cfg.counters = (uint32_t)parse_num(v, 10);
+	else if (KEY("rate"))
+		cfg->rate_hz = (uint32_t)parse_num(v, 10);
+	else if (KEY("boot"))
+		cfg->boot_id = parse_num(v, 16);
+	else if (KEY("mhz"))
+		cycles_per_us = (uint32_t)parse_num(v, 10);
+	else if (KEY("panic"))
+		board_core1_cfg.panic_after_ms = (uint32_t)parse_num(v, 10);
+	else if (KEY("hang"))
+		board_core1_cfg.hang_after_ms = (uint32_t)parse_num(v, 10);
+	else if (KEY("seed"))
+		board_core1_cfg.seed = (uint32_t)parse_num(v, 10);
+	else if (KEY("fault"))
+		board_core1_cfg.fault = strcmp(v, "unaligned") == 0 ?
+		    FAULT_UNALIGNED : strcmp(v, "bus") == 0 ? FAULT_BUS :
+		    FAULT_ILLEGAL;
+	else if (KEY("device")) {
+		size_t n = strlen(v);
+
+		cfg->device_id_len = (uint8_t)(n < AC_DEVICE_ID_MAX ? n :
+		    AC_DEVICE_ID_MAX);
+		memcpy(cfg->device_id, v, cfg->device_id_len);
+	}
+#undef KEY
+}
+
+static void
+read_args(struct ac_agent_cfg *cfg)
+{
+	static uint32_t buf[1024];
+	int32_t argc = sh_call(SH_SYS_ARGC, 0, 0, 0);
+	int32_t size = sh_call(SH_SYS_ARGV_SZ, 0, 0, 0);
+
+	if (argc <= 0 || size <= 0 || (size_t)size > sizeof(buf))
+		return;
+	(void)sh_call(SH_SYS_ARGV, (int32_t)(uintptr_t)buf, 0, 0);
+	for (int32_t i = 0; i < argc; i++)
+		apply_arg((const char *)(uintptr_t)buf[i], cfg);
+}
+
+/* Until the agent's next deadline (now_us time).  QEMU wakes a sleeping
+ * vCPU a few ms late at times (measured: a sample tick in ten missed at
+ * 1 kHz), so core 0 sleeps only while the deadline is over 3 ms away,
+ * waking 2 ms early, and spins through the rest, as a busy core 0 would. */
+static void
+sleep_until_us(uint64_t t)
+{
+	uint64_t now = port_now_us(NULL);
+
+	if (t > now + 3000)
+		ac_rt_sleep_until(last_ccount + (uint32_t)(t - now - 2000) *
+		    cycles_per_us);
+}
+
+/* ---- the link ---- */
+
+static void
+link_send(void)
+{
+	const uint8_t *p;
+	size_t n;
+
+	while ((p = ac_agent_tx_peek(&agent, &n)) != NULL) {
+		size_t w = link_fd >= 0 ? sh_write_some(link_fd, p, n) : n;
+
+		ac_agent_tx_consume(&agent, w);
+		if (w < n)
+			break;		/* the host is not reading: later */
+	}
+}
+
+static void
+link_receive(void)
+{
+	uint8_t buf[256];
+	size_t n;
+
+	while (link_fd >= 0 && sh_readable(link_fd) &&
+	    (n = sh_read(link_fd, buf, sizeof(buf))) > 0)
+		ac_agent_rx(&agent, buf, n);
+}
+
+/* The launcher asked for a stop: what the agent holds goes out (for at
+ * most 200 ms of a full link), then the truth, then exit. */
+static int
+stop_cleanly(void)
+{
+	uint64_t until;
+
+	ac_agent_flush(&agent);
+	until = port_now_us(NULL) + 200000;
+	while (ac_agent_tx_peek(&agent, &(size_t){ 0 }) != NULL &&
+	    port_now_us(NULL) < until)
+		link_send();
+	truth_flush();
+	return 0;
+}
+
+int main(void);
+
+int
+main(void)
+{
+	struct ac_agent_cfg cfg;
+	uint64_t next = 0, next_io = 0, next_clock = 0;
+
+	ac_agent_cfg_defaults(&cfg);
+	cfg.rate_hz = 1000;
+	memcpy(cfg.device_id, "qemu-xtensa", 11);
+	cfg.device_id_len = 11;
+	cfg.boot_id = 1;
+	cfg.region_base = (uint32_t)(uintptr_t)board_region;
+	board_core1_cfg.counters = 16;
+	board_core1_cfg.fault = FAULT_ILLEGAL;
+	board_core1_cfg.seed = 1;
+	read_args(&cfg);
+	if (board_core1_cfg.counters == 0 ||
+	    board_core1_cfg.counters > AC_MAX_COUNTERS)
+		board_core1_cfg.counters = 16;
+	board_core1_cfg.cycles_per_ms = cycles_per_us * 1000;
+	last_ccount = xt_ccount();
+	ac_rt_timer_init();
+	/* Core 1 lays the region out itself; the agent reports OFF until
+	 * it does. */
+	memset(board_region, 0, sizeof(struct ac_header));
+	if (ac_agent_init(&agent, &cfg, &port, board_region,
+	    BOARD_REGION_SIZE) != 0)
+		return 2;
+	ac_boot_core1[1] = (uint32_t)(uintptr_t)(board_region +
+	    BOARD_REGION_SIZE);
+	__asm__ volatile ("memw" : : : "memory");
+	ac_boot_core1[0] = (uint32_t)(uintptr_t)core1_demo_main;
+	for (;;) {
+		uint64_t now = port_now_us(NULL);
+
+		if (now >= next) {
+			next = ac_agent_poll(&agent);
+			link_send();
+		}
+		if (now >= next_io) {		/* the host, once a ms */
+			if (ctl_fd >= 0 && sh_readable(ctl_fd))
+				return stop_cleanly();
+			if (now >= next_clock) {
+				truth_flush();	/* in order, then at once */
+				send_clock();
+				next_clock = now + 100000;
+			}
+			link_receive();
+			link_send();
+			if (truth_len > sizeof(truth_buf) / 2 ||
+			    now >= next_io + 20000)
+				truth_flush();
+			next_io = now + 1000;
+		}
+		sleep_until_us(next < next_io ? next : next_io);
+	}
+}
