@@ -19,6 +19,10 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gdbremote import (Gdb, free_port, REG_PC, REG_EPC1,  # noqa: E402
+                       REG_EXCCAUSE, REG_PRID, REG_EXCVADDR)
+
 src, work = sys.argv[1], sys.argv[2]
 os.makedirs(work, exist_ok=True)
 n = 0
@@ -64,63 +68,6 @@ def symbol(elf, name):
                          text=True).stdout
     m = re.search(r"^([0-9a-f]+) \w %s$" % name, out, re.M)
     return int(m.group(1), 16)
-
-
-class Gdb:
-    """Just enough of the GDB remote protocol for QEMU's gdbstub."""
-
-    def __init__(self, port):
-        end = time.time() + 10
-        while True:
-            try:
-                self.s = socket.create_connection(("127.0.0.1", port), 1)
-                break
-            except OSError:
-                if time.time() > end:
-                    raise
-                time.sleep(0.05)
-        self.s.settimeout(30)
-        self.buf = b""
-
-    def _packet(self):
-        while True:
-            m = re.search(rb"\$([^#]*)#[0-9a-fA-F]{2}", self.buf)
-            if m:
-                self.buf = self.buf[m.end():]
-                self.s.sendall(b"+")
-                return m.group(1).decode()
-            chunk = self.s.recv(4096)
-            if not chunk:
-                raise EOFError("gdbstub closed")
-            self.buf += chunk
-
-    def cmd(self, body, reply=True):
-        data = body.encode()
-        self.s.sendall(b"$%s#%02x" % (data, sum(data) & 0xff))
-        return self._packet() if reply else None
-
-    def regs(self):
-        """The selected CPU's registers by GDB number: QEMU answers 'p'
-        only to a GDB that read its target description, which the
-        Xtensa stub has none of, so 'g' and its order (XTREG numbers)."""
-        hexval = self.cmd("g")
-        return [int.from_bytes(bytes.fromhex(hexval[i:i + 8]), "little")
-                for i in range(0, len(hexval) - 7, 8)]
-
-    def close(self):
-        self.s.close()
-
-
-# GDB register numbers of QEMU's lx106 (target/xtensa/core-lx106).
-REG_PC, REG_EPC1, REG_EXCCAUSE, REG_PRID, REG_EXCVADDR = 16, 28, 42, 45, 48
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def run(fault, what):

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "sim.h"
+#include "sim_sha256.h"
 
 #ifndef APPCORE_QEMU_BOARD_ELF
 #define APPCORE_QEMU_BOARD_ELF "/usr/local/share/appcore/appcore-board-xtensa.elf"
@@ -66,13 +67,23 @@ semihosting_config(const struct sim_board *b, uint64_t boot, char *out,
     size_t cap)
 {
 	const struct sim_opts *o = &b->opts;
+	uint8_t sha[32];
 	int n;
 
-	n = snprintf(out, cap, "enable=on,arg=link=%d,arg=truth=%d,arg=ctl=%d,"
+	n = snprintf(out, cap, "enable=on,arg=link=%d,arg=ctl=%d,"
 	    "arg=counters=%u,arg=rate=%u,arg=device=%s,arg=boot=%" PRIx64
-	    ",arg=seed=%" PRIu64, GUEST_LINK_FD, b->truth != NULL ?
-	    GUEST_TRUTH_FD : -1, GUEST_CTL_FD, o->counters, o->rate_hz,
-	    o->device_id, boot, o->seed);
+	    ",arg=seed=%" PRIu64, GUEST_LINK_FD, GUEST_CTL_FD, o->counters,
+	    o->rate_hz, o->device_id, boot, o->seed);
+	if (b->truth != NULL && (size_t)n < cap)
+		n += snprintf(out + n, cap - (size_t)n, ",arg=truth=%d",
+		    GUEST_TRUTH_FD);
+	/* The image hash the agent reports: the ELF's, so that crashes name
+	 * it (appcorectl elf add). */
+	if (sim_sha256_file(board_elf(o), sha) == 0 && (size_t)n + 72 < cap) {
+		n += snprintf(out + n, cap - (size_t)n, ",arg=image=");
+		for (int i = 0; i < 32; i++)
+			n += snprintf(out + n, cap - (size_t)n, "%02x", sha[i]);
+	}
 	if (o->panic_after >= 0 && (size_t)n < cap)
 		n += snprintf(out + n, cap - (size_t)n, ",arg=panic=%u,"
 		    "arg=fault=%s", (unsigned)(o->panic_after * 1000),
@@ -82,22 +93,49 @@ semihosting_config(const struct sim_board *b, uint64_t boot, char *out,
 		    (unsigned)(o->hang_after * 1000));
 }
 
-/* In the child: the link and the truth pipe at fixed numbers, then
- * QEMU. */
+/* QEMU's command line.  APPCORE_QEMU_EXTRA_ARGS (space-separated) adds
+ * to it: tests pass "-gdb tcp:...  -S" to watch the guest from QEMU. */
+static char **
+qemu_argv(const char *elf, const char *semi)
+{
+	static char *argv[48];
+	static const char *const fixed[] = { "qemu-system-xtensa", "-M",
+	    "sim", "-cpu", "lx106", "-smp", "2", "-accel", "tcg,thread=multi",
+	    "-nographic", "-monitor", "none", "-semihosting-config" };
+	const char *extra = getenv("APPCORE_QEMU_EXTRA_ARGS");
+	char *copy = extra != NULL ? strdup(extra) : NULL, *save = NULL;
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		argv[n++] = (char *)fixed[i];
+	argv[n++] = (char *)semi;
+	for (char *tok = copy != NULL ? strtok_r(copy, " ", &save) : NULL;
+	    tok != NULL && n < 44; tok = strtok_r(NULL, " ", &save))
+		argv[n++] = tok;
+	argv[n++] = (char *)"-kernel";
+	argv[n++] = (char *)elf;
+	argv[n] = NULL;
+	return argv;
+}
+
+/* In the child: the link, the truth pipe and the stop pipe at fixed
+ * numbers, open across exec, then QEMU.  Each is first copied above the
+ * targets, so placing one never clobbers another. */
 static void
 exec_qemu(const char *elf, const char *semi, int link_fd, int truth_fd,
     int ctl_fd)
 {
-	if (dup2(link_fd, GUEST_LINK_FD) < 0 ||
-	    (truth_fd >= 0 && dup2(truth_fd, GUEST_TRUTH_FD) < 0) ||
-	    dup2(ctl_fd, GUEST_CTL_FD) < 0)
+	int l = fcntl(link_fd, F_DUPFD_CLOEXEC, 10);
+	int t = truth_fd >= 0 ? fcntl(truth_fd, F_DUPFD_CLOEXEC, 10) : -1;
+	int c = fcntl(ctl_fd, F_DUPFD_CLOEXEC, 10);
+
+	if (l < 0 || c < 0 || dup2(l, GUEST_LINK_FD) < 0 ||
+	    (t >= 0 && dup2(t, GUEST_TRUTH_FD) < 0) ||
+	    dup2(c, GUEST_CTL_FD) < 0)
 		_exit(127);
-	/* Two vCPUs, each a host thread: core 1 spins on CCOUNT and must not
-	 * starve core 0 (round-robin TCG switches every 100 ms). */
-	execlp("qemu-system-xtensa", "qemu-system-xtensa", "-M", "sim",
-	    "-cpu", "lx106", "-smp", "2", "-accel", "tcg,thread=multi",
-	    "-nographic", "-monitor", "none", "-semihosting-config", semi,
-	    "-kernel", elf, (char *)NULL);
+	/* Two vCPUs, each a host thread: core 0 spins between samples and
+	 * must not starve core 1 (round-robin TCG switches every 100 ms). */
+	execvp("qemu-system-xtensa", qemu_argv(elf, semi));
 	_exit(127);
 }
 

@@ -7,8 +7,8 @@
  * semihosting arguments), core 1 started through ac_boot_core1.
  *
  * Arguments (key=value): link=FD truth=FD ctl=FD counters=N rate=HZ
- * device=ID boot=HEX mhz=N panic=MS fault=illegal|unaligned|bus hang=MS
- * seed=N.  A byte on ctl asks for a clean stop: the agent sends what it
+ * device=ID boot=HEX image=SHA256HEX mhz=N panic=MS
+ * fault=illegal|unaligned|bus hang=MS seed=N.  A byte on ctl asks for a clean stop: the agent sends what it
  * holds, the truth is flushed, and the guest exits.
  */
 #include <stdint.h>
@@ -148,6 +148,12 @@ apply_arg(const char *a, struct ac_agent_cfg *cfg)
 		board_core1_cfg.fault = strcmp(v, "unaligned") == 0 ?
 		    FAULT_UNALIGNED : strcmp(v, "bus") == 0 ? FAULT_BUS :
 		    FAULT_ILLEGAL;
+	else if (KEY("image") && strlen(v) == 64)
+		for (int i = 0; i < 32; i++) {
+			char byte[3] = { v[2 * i], v[2 * i + 1], '\0' };
+
+			cfg->image_hash[i] = (uint8_t)parse_num(byte, 16);
+		}
 	else if (KEY("device")) {
 		size_t n = strlen(v);
 
