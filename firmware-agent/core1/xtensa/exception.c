@@ -8,6 +8,15 @@ extern const uint8_t ac_rt_vector_base[];
 
 static struct ac_rt_cfg rt;
 
+static uint32_t
+ccount(void)
+{
+	uint32_t v;
+
+	__asm__ volatile ("rsr.ccount %0" : "=r"(v));
+	return v;
+}
+
 #define TIMER0_INT	6	/* CCOMPARE0, level 1 (LX106) */
 
 void
@@ -26,14 +35,6 @@ ac_rt_init(const struct ac_rt_cfg *cfg)
 	ac_rt_timer_init();
 }
 
-static uint32_t
-ccount(void)
-{
-	uint32_t v;
-
-	__asm__ volatile ("rsr.ccount %0" : "=r"(v));
-	return v;
-}
 
 /* Level 1 masked while the deadline is set and checked; WAITI 0 unmasks
  * and waits in one step, so the interrupt cannot slip in between. */
@@ -50,11 +51,16 @@ ac_rt_sleep_until(uint32_t when)
 	__asm__ volatile ("wsr.ps %0; rsync" : : "r"(ps) : "memory");
 }
 
+/* Out of exception mode with level-1 interrupts on, then asleep, waking
+ * every 2^22 cycles (about 0.1 s at 40 MHz) and sleeping again: the
+ * host's vCPU thread rests, and core 0 may reset core 1 meanwhile (its
+ * new PC is taken at the next wake-up). */
 void
 ac_rt_halt(void)
 {
+	__asm__ volatile ("wsr.ps %0; rsync" : : "r"(0x20u) : "memory");
 	for (;;)
-		__asm__ volatile ("waiti 15" : : : "memory");
+		ac_rt_sleep_until(ccount() + (1u << 22));
 }
 
 /* Whether a is a return address: inside the text, just after a CALL0

@@ -119,6 +119,9 @@ struct sim_qemu {
 	int pid;			/* QEMU, or 0 */
 	int truth_fd;			/* its records, or -1 */
 	int ctl_fd;			/* a byte here: stop cleanly */
+	int hwreq_fd, hwans_fd;		/* core 0's RUNSTALL/RESET asks */
+	char gdb_path[108];		/* QEMU's gdbstub, or "" */
+	int gdb_fd;			/* connected, or -1 */
 	uint8_t buf[1 << 16];
 	size_t len;
 	uint64_t wall0_us;		/* wall time of device time 0 */
@@ -144,6 +147,21 @@ int sim_board_init(struct sim_board *, const struct sim_opts *,
 /* Runs until *stop or the duration ends; then drains and closes. */
 int sim_board_run(struct sim_board *);
 void sim_board_free(struct sim_board *);
+
+/* ---- sim_gdb.c: QEMU's gdbstub, for core 1's hardware controls ---- */
+
+#define SIM_GDB_NREGS	50	/* what 'g' gives for lx106 */
+#define SIM_GDB_A0	0
+#define SIM_GDB_A1	1
+#define SIM_GDB_PC	16
+#define SIM_GDB_PS	21
+int sim_gdb_connect(const char *path);
+/* Stops the whole guest (all CPUs). */
+int sim_gdb_stop(int fd);
+int sim_gdb_regs(int fd, int thread, uint32_t *regs, int max);
+int sim_gdb_set_regs(int fd, int thread, const uint32_t *regs, int n);
+/* The guest runs: only that thread (CPU index + 1), or all (0). */
+int sim_gdb_run(int fd, int only_thread);
 
 /* ---- sim_qemu.c ---- */
 

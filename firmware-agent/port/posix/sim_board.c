@@ -187,7 +187,8 @@ sim_board_init(struct sim_board *b, const struct sim_opts *o,
 	b->stop = stop;
 	b->store_fd = -1;
 	b->link.fd = b->link.listen_fd = b->link.slave_fd = -1;
-	b->qemu.truth_fd = b->qemu.ctl_fd = -1;
+	b->qemu.truth_fd = b->qemu.ctl_fd = b->qemu.gdb_fd = -1;
+	b->qemu.hwreq_fd = b->qemu.hwans_fd = -1;
 	if (idlen < 1 || idlen > AC_DEVICE_ID_MAX || o->counters < 1 ||
 	    o->counters > AC_MAX_COUNTERS) {
 		errno = EINVAL;

@@ -9,7 +9,9 @@
  * simulator's truth log.
  */
 #define _GNU_SOURCE
+#include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -33,6 +35,8 @@
 #define GUEST_LINK_FD	3
 #define GUEST_TRUTH_FD	4
 #define GUEST_CTL_FD	5
+#define GUEST_HWREQ_FD	6		/* core 0 asks for RUNSTALL/RESET */
+#define GUEST_HWANS_FD	7
 #define REC_SAMPLE	0x31544341u	/* "ACT1" */
 #define REC_CLOCK	0x31434341u	/* "ACC1" */
 
@@ -77,6 +81,11 @@ semihosting_config(const struct sim_board *b, uint64_t boot, char *out,
 	if (b->truth != NULL && (size_t)n < cap)
 		n += snprintf(out + n, cap - (size_t)n, ",arg=truth=%d",
 		    GUEST_TRUTH_FD);
+	if (b->qemu.gdb_path[0] != '\0' && (size_t)n < cap)
+		n += snprintf(out + n, cap - (size_t)n, ",arg=hwreq=%d,"
+		    "arg=hwans=%d,arg=restart=%s", GUEST_HWREQ_FD,
+		    GUEST_HWANS_FD, o->restart == AC_RESTART_NEVER ? "never" :
+		    "always");
 	/* The image hash the agent reports: the ELF's, so that crashes name
 	 * it (appcorectl elf add). */
 	if (sim_sha256_file(board_elf(o), sha) == 0 && (size_t)n + 72 < cap) {
@@ -96,7 +105,7 @@ semihosting_config(const struct sim_board *b, uint64_t boot, char *out,
 /* QEMU's command line.  APPCORE_QEMU_EXTRA_ARGS (space-separated) adds
  * to it: tests pass "-gdb tcp:...  -S" to watch the guest from QEMU. */
 static char **
-qemu_argv(const char *elf, const char *semi)
+qemu_argv(const char *elf, const char *semi, const char *gdb)
 {
 	static char *argv[48];
 	static const char *const fixed[] = { "qemu-system-xtensa", "-M",
@@ -109,6 +118,10 @@ qemu_argv(const char *elf, const char *semi)
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
 		argv[n++] = (char *)fixed[i];
 	argv[n++] = (char *)semi;
+	if (gdb[0] != '\0') {
+		argv[n++] = (char *)"-gdb";
+		argv[n++] = (char *)gdb;
+	}
 	for (char *tok = copy != NULL ? strtok_r(copy, " ", &save) : NULL;
 	    tok != NULL && n < 44; tok = strtok_r(NULL, " ", &save))
 		argv[n++] = tok;
@@ -122,20 +135,22 @@ qemu_argv(const char *elf, const char *semi)
  * numbers, open across exec, then QEMU.  Each is first copied above the
  * targets, so placing one never clobbers another. */
 static void
-exec_qemu(const char *elf, const char *semi, int link_fd, int truth_fd,
-    int ctl_fd)
+exec_qemu(const char *elf, const char *semi, const char *gdb,
+    const int from[5])
 {
-	int l = fcntl(link_fd, F_DUPFD_CLOEXEC, 10);
-	int t = truth_fd >= 0 ? fcntl(truth_fd, F_DUPFD_CLOEXEC, 10) : -1;
-	int c = fcntl(ctl_fd, F_DUPFD_CLOEXEC, 10);
+	static const int to[5] = { GUEST_LINK_FD, GUEST_TRUTH_FD,
+	    GUEST_CTL_FD, GUEST_HWREQ_FD, GUEST_HWANS_FD };
+	int high[5];
 
-	if (l < 0 || c < 0 || dup2(l, GUEST_LINK_FD) < 0 ||
-	    (t >= 0 && dup2(t, GUEST_TRUTH_FD) < 0) ||
-	    dup2(c, GUEST_CTL_FD) < 0)
-		_exit(127);
+	for (int i = 0; i < 5; i++)
+		high[i] = from[i] >= 0 ? fcntl(from[i], F_DUPFD_CLOEXEC, 10) :
+		    -1;
+	for (int i = 0; i < 5; i++)
+		if (high[i] >= 0 && dup2(high[i], to[i]) < 0)
+			_exit(127);
 	/* Two vCPUs, each a host thread: core 0 spins between samples and
 	 * must not starve core 1 (round-robin TCG switches every 100 ms). */
-	execvp("qemu-system-xtensa", qemu_argv(elf, semi));
+	execvp("qemu-system-xtensa", qemu_argv(elf, semi, gdb));
 	_exit(127);
 }
 
@@ -143,8 +158,9 @@ int
 sim_qemu_start(struct sim_board *b)
 {
 	const char *elf = board_elf(&b->opts);
-	char semi[1024];
-	int tp[2] = { -1, -1 }, cp[2], fl;
+	char semi[1024], gdb[160] = "";
+	int tp[2] = { -1, -1 }, cp[2], rq[2] = { -1, -1 }, an[2] = { -1, -1 };
+	int fl;
 	uint64_t boot;
 	pid_t pid;
 
@@ -164,6 +180,18 @@ sim_qemu_start(struct sim_board *b)
 		return -1;
 	if (pipe2(cp, O_CLOEXEC) < 0)
 		return -1;
+	/* QEMU's gdbstub plays RUNSTALL, RESETING and ASSIST_DEBUG for core
+	 * 1, unless a test holds the gdbstub itself. */
+	if (getenv("APPCORE_QEMU_EXTRA_ARGS") == NULL ||
+	    strstr(getenv("APPCORE_QEMU_EXTRA_ARGS"), "-gdb") == NULL) {
+		snprintf(b->qemu.gdb_path, sizeof(b->qemu.gdb_path),
+		    "/tmp/appcore-sim-%d.gdb", (int)getpid());
+		(void)unlink(b->qemu.gdb_path);
+		snprintf(gdb, sizeof(gdb), "unix:%s,server=on,wait=off",
+		    b->qemu.gdb_path);
+		if (pipe2(rq, O_CLOEXEC) < 0 || pipe2(an, O_CLOEXEC) < 0)
+			return -1;
+	}
 	/* The guest never waits on the link: a full one drops frames, as a
 	 * USB-Serial-JTAG with no host does. */
 	fl = fcntl(b->link.fd, F_GETFL);
@@ -178,10 +206,17 @@ sim_qemu_start(struct sim_board *b)
 		return -1;
 	}
 	if (pid == 0)
-		exec_qemu(elf, semi, b->link.fd, tp[1], cp[0]);
+		exec_qemu(elf, semi, gdb, (const int[5]){ b->link.fd, tp[1],
+		    cp[0], rq[1], an[0] });
 	if (tp[1] >= 0)
 		close(tp[1]);
 	close(cp[0]);
+	if (rq[1] >= 0) {
+		close(rq[1]);
+		close(an[0]);
+	}
+	b->qemu.hwreq_fd = rq[0];
+	b->qemu.hwans_fd = an[1];
 	b->qemu.pid = (int)pid;
 	b->qemu.truth_fd = tp[0];
 	b->qemu.ctl_fd = cp[1];
@@ -265,6 +300,76 @@ pump_truth(struct sim_board *b)
 	return 0;
 }
 
+/* Core 1 stalled where it is (RUNSTALL), its PC and SP read (the
+ * ASSIST_DEBUG record): QEMU stops the guest, then runs CPU 0 alone. */
+static int
+hw_stall(struct sim_qemu *q, uint8_t ans[9])
+{
+	uint32_t regs[SIM_GDB_NREGS];
+
+	if (sim_gdb_stop(q->gdb_fd) < 0 || sim_gdb_regs(q->gdb_fd, 2, regs,
+	    SIM_GDB_NREGS) <= SIM_GDB_PS)
+		return -1;
+	(void)sim_gdb_run(q->gdb_fd, 1);
+	ans[0] = 'k';
+	memcpy(ans + 1, &regs[SIM_GDB_PC], 4);
+	memcpy(ans + 5, &regs[SIM_GDB_A1], 4);
+	fprintf(stderr, "appcore-sim: core 1 stalled at pc 0x%08x sp 0x%08x "
+	    "(QEMU)\n", regs[SIM_GDB_PC], regs[SIM_GDB_A1]);
+	return 0;
+}
+
+/* Core 1 reset (RESETING): from entry, with a fresh stack and PS. */
+static int
+hw_restart(struct sim_qemu *q, uint32_t entry, uint32_t stack)
+{
+	uint32_t regs[SIM_GDB_NREGS];
+	int n;
+
+	if (sim_gdb_stop(q->gdb_fd) < 0 || (n = sim_gdb_regs(q->gdb_fd, 2,
+	    regs, SIM_GDB_NREGS)) <= SIM_GDB_PS)
+		return -1;
+	regs[SIM_GDB_A0] = 0;
+	regs[SIM_GDB_A1] = stack;
+	regs[SIM_GDB_PC] = entry;
+	regs[SIM_GDB_PS] = 0x20;	/* user mode, level 0, as at start */
+	if (sim_gdb_set_regs(q->gdb_fd, 2, regs, n) < 0)
+		return -1;
+	(void)sim_gdb_run(q->gdb_fd, 0);
+	fprintf(stderr, "appcore-sim: core 1 reset to 0x%08x (QEMU)\n",
+	    entry);
+	return 0;
+}
+
+/* What core 0 asked of core 1's hardware: 's' or 'r' + entry + stack. */
+static void
+hw_serve(struct sim_qemu *q)
+{
+	uint8_t req[9], ans[9] = { 'e' };
+	uint32_t entry, stack;
+	size_t len = 1;
+
+	if (read(q->hwreq_fd, req, 1) != 1) {
+		close(q->hwreq_fd);
+		q->hwreq_fd = -1;
+		return;
+	}
+	if (q->gdb_fd < 0)
+		q->gdb_fd = sim_gdb_connect(q->gdb_path);
+	if (q->gdb_fd >= 0 && req[0] == 's' && hw_stall(q, ans) == 0)
+		len = 9;
+	else if (q->gdb_fd >= 0 && req[0] == 'r' &&
+	    read(q->hwreq_fd, req + 1, 8) == 8) {
+		memcpy(&entry, req + 1, 4);
+		memcpy(&stack, req + 5, 4);
+		if (hw_restart(q, entry, stack) == 0)
+			ans[0] = 'k';
+	}
+	if (req[0] == 's' && len == 1)
+		len = 9;		/* a refusal the same size */
+	(void)!write(q->hwans_fd, ans, len);
+}
+
 int
 sim_qemu_run(struct sim_board *b)
 {
@@ -274,7 +379,8 @@ sim_qemu_run(struct sim_board *b)
 	int status;
 
 	while (!*b->stop && wall_us() < end) {
-		struct pollfd p = { q->truth_fd, POLLIN, 0 };
+		struct pollfd p[2] = { { q->truth_fd, POLLIN, 0 },
+		    { q->hwreq_fd, POLLIN, 0 } };
 
 		if (waitpid(q->pid, &status, WNOHANG) == q->pid) {
 			q->pid = 0;
@@ -282,17 +388,25 @@ sim_qemu_run(struct sim_board *b)
 			    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 			break;
 		}
-		if (q->truth_fd < 0) {
-			(void)poll(NULL, 0, 100);
+		if (poll(p, 2, 100) <= 0)
 			continue;
-		}
-		if (poll(&p, 1, 100) > 0 && pump_truth(b) < 0) {
+		if ((p[0].revents & (POLLIN | POLLHUP)) && pump_truth(b) < 0) {
 			close(q->truth_fd);
 			q->truth_fd = -1;
 		}
+		if (p[1].revents & (POLLIN | POLLHUP))
+			hw_serve(q);
 	}
 	sim_qemu_stop(b);
 	return 0;
+}
+
+static void
+close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
 }
 
 /* Whether QEMU exited within ms (pumping its truth meanwhile). */
@@ -328,6 +442,11 @@ sim_qemu_stop(struct sim_board *b)
 	if (q->ctl_fd >= 0)
 		close(q->ctl_fd);
 	q->ctl_fd = -1;
+	close_fd(&q->hwreq_fd);
+	close_fd(&q->hwans_fd);
+	close_fd(&q->gdb_fd);
+	if (q->gdb_path[0] != '\0')
+		(void)unlink(q->gdb_path);
 	if (q->truth_fd >= 0) {
 		while (pump_truth(b) == 0 && q->len < sizeof(q->buf))
 			;

@@ -8,7 +8,8 @@
  *
  * Arguments (key=value): link=FD truth=FD ctl=FD counters=N rate=HZ
  * device=ID boot=HEX image=SHA256HEX mhz=N panic=MS
- * fault=illegal|unaligned|bus hang=MS seed=N.  A byte on ctl asks for a clean stop: the agent sends what it
+ * fault=illegal|unaligned|bus hang=MS seed=N restart=never|always
+ * hwreq=FD hwans=FD.  A byte on ctl asks for a clean stop: the agent sends what it
  * holds, the truth is flushed, and the guest exits.
  */
 #include <stdint.h>
@@ -27,6 +28,7 @@ volatile struct board_core1_cfg board_core1_cfg;
 
 static struct ac_agent agent;
 static int link_fd = -1, truth_fd = -1, ctl_fd = -1;
+static int hw_req_fd = -1, hw_ans_fd = -1;	/* core 1's RUNSTALL/RESET */
 static uint32_t cycles_per_us = 40;
 
 /* ---- time: CCOUNT, extended to 64 bits, in microseconds ---- */
@@ -92,7 +94,57 @@ port_on_sample(void *ctx, uint64_t index, uint64_t t, const uint32_t *v,
 	truth_len += need;
 }
 
-static const struct ac_port port = {
+/*
+ * Core 1's hardware controls.  On the S3 core 0 writes RUNSTALL and
+ * RESETING and reads the ASSIST_DEBUG record; here the launcher does the
+ * same to CPU 1 through QEMU's gdbstub: a request byte goes out, and the
+ * answer is awaited without blocking the vCPU (QEMU must be able to stop
+ * it meanwhile), for at most a second.
+ */
+static int
+hw_request(const uint8_t *req, size_t len, uint8_t *ans, size_t n)
+{
+	uint64_t until;
+	size_t got = 0;
+
+	if (hw_req_fd < 0 || hw_ans_fd < 0 || sh_write_all(hw_req_fd, req,
+	    len) < 0)
+		return -1;
+	until = port_now_us(NULL) + 1000000;
+	while (got < n && port_now_us(NULL) < until)
+		if (sh_readable(hw_ans_fd))
+			got += sh_read(hw_ans_fd, ans + got, n - got);
+	return got == n && ans[0] == 'k' ? 0 : -1;
+}
+
+static int
+port_core1_stall(void *ctx, uint32_t *pc, uint32_t *sp)
+{
+	uint8_t a[9];
+
+	(void)ctx;
+	if (hw_request((const uint8_t *)"s", 1, a, sizeof(a)) < 0)
+		return -1;
+	memcpy(pc, a + 1, 4);
+	memcpy(sp, a + 5, 4);
+	return 0;
+}
+
+static int
+port_core1_restart(void *ctx)
+{
+	uint32_t entry = (uint32_t)(uintptr_t)core1_demo_main;
+	uint32_t stack = (uint32_t)(uintptr_t)(board_region +
+	    BOARD_REGION_SIZE);
+	uint8_t req[9] = { 'r' }, a[1];
+
+	(void)ctx;
+	memcpy(req + 1, &entry, 4);
+	memcpy(req + 5, &stack, 4);
+	return hw_request(req, sizeof(req), a, sizeof(a));
+}
+
+static struct ac_port port = {
 	.now_us = port_now_us,
 	.on_sample = port_on_sample,
 };
@@ -130,6 +182,10 @@ apply_arg(const char *a, struct ac_agent_cfg *cfg)
 		truth_fd = (int)parse_num(v, 10);
 	else if (KEY("ctl"))
 		ctl_fd = (int)parse_num(v, 10);
+	else if (KEY("hwreq"))
+		hw_req_fd = (int)parse_num(v, 10);
+	else if (KEY("hwans"))
+		hw_ans_fd = (int)parse_num(v, 10);
 	else if (KEY("counters"))
 		board_core1_cfg.counters = (uint32_t)parse_num(v, 10);
 	else if (KEY("rate"))
@@ -138,6 +194,9 @@ apply_arg(const char *a, struct ac_agent_cfg *cfg)
 		cfg->boot_id = parse_num(v, 16);
 	else if (KEY("mhz"))
 		cycles_per_us = (uint32_t)parse_num(v, 10);
+	else if (KEY("restart"))
+		cfg->restart = strcmp(v, "always") == 0 ? AC_RESTART_ALWAYS :
+		    AC_RESTART_NEVER;
 	else if (KEY("panic"))
 		board_core1_cfg.panic_after_ms = (uint32_t)parse_num(v, 10);
 	else if (KEY("hang"))
@@ -254,6 +313,10 @@ main(void)
 	board_core1_cfg.fault = FAULT_ILLEGAL;
 	board_core1_cfg.seed = 1;
 	read_args(&cfg);
+	if (hw_req_fd >= 0 && hw_ans_fd >= 0) {
+		port.core1_stall = port_core1_stall;
+		port.core1_restart = port_core1_restart;
+	}
 	if (board_core1_cfg.counters == 0 ||
 	    board_core1_cfg.counters > AC_MAX_COUNTERS)
 		board_core1_cfg.counters = 16;
