@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include <sqlite3.h>
 
 #include "api_internal.h"
+#include "appcore/region.h"
 #include "http.h"
 #include "coredump.h"
 #include "hex.h"
@@ -153,6 +155,18 @@ add_hex(json_object *o, const char *k, const uint8_t *p, size_t n)
 }
 
 /* The blob of a snapshot row (key in column col); NULL when none. */
+/* SAR at the fault, from the panic record in the dump (the region as
+ * core 1 left it; the crash message does not carry it); 0 if not there. */
+static uint32_t
+dump_sar(const uint8_t *p, size_t n)
+{
+	size_t off = offsetof(struct ac_region, panic) +
+	    offsetof(struct ac_panic_record, sar);
+
+	return n >= off + 4 && le32_get(p) == AC_REGION_MAGIC ?
+	    le32_get(p + off) : 0;
+}
+
 static void *
 snapshot_blob(struct http *h, sqlite3_stmt *st, int col, size_t *n)
 {
@@ -662,6 +676,7 @@ get_crash_dump(struct http *h, struct MHD_Connection *c, int64_t id,
 	}
 	/* The faulting window is window 0: a0..a15 are ar[0..15]. */
 	regs.ar[1] = sp != 0 ? sp : regs.ar[1];
+	regs.sar = dump_sar(p, n);
 	regs.windowstart = 1;
 	regs.signal = 6;			/* SIGABRT: a panic */
 	a->status = 200;
@@ -686,6 +701,7 @@ get_crash_dump(struct http *h, struct MHD_Connection *c, int64_t id,
 		json_object_object_add(o, "crash", json_object_new_int64(id));
 		json_object_object_add(o, "pc", json_object_new_int64(regs.pc));
 		json_object_object_add(o, "ps", json_object_new_int64(regs.ps));
+		json_object_object_add(o, "sar", json_object_new_int64(regs.sar));
 		json_object_object_add(o, "sp", json_object_new_int64(sp));
 		arr = json_object_new_array();
 		for (int i = 0; i < 16; i++)

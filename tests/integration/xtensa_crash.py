@@ -26,7 +26,7 @@ import time
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "xtensa"))
 from gdbremote import (Gdb, free_port, mem, REG_EPC1,  # noqa: E402
-                       REG_EXCCAUSE, REG_EXCSAVE1, REG_EXCVADDR)
+                       REG_EXCCAUSE, REG_EXCSAVE1, REG_EXCVADDR, REG_SAR)
 
 appcored, sim, ctl, shim, elf = sys.argv[1:6]
 n = 0
@@ -104,7 +104,7 @@ def one_fault(fault, cause, tmp):
         g.cmd("Hg2")
         regs = g.regs()
         truth = {"exccause": regs[REG_EXCCAUSE], "pc": regs[REG_EPC1],
-                 "excvaddr": regs[REG_EXCVADDR],
+                 "excvaddr": regs[REG_EXCVADDR], "sar": regs[REG_SAR],
                  "ar": [regs[REG_EXCSAVE1]] + regs[1:16],
                  "stack": mem(g, regs[1], 64)}
         check(stop.startswith("T05") and truth["exccause"] == cause,
@@ -136,6 +136,16 @@ def one_fault(fault, cause, tmp):
     check(len(dump) == dump_size and dump[off:off + 64] == truth["stack"],
           "%s: the dump holds core 1's real stack (64 bytes at SP, offset "
           "%#x of %d)" % (fault, off, len(dump)))
+    r = subprocess.run([ctl] + base + ["crash", "get", str(cid), "--format",
+                                       "json", "-o", tmp + "/dump.json"],
+                       capture_output=True, text=True)
+    try:
+        sar = json.load(open(tmp + "/dump.json"))["sar"]
+    except (OSError, ValueError, KeyError):
+        sar = None
+    check(sar == truth["sar"] and sar == 11,
+          "%s: SAR %s in the dump's panic record is QEMU's (%s)" %
+          (fault, sar, truth["sar"]))
     r = subprocess.run([ctl] + base + ["elf", "add", elf, "--crash",
                                        str(cid)], capture_output=True,
                        text=True)

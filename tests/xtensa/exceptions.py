@@ -21,7 +21,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gdbremote import (Gdb, free_port, REG_PC, REG_EPC1,  # noqa: E402
-                       REG_EXCCAUSE, REG_PRID, REG_EXCVADDR)
+                       REG_EXCCAUSE, REG_PRID, REG_EXCVADDR, REG_SAR)
 
 src, work = sys.argv[1], sys.argv[2]
 os.makedirs(work, exist_ok=True)
@@ -97,7 +97,7 @@ def run(fault, what):
         g.cmd("Hg%x" % thread)
         regs = g.regs()
         truth = {"exccause": regs[REG_EXCCAUSE], "pc": regs[REG_EPC1],
-                 "excvaddr": regs[REG_EXCVADDR]}
+                 "excvaddr": regs[REG_EXCVADDR], "sar": regs[REG_SAR]}
         for i in range(16):
             truth["a%d" % i] = regs[i]
         check(regs[REG_PRID] == 1 and regs[REG_PC] == vector,
@@ -120,10 +120,10 @@ def run(fault, what):
           (what, rc))
     diffs = [k for k in truth if record.get(k) != truth[k]]
     check(truth and not diffs,
-          "%s: EXCCAUSE %s, EPC1 %s, EXCVADDR %s and a0-a15 in the panic "
-          "record equal QEMU's at the fault%s" %
+          "%s: EXCCAUSE %s, EPC1 %s, EXCVADDR %s, SAR %s and a0-a15 in the "
+          "panic record equal QEMU's at the fault%s" %
           (what, truth.get("exccause"), hex(truth.get("pc", 0)),
-           hex(truth.get("excvaddr", 0)),
+           hex(truth.get("excvaddr", 0)), truth.get("sar"),
            "" if not diffs else "; differ: " + ", ".join(
                "%s %s vs %s" % (k, hex(record.get(k, -1)), hex(truth[k]))
                for k in diffs)))

@@ -52,7 +52,7 @@ class Gdb:
 
 
 # GDB register numbers of QEMU's lx106 (target/xtensa/core-lx106).
-REG_PC, REG_EPC1, REG_EXCSAVE1 = 16, 28, 34
+REG_PC, REG_SAR, REG_EPC1, REG_EXCSAVE1 = 16, 17, 28, 34
 REG_EXCCAUSE, REG_PRID, REG_EXCVADDR = 42, 45, 48
 
 

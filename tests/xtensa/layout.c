@@ -60,7 +60,7 @@ const struct ac_layout_entry ac_layout[] = {
 	F(ac_panic_record, excvaddr),
 	F(ac_panic_record, line),
 	F(ac_panic_record, bt_count),
-	F(ac_panic_record, reserved),
+	F(ac_panic_record, sar),
 	F(ac_panic_record, ar),
 	F(ac_panic_record, bt),
 	F(ac_panic_record, file),

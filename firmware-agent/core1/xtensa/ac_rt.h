@@ -1,7 +1,7 @@
 /*
  * The core-1 runtime for bare-metal Xtensa programs (call0 ABI): vectors
  * at VECBASE, and a handler that turns any CPU exception into the panic
- * record of appcore/core1.h (EXCCAUSE, the faulting PC, EXCVADDR, PS,
+ * record of appcore/core1.h (EXCCAUSE, the faulting PC, EXCVADDR, PS, SAR,
  * a0-a15 and a backtrace), then halts core 1 for the agent on core 0.
  *
  * A program calls ac_rt_init() once, after ac_core1_init():

@@ -127,6 +127,7 @@ ac_rt_exception(const struct ac_rt_frame *f)
 		    cause_name(f->exccause),
 		.pc = f->pc, .sp = f->a[1], .ps = f->ps,
 		.exccause = f->exccause, .excvaddr = f->excvaddr,
+		.sar = f->sar,
 		.ar = f->a,
 	};
 

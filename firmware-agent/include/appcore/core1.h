@@ -150,7 +150,7 @@ struct ac_panic_info {
 	const char *file;
 	uint32_t line;
 	const char *msg;
-	uint32_t pc, sp, ps, exccause, excvaddr;
+	uint32_t pc, sp, ps, exccause, excvaddr, sar;
 	const uint32_t *ar;	/* 16 words, or NULL */
 	const uint32_t *bt;	/* bt_count words, or NULL */
 	uint32_t bt_count;
@@ -180,6 +180,7 @@ ac_panic_record(struct ac_region *r, const struct ac_panic_info *pi)
 	AC_STORE(&p->ps, pi->ps);
 	AC_STORE(&p->exccause, pi->exccause);
 	AC_STORE(&p->excvaddr, pi->excvaddr);
+	AC_STORE(&p->sar, pi->sar);
 	AC_STORE(&p->line, pi->line);
 	AC_STORE(&p->bt_count, nbt);
 	for (uint32_t i = 0; i < 16; i++)

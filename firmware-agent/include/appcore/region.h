@@ -120,7 +120,7 @@ struct ac_panic_record {
 	uint32_t excvaddr;
 	uint32_t line;
 	uint32_t bt_count;
-	uint32_t reserved;
+	uint32_t sar;		/* shift amount register; 0 when not known */
 	uint32_t ar[16];	/* a0..a15 of the faulting window */
 	uint32_t bt[AC_BT_MAX];
 	char file[AC_PANIC_FILE_LEN];

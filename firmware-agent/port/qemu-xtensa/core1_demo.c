@@ -36,6 +36,7 @@ __attribute__((noinline)) void
 demo_fault(uint32_t kind)
 {
 	demo_sink = kind;
+	__asm__ volatile ("ssai 11");	/* a SAR the crash must show */
 	if (kind == FAULT_ILLEGAL)
 		__asm__ volatile ("ill");
 	demo_bad_address = kind == FAULT_UNALIGNED ? (uintptr_t)board_region +

@@ -76,6 +76,7 @@ main(void)
 	s = field(s, "excvaddr", p->excvaddr);
 	s = field(s, "ps", p->ps);
 	s = field(s, "sp", p->sp);
+	s = field(s, "sar", p->sar);
 	for (int i = 0; i < 16; i++) {
 		name[1] = (char)(i < 10 ? '0' + i : '1');
 		name[2] = (char)(i < 10 ? '\0' : '0' + i - 10);

@@ -34,8 +34,8 @@ fault_inner(uint32_t v)
 {
 	sink = v;
 #if FAULT == 1			/* illegal instruction */
-	__asm__ volatile ("movi a2, 0x1234; movi a3, 0x5678; ill" : : :
-	    "a2", "a3");
+	__asm__ volatile ("movi a2, 0x1234; movi a3, 0x5678; ssai 13; ill" :
+	    : : "a2", "a3");
 #else				/* 2: unaligned; 3: nothing answers */
 	sink = *(volatile uint32_t *)fault_address;
 #endif
