@@ -94,13 +94,18 @@ kill9)
 	    --truth "$tmp/t1"
 	pty=$(awk '/link pty/{print $4}' "$tmp/s1")
 	start_daemon --port "$pty"
-	sleep 5
+	# Killed once a snapshot (taken at connect) and samples are committed.
+	i=0
+	until [ -n "$(q "SELECT blob_key FROM snapshots LIMIT 1" 2>/dev/null)" ] &&
+	    [ "$(q "SELECT count(*) FROM samples" 2>/dev/null)" -gt 1000 ]; do
+		i=$((i + 1)); [ $i -gt 300 ] && break; sleep 0.1
+	done
 	before=$(q "SELECT count(*) FROM samples")
 	snap=$(q "SELECT blob_key FROM snapshots ORDER BY t DESC LIMIT 1")
 	kill -9 $dpid
 	wait $dpid 2>/dev/null
 	echo "# killed with $before counter-samples committed"
-	sleep 2
+	sleep 2		# the daemon stays down a while: a gap to account for
 	start_daemon --port "$pty"
 	wait $simpid
 	wait_line "$tmp/d.out" 'link down' 10

@@ -157,10 +157,22 @@ def one_fault(fault, cause, tmp):
         frames = json.loads(r.stdout)["symbols"]["backtrace"]
         names = [f.get("function", "?") for f in frames]
     except (ValueError, KeyError, TypeError):
-        names = [r.stdout[:200]]
+        frames, names = [], [r.stdout[:200]]
     want = ["demo_fault", "demo_mixer", "demo_process", "core1_demo_main"]
     check(names[:4] == want, "%s: the backtrace names the faulting call "
           "chain: %s" % (fault, " <- ".join(map(str, names))))
+    # Its lines, against addr2line on the same ELF at the same addresses
+    # (for a caller, the return address its call left).
+    lines = ["%s:%s" % (os.path.basename(str(f.get("file"))), f.get("line"))
+             for f in frames[:4]]
+    addrs = ["%x" % (f.get("call", f.get("address", 0))) for f in frames[:4]]
+    a2l = subprocess.run(["xtensa-lx106-elf-addr2line", "-e", elf] + addrs,
+                         capture_output=True, text=True).stdout.split()
+    a2l = [os.path.basename(x).split(" ")[0] for x in a2l]
+    check(len(lines) == 4 and lines == a2l and
+          all(x.startswith("core1_demo.c:") for x in lines),
+          "%s: and its lines, as addr2line gives them: %s" %
+          (fault, " <- ".join(lines)))
     for p in (d, simp):
         p.send_signal(signal.SIGTERM)
         try:

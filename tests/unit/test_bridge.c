@@ -139,6 +139,7 @@ struct ingest {
 	struct blobs *blobs;
 	atomic_int quit;
 	atomic_int paused;		/* it serves nothing meanwhile */
+	atomic_int parked;		/* it saw paused, and serves nothing */
 };
 
 static void *
@@ -150,13 +151,28 @@ ingest_thread(void *arg)
 		struct pollfd p = { bridge_fd(in->b), POLLIN, 0 };
 		struct command c;
 
-		if (poll(&p, 1, 10) <= 0 || atomic_load(&in->paused))
+		if (atomic_load(&in->paused)) {
+			atomic_store(&in->parked, 1);
+			(void)poll(NULL, 0, 1);
+			continue;
+		}
+		atomic_store(&in->parked, 0);
+		if (poll(&p, 1, 10) <= 0)
 			continue;
 		while (bridge_next_command(in->b, &c))
 			;
 		bridge_serve_blobs(in->b, in->blobs);
 	}
 	return NULL;
+}
+
+/* The ingest thread stops serving, for sure, before this returns. */
+static void
+pause_ingest(struct ingest *in)
+{
+	atomic_store(&in->paused, 1);
+	while (!atomic_load(&in->parked))
+		sched_yield();
 }
 
 struct reader {
@@ -217,7 +233,7 @@ blob_reads(struct bridge *b, struct blobs *blobs)
 	    "(%s)", strerror(rd[7].err));
 
 	/* The ingest thread is busy for longer than a reader waits. */
-	atomic_store(&in.paused, 1);
+	pause_ingest(&in);
 	rd[0] = (struct reader){ .b = b };
 	memcpy(rd[0].key, keys[1], BLOB_KEY_LEN);
 	reader_thread(&rd[0]);
@@ -232,7 +248,7 @@ blob_reads(struct bridge *b, struct blobs *blobs)
 	free(p);
 
 	/* A stop releases a reader at once. */
-	atomic_store(&in.paused, 1);
+	pause_ingest(&in);
 	rd[0] = (struct reader){ .b = b };
 	memcpy(rd[0].key, keys[3], BLOB_KEY_LEN);
 	pthread_create(&th[0], NULL, reader_thread, &rd[0]);
