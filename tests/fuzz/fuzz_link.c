@@ -397,30 +397,48 @@ truth_of(const char *boot_key)
 
 #define MAX_ANCHORS	64
 
-/* The boot's clock offsets (the clock table). */
+struct anchor {
+	int64_t from_us, offset_us;
+};
+
+/* The boot's clock anchors (the clock table), by device time. */
 static int
-offsets_of(sqlite3 *db, int64_t boot, int64_t *off)
+anchors_of(sqlite3 *db, int64_t boot, struct anchor *an)
 {
 	sqlite3_stmt *st;
 	int n = 0;
 
-	if (sqlite3_prepare_v2(db, "SELECT offset_us FROM clock WHERE "
-	    "boot_id = ?", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "SELECT from_us, offset_us FROM clock "
+	    "WHERE boot_id = ? ORDER BY from_us", -1, &st, NULL) != SQLITE_OK)
 		fail("prepare clock");
 	sqlite3_bind_int64(st, 1, boot);
 	while (n < MAX_ANCHORS && sqlite3_step(st) == SQLITE_ROW)
-		off[n++] = sqlite3_column_int64(st, 0);
+		an[n++] = (struct anchor){ sqlite3_column_int64(st, 0),
+		    sqlite3_column_int64(st, 1) };
 	sqlite3_finalize(st);
 	return n;
 }
 
-/* The truth index whose device time, through one of the boot's clock
- * offsets, is wall time t; -1 if none. */
+/* Whether anchor k is the one in force at device time tdev (the clock
+ * table's rule: the latest anchor from at or before it; before them all,
+ * the first). */
+static int
+in_force(const struct anchor *an, int n, int k, int64_t tdev)
+{
+	return (k == 0 || an[k].from_us <= tdev) &&
+	    (k == n - 1 || an[k + 1].from_us > tdev);
+}
+
+/* The truth index whose device time maps to wall time t through the
+ * anchor in force at that device time; -1 if none.  (Any offset at all
+ * would let a row stored after the anchor moved by a whole sample period
+ * match its neighbour.) */
 static int64_t
-index_at(const struct truth *tr, const int64_t *off, int noff, int64_t t)
+index_at(const struct truth *tr, const struct anchor *an, int noff,
+    int64_t t)
 {
 	for (int k = 0; k < noff; k++) {
-		int64_t tdev = t - off[k];
+		int64_t tdev = t - an[k].offset_us;
 		uint64_t lo = 0, hi = tr->produced < MAX_IDX ? tr->produced :
 		    MAX_IDX;
 
@@ -433,7 +451,7 @@ index_at(const struct truth *tr, const int64_t *off, int noff, int64_t t)
 				hi = mid;
 		}
 		if (lo < MAX_IDX && lo < tr->produced &&
-		    (int64_t)tr->t[lo] == tdev)
+		    (int64_t)tr->t[lo] == tdev && in_force(an, noff, k, tdev))
 			return (int64_t)lo;
 	}
 	return -1;
@@ -446,13 +464,14 @@ check_boot(sqlite3 *db, int64_t boot, const char *key, int64_t produced,
 	const struct truth *tr = truth_of(key);
 	static sqlite3_stmt *st;
 	static uint8_t seen[MAX_IDX];
-	int64_t rows = 0, max_index = -1, off[MAX_ANCHORS];
+	int64_t rows = 0, max_index = -1;
+	struct anchor an[MAX_ANCHORS];
 	int noff;
 
 	if (tr == NULL)
 		return;			/* an earlier input's boot */
 	memset(seen, 0, sizeof(seen));
-	noff = offsets_of(db, boot, off);
+	noff = anchors_of(db, boot, an);
 	/* Prepared once: SQLite prepares it again when the partitions (the
 	 * view behind samples) change.  Column by column, each partition
 	 * answers from its primary key. */
@@ -469,7 +488,7 @@ check_boot(sqlite3 *db, int64_t boot, const char *key, int64_t produced,
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			int64_t t = sqlite3_column_int64(st, 0);
 			int64_t v = sqlite3_column_int64(st, 1);
-			int64_t k = index_at(tr, off, noff, t);
+			int64_t k = index_at(tr, an, noff, t);
 
 			if (k < 0)
 				continue;	/* another boot's */
