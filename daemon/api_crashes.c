@@ -470,15 +470,23 @@ call_site(uint32_t addr)
 	    ((addr & 0x3fffffffu) | 0x40000000u) - 3 : addr;
 }
 
+/* How a backtrace entry is named: the faulting PC as it is; a caller's
+ * return address at its call (windowed: from its bits 31:30; call0, as
+ * the image's .xtensa.info says: the call0/callx0 3 bytes before it). */
+enum frame_kind { FRAME_PC, FRAME_ENTRY, FRAME_CALL0_CALLER };
+
 static json_object *
-frame_json(struct symtab *sym, uint32_t addr, bool return_addr)
+frame_json(struct symtab *sym, uint32_t addr, enum frame_kind kind)
 {
 	json_object *o = json_object_new_object();
 	struct sym_loc loc;
 
 	json_object_object_add(o, "address", json_object_new_int64(addr));
-	if (return_addr && call_site(addr) != addr) {
+	if (kind != FRAME_PC && call_site(addr) != addr) {
 		addr = call_site(addr);
+		json_object_object_add(o, "call", json_object_new_int64(addr));
+	} else if (kind == FRAME_CALL0_CALLER && addr >= 3) {
+		addr -= 3;
 		json_object_object_add(o, "call", json_object_new_int64(addr));
 	}
 	if (sym == NULL)
@@ -554,13 +562,14 @@ report_symbols(struct http *h, json_object *crash)
 	}
 	if (json_object_object_get_ex(crash, "pc", &jv))
 		json_object_object_add(o, "pc", frame_json(sym,
-		    (uint32_t)json_object_get_int64(jv), false));
+		    (uint32_t)json_object_get_int64(jv), FRAME_PC));
 	frames = json_object_new_array();
 	if (json_object_object_get_ex(crash, "backtrace", &bt))
 		for (size_t i = 0; i < json_object_array_length(bt); i++)
 			json_object_array_add(frames, frame_json(sym, (uint32_t)
 			    json_object_get_int64(json_object_array_get_idx(bt,
-			    i)), true));
+			    i)), i > 0 && sym != NULL && info.call0 ?
+			    FRAME_CALL0_CALLER : FRAME_ENTRY));
 	json_object_object_add(o, "backtrace", frames);
 	sym_close(sym);
 	free(elf);

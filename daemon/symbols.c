@@ -88,6 +88,34 @@ load_funcs(struct symtab *s, char *why, size_t whylen)
 	return 0;
 }
 
+/* Whether the toolchain said so in .xtensa.info ("ABI=1": the call0 ABI,
+ * whose return addresses carry no window bits). */
+static bool
+abi_call0(Elf *e)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstr;
+
+	if (elf_getshdrstrndx(e, &shstr) != 0)
+		return false;
+	while ((scn = elf_nextscn(e, scn)) != NULL) {
+		GElf_Shdr sh;
+		const char *name;
+		Elf_Data *d;
+
+		if (gelf_getshdr(scn, &sh) == NULL || (name = elf_strptr(e,
+		    shstr, sh.sh_name)) == NULL ||
+		    strcmp(name, ".xtensa.info") != 0 ||
+		    (d = elf_getdata(scn, NULL)) == NULL || d->d_buf == NULL)
+			continue;
+		for (size_t i = 0; i + 5 <= d->d_size; i++)
+			if (memcmp((const char *)d->d_buf + i, "ABI=1", 5) == 0)
+				return true;
+		return false;
+	}
+	return false;
+}
+
 struct symtab *
 sym_open(const void *elf, size_t n, struct sym_info *info, char *why,
     size_t whylen)
@@ -132,6 +160,7 @@ sym_open(const void *elf, size_t n, struct sym_info *info, char *why,
 	}
 	if (load_funcs(s, why, whylen) < 0)
 		goto fail;
+	info->call0 = abi_call0(s->elf);
 	info->functions = (uint32_t)s->nf;
 	info->entry = (uint32_t)eh.e_entry;
 	/* DWARF is optional; a broken one is the same as none. */

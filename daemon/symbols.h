@@ -18,6 +18,7 @@ struct sym_info {
 	uint32_t functions;		/* STT_FUNC symbols */
 	bool dwarf;			/* has .debug_info and .debug_line */
 	uint32_t entry;
+	bool call0;			/* .xtensa.info: ABI=1, no windows */
 };
 
 struct sym_loc {

@@ -173,6 +173,18 @@ def one_fault(fault, cause, tmp):
           all(x.startswith("core1_demo.c:") for x in lines),
           "%s: and its lines, as addr2line gives them: %s" %
           (fault, " <- ".join(lines)))
+    # A caller is named at its call (call0: 3 bytes before the return
+    # address, as the ELF's .xtensa.info says ABI=1): each caller's line
+    # calls the function of the frame inside it.
+    src = open(os.path.join(here, "..", "..", "firmware-agent", "port",
+                            "qemu-xtensa", "core1_demo.c")).read().split("\n")
+    calls = []
+    for i in range(1, min(4, len(frames))):
+        ln = frames[i].get("line", 0)
+        calls.append(0 < ln <= len(src) and names[i - 1] + "(" in
+                     src[ln - 1])
+    check(len(calls) == 3 and all(calls), "%s: each caller's line is its "
+          "call of the frame above it (%s)" % (fault, calls))
     for p in (d, simp):
         p.send_signal(signal.SIGTERM)
         try:
