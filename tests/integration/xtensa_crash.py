@@ -23,32 +23,16 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tap  # noqa: E402
+from tap import check, finish, wait_for  # noqa: E402
+
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "xtensa"))
 from gdbremote import (Gdb, free_port, mem, REG_EPC1,  # noqa: E402
                        REG_EXCCAUSE, REG_EXCSAVE1, REG_EXCVADDR, REG_SAR)
 
 appcored, sim, ctl, shim, elf = sys.argv[1:6]
-n = 0
-failed = 0
-
-
-def check(ok, what):
-    global n, failed
-    n += 1
-    if not ok:
-        failed += 1
-    print("%s %d - %s" % ("ok" if ok else "not ok", n, what), flush=True)
-
-
-def wait_for(pred, secs):
-    end = time.time() + secs
-    while time.time() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    return None
 
 
 def symbol(name):
@@ -198,12 +182,11 @@ for fault, cause in (("illegal", 0), ("unaligned", 9), ("bus", 15)):
     try:
         one_fault(fault, cause, tmp)
     finally:
-        if failed:
+        if tap.failed:
             for f in ("sim.err", "d.err"):
                 p = os.path.join(tmp, f)
                 if os.path.exists(p):
                     sys.stdout.write("".join("# " + l for l in
                                              open(p).readlines()[-8:]))
         shutil.rmtree(tmp, ignore_errors=True)
-print("1..%d" % n)
-sys.exit(1 if failed else 0)
+finish()

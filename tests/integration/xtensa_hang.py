@@ -25,27 +25,11 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tap  # noqa: E402
+from tap import check, finish, wait_for  # noqa: E402
+
 appcored, sim, shim, elf = sys.argv[1:5]
-n = 0
-failed = 0
-
-
-def check(ok, what):
-    global n, failed
-    n += 1
-    if not ok:
-        failed += 1
-    print("%s %d - %s" % ("ok" if ok else "not ok", n, what), flush=True)
-
-
-def wait_for(pred, secs):
-    end = time.time() + secs
-    while time.time() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.1)
-    return None
 
 
 def query(db, sql):
@@ -164,12 +148,11 @@ for scenario in (hang, panic):
     try:
         scenario(tmp)
     finally:
-        if failed:
+        if tap.failed:
             for f in ("sim.err", "d.err"):
                 p = os.path.join(tmp, f)
                 if os.path.exists(p):
                     sys.stdout.write("".join("# " + l for l in
                                              open(p).readlines()[-8:]))
         shutil.rmtree(tmp, ignore_errors=True)
-print("1..%d" % n)
-sys.exit(1 if failed else 0)
+finish()

@@ -1,0 +1,30 @@
+"""TAP output and condition waits for the Python integration tests."""
+import sys
+import time
+
+n = 0
+failed = 0
+
+
+def check(ok, what):
+    global n, failed
+    n += 1
+    if not ok:
+        failed += 1
+    print("%s %d - %s" % ("ok" if ok else "not ok", n, what), flush=True)
+
+
+def wait_for(pred, secs, step=0.05):
+    """pred's first true value within secs, else None."""
+    end = time.time() + secs
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return None
+
+
+def finish():
+    print("1..%d" % n)
+    sys.exit(1 if failed else 0)
