@@ -848,7 +848,8 @@ session_tick(struct session *s, uint64_t now)
 	if (s->hello_pending && ask_due(s, true, s->hello_asked,
 	    SESSION_ASK_RETRY_US) &&
 	    (!s->have_hello || !s->desc_complete))
-		session_ask_hello(s, "no answer yet");
+		session_ask_hello(s, !s->have_hello ? "no HELLO yet" :
+		    "no answer yet and the descriptor set is incomplete");
 }
 
 size_t

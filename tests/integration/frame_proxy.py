@@ -7,7 +7,8 @@ random; host-to-agent bytes pass untouched.
 usage: frame_proxy.py LISTEN_PORT TARGET_PORT [rules...] [--seed N]
   drop:TYPE:N        drop the Nth frame of TYPE (1 = the first), each
                      connection counting from 1; TYPE is HELLO, DESC,
-                     SAMPLES, KEY (a SAMPLES key frame), ... or ANY
+                     SAMPLES, KEY (a SAMPLES key frame), ... or ANY;
+                     N-M drops the Nth to the Mth
   dropfull:DESC:N    the Nth DESC that announces counters (total > 0)
   dup:TYPE:EVERY     send every EVERYth frame of TYPE twice
   replay:TYPE:EVERY  send it again 100 ms later
@@ -141,7 +142,7 @@ class Link:
     def decide(self, info):
         for kind, typ, arg in self.rules:
             if kind in ("drop", "dropfull"):
-                if self.count(typ, info) == arg:
+                if arg[0] <= self.count(typ, info) <= arg[1]:
                     return "drop"
             elif kind in ("dup", "replay", "swap"):
                 k = self.count(typ, info)
@@ -238,6 +239,12 @@ class Link:
                 % self.st)
 
 
+def nth_range(text):
+    """'N' or 'N-M' as (first, last), counting from 1."""
+    lo, _, hi = text.partition("-")
+    return (int(lo), int(hi or lo))
+
+
 def parse(argv):
     rules, seed = [], 1
     it = iter(argv)
@@ -249,8 +256,10 @@ def parse(argv):
         kind = parts[0]
         if kind in ("mixed", "ber", "cut"):
             rules.append((kind, None, float(parts[1])))
+        elif kind == "drop":
+            rules.append((kind, parts[1], nth_range(parts[2])))
         elif kind == "dropfull":
-            rules.append((kind, "FULLDESC", int(parts[2])))
+            rules.append((kind, "FULLDESC", nth_range(parts[2])))
         else:
             rules.append((kind, parts[1], int(parts[2])))
     return rules, seed
