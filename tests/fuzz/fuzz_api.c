@@ -288,6 +288,20 @@ abandon(int fd)
 	close(fd);
 }
 
+/*
+ * Whether the headers are in and say a live stream.  Only the headers: a
+ * body may name the type too (openapi.json documents the stream), and
+ * stopping there would cut the body short.
+ */
+static bool
+stream_headers(const char *resp)
+{
+	const char *end = strstr(resp, "\r\n\r\n");
+	const char *ct = strstr(resp, "Content-Type: text/event-stream");
+
+	return end != NULL && ct != NULL && ct < end;
+}
+
 static size_t
 exchange(const char *req, size_t len, char *resp, size_t cap, bool whole)
 {
@@ -328,8 +342,7 @@ exchange(const char *req, size_t len, char *resp, size_t cap, bool whole)
 		got += (size_t)r;
 		resp[got] = '\0';
 		/* A stream never ends: its headers are the answer. */
-		if (got == cap - 1 || (strstr(resp, "\r\n\r\n") != NULL &&
-		    strstr(resp, "text/event-stream") != NULL))
+		if (got == cap - 1 || stream_headers(resp))
 			break;
 	}
 	close(fd);

@@ -18,7 +18,7 @@ main(void)
 	uint8_t k1[BLOB_KEY_LEN], k2[BLOB_KEY_LEN], k3[BLOB_KEY_LEN], back[32];
 	static uint8_t big[200000];
 	struct blobs *b;
-	void *p;
+	void *p = NULL;
 	size_t n;
 
 	if (mkdtemp(dir) == NULL)
