@@ -181,7 +181,7 @@ static void r_snapshot(struct call *q)
 static void r_history(struct call *q)
     { get_history(q->h, q->c, q->id, q->idx, q->a); }
 static void r_control(struct call *q)
-    { post_control(q->h, q->id, q->action, q->body, q->len, q->a); }
+    { post_control(q->h, q->c, q->id, q->action, q->body, q->len, q->a); }
 static void r_crashes(struct call *q) { get_crashes(q->h, q->c, q->a); }
 static void r_crash(struct call *q) { get_crash(q->h, q->id, q->a); }
 static void r_report(struct call *q) { get_crash_report(q->h, q->id, q->a); }
@@ -293,8 +293,8 @@ api_handle(struct http *h, const char *method, const char *url,
 			continue;
 		if (routes[i].token && !authorized) {
 			api_error(a, 401, "unauthorized", "control needs "
-			    "'Authorization: Bearer <token>'; the token is in "
-			    "the daemon's state directory, file api-token");
+			    "'Authorization: Bearer <token>': the file %s on "
+			    "appcored's host", http_token_path(q.h));
 			return;
 		}
 		routes[i].fn(&q);

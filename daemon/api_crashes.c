@@ -23,12 +23,32 @@
 #include "appcore/region.h"
 #include "http.h"
 #include "coredump.h"
+#include "exccause.h"
 #include "hex.h"
 #include "imagefile.h"
 #include "jsonv.h"
 #include "le.h"
 #include "log.h"
 #include "symbols.h"
+
+/* An exception's cause by name and its address, where the cause loads
+ * one; null for other crashes (EXCCAUSE then holds nothing of theirs). */
+static void
+exception_json(json_object *o, sqlite3_stmt *st)
+{
+	const char *reason = (const char *)sqlite3_column_text(st, 4);
+	uint32_t cause = (uint32_t)sqlite3_column_int64(st, 15);
+	bool exc = reason != NULL && strcmp(reason, "exception") == 0;
+
+	json_object_object_add(o, "exccause", exc ?
+	    json_object_new_int64(cause) : NULL);
+	json_object_object_add(o, "exccause_name", exc ?
+	    jv_string(exccause_name(cause)) : NULL);
+	json_object_object_add(o, "excvaddr", exc && exccause_has_vaddr(cause) ?
+	    json_object_new_int64(sqlite3_column_int64(st, 16)) : NULL);
+	json_object_object_add(o, "ps",
+	    json_object_new_int64(sqlite3_column_int64(st, 17)));
+}
 
 static json_object *
 crash_json(sqlite3_stmt *st, bool full)
@@ -47,6 +67,7 @@ crash_json(sqlite3_stmt *st, bool full)
 	add_col(o, "sp", st, 9);
 	add_col(o, "dump_sha256", st, 13);	/* null until it is here */
 	add_col(o, "dump_size", st, 14);
+	exception_json(o, st);
 	if (full) {
 		json_object *bt = json_object_new_array();
 		const char *s = (const char *)sqlite3_column_text(st, 10);
@@ -65,7 +86,8 @@ crash_json(sqlite3_stmt *st, bool full)
 }
 
 #define CRASH_COLUMNS "id, device_id, t, kind, reason, message, file, " \
-	"line, pc, sp, backtrace, generation, image_hash, dump_key, dump_size"
+	"line, pc, sp, backtrace, generation, image_hash, dump_key, dump_size, " \
+	"exccause, excvaddr, ps"
 
 void
 get_crashes(struct http *h, struct MHD_Connection *c, struct api_reply *a)
@@ -420,22 +442,7 @@ post_image(struct http *h, struct MHD_Connection *c, const char *body,
 		    "now");
 		return;
 	}
-	if (sqlite3_prepare_v2(http_db_rw(h), "INSERT INTO images VALUES "
-	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (sha256) DO UPDATE SET "
-	    "name = excluded.name", -1, &st, NULL) != SQLITE_OK) {
-		api_error(a, 500, "database", "%s",
-		    sqlite3_errmsg(http_db_rw(h)));
-		return;
-	}
-	sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (int64_t)len);
-	sqlite3_bind_int64(st, 4, (int64_t)now_wall_us());
-	sqlite3_bind_int64(st, 5, info.functions);
-	sqlite3_bind_int(st, 6, info.dwarf);
-	sqlite3_bind_int64(st, 7, info.entry);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	rc = image_row_put(http_db_rw(h), hex, name, len, now_wall_us(), &info);
 	if (rc != SQLITE_DONE) {
 		api_error(a, 503, "database", "%s",
 		    sqlite3_errmsg(http_db_rw(h)));

@@ -22,6 +22,7 @@
 #include "http.h"
 #include "coredump.h"
 #include "hex.h"
+#include "exccause.h"
 #include "jsonv.h"
 #include "le.h"
 #include "log.h"
@@ -309,6 +310,42 @@ get_history(struct http *h, struct MHD_Connection *c, int64_t dev,
 	api_json(a, 200, o);
 }
 
+/*
+ * The kind= filter of events: up to EVENT_KINDS_MAX kinds, comma-separated,
+ * each of lower-case letters and dashes.  "" for none; NULL after
+ * answering 400.
+ */
+#define EVENT_KINDS_MAX	8
+
+static const char *
+event_kinds(struct MHD_Connection *c, struct api_reply *a)
+{
+	const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+	    "kind");
+	size_t len, kinds = 1;
+	bool ok;
+
+	if (v == NULL)
+		return "";
+	len = strlen(v);
+	ok = len > 0 && len <= 32 * EVENT_KINDS_MAX && v[0] != ',' &&
+	    v[len - 1] != ',';
+	for (size_t i = 0; ok && i < len; i++) {
+		if (v[i] == ',') {
+			kinds++;
+			ok = v[i + 1] != ',';
+		} else
+			ok = (v[i] >= 'a' && v[i] <= 'z') || v[i] == '-';
+	}
+	if (!ok || kinds > EVENT_KINDS_MAX) {
+		api_error(a, 400, "bad_parameter", "kind must be up to %d event "
+		    "kinds, comma-separated, like kind=boot,link-down",
+		    EVENT_KINDS_MAX);
+		return NULL;
+	}
+	return v;
+}
+
 /* events and logs share their shape: rows between from and to. */
 void
 get_rows(struct http *h, struct MHD_Connection *c, int64_t dev,
@@ -317,16 +354,19 @@ get_rows(struct http *h, struct MHD_Connection *c, int64_t dev,
 	int64_t from, to, limit;
 	json_object *o, *arr;
 	sqlite3_stmt *st;
+	const char *kinds = "";
 	const char *sql = logs ?
 	    "SELECT id, t, level, text, generation, record FROM logs WHERE "
 	    "device_id = ?1 AND t >= ?2 AND t < ?3 ORDER BY t DESC, id DESC "
 	    "LIMIT ?4" :
 	    "SELECT id, t, kind, detail, count FROM events WHERE device_id = "
-	    "?1 AND t >= ?2 AND t < ?3 ORDER BY t DESC, id DESC LIMIT ?4";
+	    "?1 AND t >= ?2 AND t < ?3 AND (?5 = '' OR instr(',' || ?5 || ',', "
+	    "',' || kind || ',') > 0) ORDER BY t DESC, id DESC LIMIT ?4";
 
 	if (query_i64(c, "from", 0, INT64_MAX / 2, 0, &from, a) < 0 ||
 	    query_i64(c, "to", 0, INT64_MAX / 2, INT64_MAX / 2, &to, a) < 0 ||
-	    query_i64(c, "limit", 1, LIST_MAX, 100, &limit, a) < 0)
+	    query_i64(c, "limit", 1, LIST_MAX, 100, &limit, a) < 0 ||
+	    (!logs && (kinds = event_kinds(c, a)) == NULL))
 		return;
 	if (!device_exists(h, dev)) {
 		api_error(a, 404, "not_found", "no device %" PRId64, dev);
@@ -340,6 +380,8 @@ get_rows(struct http *h, struct MHD_Connection *c, int64_t dev,
 	sqlite3_bind_int64(st, 2, from);
 	sqlite3_bind_int64(st, 3, to);
 	sqlite3_bind_int64(st, 4, limit);
+	if (!logs)
+		sqlite3_bind_text(st, 5, kinds, -1, SQLITE_STATIC);
 	arr = json_object_new_array();
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		json_object *r = json_object_new_object();
@@ -365,6 +407,56 @@ get_rows(struct http *h, struct MHD_Connection *c, int64_t dev,
 	o = json_object_new_object();
 	json_object_object_add(o, logs ? "logs" : "events", arr);
 	api_json(a, 200, o);
+}
+
+/* A string field of the region: core 1 may have left it unterminated. */
+static json_object *
+region_string(const char *p, size_t cap)
+{
+	char buf[256];
+	size_t n = strnlen(p, cap < sizeof(buf) ? cap : sizeof(buf) - 1);
+
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	return jv_string(buf);
+}
+
+/* The panic record as the snapshot holds it, decoded; null when the
+ * snapshot is too short.  'complete' is false while core 1 was writing
+ * it (an odd seq) and for a record never written (seq 0). */
+static json_object *
+panic_json(const uint8_t *p, size_t n)
+{
+	struct ac_panic_record r;
+	json_object *o;
+
+	if (n < sizeof(struct ac_region))
+		return NULL;
+	memcpy(&r, p + offsetof(struct ac_region, panic), sizeof(r));
+	o = json_object_new_object();
+	json_object_object_add(o, "seq", json_object_new_int64(r.seq));
+	json_object_object_add(o, "complete", json_object_new_boolean(
+	    r.seq != 0 && r.seq % 2 == 0));
+	json_object_object_add(o, "reason",
+	    jv_string(ac_panic_reason_name(r.reason)));
+	json_object_object_add(o, "pc", json_object_new_int64(r.pc));
+	json_object_object_add(o, "sp", json_object_new_int64(r.sp));
+	json_object_object_add(o, "ps", json_object_new_int64(r.ps));
+	json_object_object_add(o, "exccause",
+	    json_object_new_int64(r.exccause));
+	json_object_object_add(o, "exccause_name",
+	    jv_string(exccause_name(r.exccause)));
+	json_object_object_add(o, "excvaddr",
+	    json_object_new_int64(r.excvaddr));
+	json_object_object_add(o, "sar", json_object_new_int64(r.sar));
+	json_object_object_add(o, "line", json_object_new_int64(r.line));
+	json_object_object_add(o, "bt_count",
+	    json_object_new_int64(r.bt_count));
+	json_object_object_add(o, "file", region_string(r.file,
+	    sizeof(r.file)));
+	json_object_object_add(o, "message", region_string(r.msg,
+	    sizeof(r.msg)));
+	return o;
 }
 
 void
@@ -442,6 +534,7 @@ get_snapshot(struct http *h, struct MHD_Connection *c, int64_t dev,
 		    json_object_new_int64(le32_get(p + 80)));
 	}
 	json_object_object_add(o, "header", hd);
+	json_object_object_add(o, "panic", panic_json(p, n));
 	json_object_object_add(o, "offset", json_object_new_int64(off));
 	json_object_object_add(o, "length", json_object_new_int64(len));
 	if ((hex = malloc((size_t)len * 2 + 1)) != NULL) {
@@ -457,8 +550,8 @@ get_snapshot(struct http *h, struct MHD_Connection *c, int64_t dev,
 
 
 void
-post_control(struct http *h, int64_t dev, const char *what,
-    const char *body, size_t len, struct api_reply *a)
+post_control(struct http *h, struct MHD_Connection *c, int64_t dev,
+    const char *what, const char *body, size_t len, struct api_reply *a)
 {
 	struct live *l = bridge_live(http_bridge(h));
 	struct command cmd = { .device = dev };
@@ -543,6 +636,7 @@ post_control(struct http *h, int64_t dev, const char *what,
 			    " is not connected", dev);
 		return;
 	}
+	http_client_name(c, cmd.who, sizeof(cmd.who));
 	if (!bridge_command(http_bridge(h), &cmd)) {
 		api_error(a, 503, "busy", "too many commands queued");
 		return;

@@ -50,8 +50,8 @@ void get_rows(struct http *, struct MHD_Connection *, int64_t dev,
     bool logs, struct api_reply *);
 void get_snapshot(struct http *, struct MHD_Connection *, int64_t dev,
     struct api_reply *);
-void post_control(struct http *, int64_t dev, const char *what,
-    const char *body, size_t len, struct api_reply *);
+void post_control(struct http *, struct MHD_Connection *, int64_t dev,
+    const char *what, const char *body, size_t len, struct api_reply *);
 
 /* api_crashes.c */
 void get_crashes(struct http *, struct MHD_Connection *, struct api_reply *);

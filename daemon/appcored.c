@@ -22,13 +22,19 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
 #include <systemd/sd-daemon.h>
 
 #include "appcored.h"
+#include "blobs.h"
 #include "http.h"
 #include "hex.h"
+#include "imagefile.h"
 #include "log.h"
 #include "sim.h"
+#include "store.h"
+#include "symbols.h"
+#include "wallclock.h"
 
 #define APPCORED_VERSION	"0.1.0"
 #define MAX_POLL		256
@@ -116,6 +122,89 @@ demo_main(void *arg)
 	return NULL;
 }
 
+/* The simulated core 1's ELF: the build's, else the installed one. */
+static const char *
+demo_core1_elf(void)
+{
+#ifdef APPCORE_DEMO_CORE1_ELF
+	if (access(APPCORE_DEMO_CORE1_ELF, R_OK) == 0)
+		return APPCORE_DEMO_CORE1_ELF;
+#endif
+	if (access(APPCORE_DEMO_CORE1_INSTALLED, R_OK) == 0)
+		return APPCORE_DEMO_CORE1_INSTALLED;
+	return NULL;
+}
+
+/* The whole file, malloc'd; NULL (errno set) when it cannot be read or
+ * is over max bytes. */
+static void *
+file_read_all(const char *path, size_t max, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	void *p = NULL;
+	long len;
+
+	if (f == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) > 0 &&
+	    (size_t)len <= max && fseek(f, 0, SEEK_SET) == 0 &&
+	    (p = malloc((size_t)len)) != NULL &&
+	    fread(p, 1, (size_t)len, f) == (size_t)len)
+		*n = (size_t)len;
+	else {
+		free(p);
+		p = NULL;
+		errno = errno ? errno : EFBIG;
+	}
+	fclose(f);
+	return p;
+}
+
+/*
+ * The demo board's core-1 ELF, registered as if uploaded: the demo's
+ * crashes are named from the first one, with no step by the user.
+ * path NULL: none was built.
+ */
+static void
+demo_register_image(struct daemon *d, const char *path)
+{
+	struct sym_info info;
+	struct symtab *sym;
+	uint8_t key[BLOB_KEY_LEN];
+	char hex[BLOB_HEX_LEN], why[160];
+	const char *base;
+	size_t n = 0;
+	void *p;
+
+	if (path == NULL) {
+		log_notice("demo: no core-1 ELF built; crashes show addresses "
+		    "only");
+		return;
+	}
+	if ((p = file_read_all(path, 64u << 20, &n)) == NULL) {
+		log_warn("demo: %s", path);
+		return;
+	}
+	if ((sym = sym_open(p, n, &info, why, sizeof(why))) == NULL) {
+		log_warnx("demo: %s: %s", path, why);
+		free(p);
+		return;
+	}
+	sym_close(sym);
+	blob_sha256(p, n, key);
+	blob_key_hex(key, hex);
+	base = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
+	if (image_file_put(d->cfg.state_dir, hex, p, n) < 0)
+		log_warn("demo: keeping %s", path);
+	else if (image_row_put(store_db(d->store), hex, base, n,
+	    now_wall_us(), &info) != SQLITE_DONE)
+		log_warnx("demo: %s: %s", path, sqlite3_errmsg(store_db(
+		    d->store)));
+	else
+		log_info("demo: core-1 image %s (%s) registered", hex, base);
+	free(p);
+}
+
 static int
 demo_start(struct demo *dm, struct daemon *d, const char *sim_args)
 {
@@ -142,6 +231,12 @@ demo_start(struct demo *dm, struct daemon *d, const char *sim_args)
 		return -1;
 	}
 	o.quiet = true;
+	/* The image appcored picks itself is registered; one given in
+	 * --sim-args is the user's to upload (as for a real board). */
+	if (!sim_core1_is_xtensa(&o) && o.image_path == NULL)
+		demo_register_image(d, o.image_path = demo_core1_elf());
+	else if (sim_core1_is_xtensa(&o) && strcmp(o.core1, "xtensa") == 0)
+		demo_register_image(d, sim_image_file(&o));
 	if (sim_board_init(&dm->board, &o, &dm->stop) < 0) {
 		fprintf(stderr, "appcored: demo simulator: %s\n",
 		    strerror(errno));
@@ -567,6 +662,48 @@ do_reload(struct daemon *d, const struct args *a, int argc, char **argv)
 	sd_notify(0, "READY=1");
 }
 
+/* What a control command does, in words, for its event. */
+static void
+control_text(const struct command *c, const struct device *dev, char *buf,
+    size_t n)
+{
+	switch (c->cmd) {
+	case AC_CMD_RESTART_CORE1:
+		snprintf(buf, n, "restart core 1");
+		break;
+	case AC_CMD_SNAPSHOT:
+		snprintf(buf, n, "take a snapshot of the region");
+		break;
+	case AC_CMD_SET_RATE:
+		snprintf(buf, n, "set the sample rate to %u Hz (was %u Hz)",
+		    c->arg0, dev->have_boot ? dev->hello.rate_hz : 0);
+		break;
+	case AC_CMD_SET_RESTART:
+		if (c->arg0 == AC_RESTART_LIMIT)
+			snprintf(buf, n, "set the restart policy to at most %u "
+			    "restarts an hour", c->arg1);
+		else
+			snprintf(buf, n, "set the restart policy to %s",
+			    c->arg0 == AC_RESTART_NEVER ? "never" : "always");
+		break;
+	default:
+		snprintf(buf, n, "%s", ac_cmd_name(c->cmd));
+	}
+}
+
+/* A control command as an event: what, and who asked. */
+static void
+control_event(struct device *dev, const struct command *c, bool sent)
+{
+	char what[96], detail[256];
+
+	control_text(c, dev, what, sizeof(what));
+	snprintf(detail, sizeof(detail), "%s, asked by %s through the API%s",
+	    what, c->who[0] ? c->who : "an unknown client",
+	    sent ? "" : ": not sent, the board is not connected");
+	device_event(dev, now_wall_us(), "control", 1, detail);
+}
+
 /* Control commands the API queued: to the device's link. */
 static void
 run_commands(struct daemon *d)
@@ -582,6 +719,8 @@ run_commands(struct daemon *d)
 		if (dev == NULL || dev->link == NULL) {
 			log_info("API: %s for device %" PRId64 ": not connected",
 			    ac_cmd_name(c.cmd), c.device);
+			if (dev != NULL && c.cmd != AC_CMD_READ_MEM)
+				control_event(dev, &c, false);
 			if (c.cmd == AC_CMD_READ_MEM)
 				bridge_read_done(d->bridge, c.read_id, 503);
 			continue;
@@ -608,8 +747,9 @@ run_commands(struct daemon *d)
 			l->read_id = c.read_id;
 			continue;
 		}
-		log_notice("%s: %s: %s (from the API)", dev->link->spec,
-		    dev->name, ac_cmd_name(c.cmd));
+		log_notice("%s: %s: %s (from the API, %s)", dev->link->spec,
+		    dev->name, ac_cmd_name(c.cmd), c.who);
+		control_event(dev, &c, true);
 		if (c.cmd == AC_CMD_SNAPSHOT)
 			dev->link->next_snapshot = 0;	/* with the next tick */
 		else

@@ -126,6 +126,9 @@ struct device {
 /* Session callbacks for link l (arg is the link). */
 extern const struct session_cb device_session_cb;
 void device_tick(struct daemon *, struct link *, uint64_t now);
+/* An event of the device: stored and on the live stream. */
+void device_event(struct device *, uint64_t t, const char *kind,
+    uint64_t count, const char *detail);
 struct device *device_find(struct daemon *, const char *key);
 void device_link_lost(struct link *, uint64_t now, const char *why);
 /* Removes partial crash dumps untouched for 30 days (at start). */

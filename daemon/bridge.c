@@ -234,7 +234,8 @@ bridge_read_ask(struct bridge *b, uint64_t id)
 		if (r->done)		/* answered meanwhile (a stop) */
 			read_finish(b, r, r->status);
 		else if (!(queued = queue_command(b, &(struct command){
-		    r->device, AC_CMD_READ_MEM, r->offset, r->len, r->id })))
+		    .device = r->device, .cmd = AC_CMD_READ_MEM,
+		    .arg0 = r->offset, .arg1 = r->len, .read_id = r->id })))
 			read_finish(b, r, 503);
 	}
 	pthread_mutex_unlock(&b->mu);

@@ -46,6 +46,7 @@ struct command {
 	uint8_t cmd;
 	uint32_t arg0, arg1;
 	uint64_t read_id;		/* READ_MEM only: its live read */
+	char who[96];			/* control: who asked, for its event */
 };
 
 /* A live read as HTTP sees it once it is over. */

@@ -164,9 +164,9 @@ publish(struct device *dev, const char *type, uint64_t t, json_object *o)
 	json_object_put(e);
 }
 
-static void
-event(struct device *dev, uint64_t t, const char *kind, uint64_t count,
-    const char *detail)
+void
+device_event(struct device *dev, uint64_t t, const char *kind,
+    uint64_t count, const char *detail)
 {
 	struct daemon *d = dev->d;
 	json_object *o = json_object_new_object();
@@ -271,11 +271,11 @@ account_tell(struct device *dev, uint64_t now, const char *why)
 		    "%016" PRIx64 " not stored (%s); %" PRIu64 " produced, %"
 		    PRIu64 " stored", lost - dev->lost_told,
 		    dev->hello.boot_id, why, dev->produced, dev->stored);
-		event(dev, now, "samples-lost", lost - dev->lost_told, detail);
+		device_event(dev, now, "samples-lost", lost - dev->lost_told, detail);
 	} else if (lost < dev->lost_told) {
 		snprintf(detail, sizeof(detail), "%" PRIu64 " samples counted "
 		    "lost arrived late and were stored", dev->lost_told - lost);
-		event(dev, now, "samples-recovered", dev->lost_told - lost,
+		device_event(dev, now, "samples-recovered", dev->lost_told - lost,
 		    detail);
 	}
 	dev->lost_told = lost;
@@ -347,7 +347,7 @@ set_anchor(struct device *dev, uint64_t from_us, int64_t offset,
 			    "%+" PRId64 " us in %u step(s), at device time %"
 			    PRIu64, why, dev->anchor_moved_us,
 			    dev->anchor_moves, from_us);
-			event(dev, now, "clock", dev->anchor_moves, detail);
+			device_event(dev, now, "clock", dev->anchor_moves, detail);
 			dev->anchor_moves = 0;
 			dev->anchor_moved_us = 0;
 			dev->next_clock_event = now + DRIFT_WINDOW_US;
@@ -395,7 +395,7 @@ on_hello(void *arg, struct session *s)
 		device_link_lost(l, now, "another board answered on its link");
 	}
 	if (dev->link != l) {
-		event(dev, now, "link-up", 1, l->spec);
+		device_event(dev, now, "link-up", 1, l->spec);
 		dev->gap_check = true;
 	}
 	dev->link = l;
@@ -451,7 +451,7 @@ on_hello(void *arg, struct session *s)
 			    ", agent %s, protocol %u, layout %u", h->boot_id,
 			    h->agent_version, h->proto_version,
 			    h->layout_version);
-			event(dev, now, "boot", 1, detail);
+			device_event(dev, now, "boot", 1, detail);
 			log_notice("%s: %s: new boot %016" PRIx64 ", agent %s, "
 			    "%u Hz, %u counters", l->spec, dev->name,
 			    h->boot_id, h->agent_version, h->rate_hz,
@@ -734,7 +734,7 @@ settle_clock(struct device *dev, uint64_t now)
 		snprintf(detail, sizeof(detail), "clock settled %+" PRId64
 		    " us from the first HELLO's (a backlog of %u samples)",
 		    moved, dev->npending);
-		event(dev, now, "clock", 1, detail);
+		device_event(dev, now, "clock", 1, detail);
 	}
 	for (uint32_t i = 0; i < dev->npending; i++) {
 		const struct pending_sample *p = &dev->pending[i];
@@ -870,7 +870,7 @@ on_log(void *arg, const struct ac_msg_log *m)
 		publish(dev, "log", t, o);
 	}
 	if (m->lost_before > 0)
-		event(dev, t, "log-lost", m->lost_before,
+		device_event(dev, t, "log-lost", m->lost_before,
 		    "core-1 log records lost before this one");
 }
 
@@ -939,7 +939,7 @@ record_crash(struct link *l, struct device *dev, int64_t boot, uint64_t t,
 	store_crash(l->d->store, dev->id, boot, t, m, hash);
 	snprintf(detail, sizeof(detail), "%s:%u %s (pc 0x%08x)%s", m->file,
 	    m->line, m->msg, m->pc, note);
-	event(dev, t, "crash", 1, detail);
+	device_event(dev, t, "crash", 1, detail);
 	log_warnx("%s: %s: core 1 crashed: %s", l->spec, dev->name, detail);
 	/* Readers must find the crash the stream is about to announce. */
 	(void)store_commit(l->d->store, now_wall_us());
@@ -1172,7 +1172,7 @@ dump_store(struct link *l, struct device *dev)
 	if (rc < 0) {
 		/* Not acknowledged: the agent keeps it and offers it again. */
 		log_warn("%s: %s: crash dump not stored", l->spec, dev->name);
-		event(dev, now, "crash-dump-failed", 1,
+		device_event(dev, now, "crash-dump-failed", 1,
 		    "the blob store refused it; the agent will offer it again");
 		return;
 	}
@@ -1184,7 +1184,7 @@ dump_store(struct link *l, struct device *dev)
 	    " resumes%s", x->info.total, (double)(now - dev->dump_started) /
 	    1e6, hex, x->crc_errors, x->gaps, x->resumes, x->loaded ?
 	    " (went on from bytes an earlier daemon run had)" : "");
-	event(dev, now, "crash-dump", 1, detail);
+	device_event(dev, now, "crash-dump", 1, detail);
 	(void)store_commit(l->d->store, now);
 	log_notice("%s: %s: crash dump: %s", l->spec, dev->name, detail);
 	{
@@ -1281,7 +1281,7 @@ on_dump_data(void *arg, const struct ac_msg_dump_data *m)
 		dump_store(l, dev);
 		break;
 	case DRX_FAILED:
-		event(dev, now_wall_us(), "crash-dump-failed", 1,
+		device_event(dev, now_wall_us(), "crash-dump-failed", 1,
 		    "its SHA-256 did not match, three times; dropped");
 		log_warnx("%s: %s: crash dump dropped: SHA-256 mismatch",
 		    l->spec, dev->name);
@@ -1328,7 +1328,7 @@ on_mem(void *arg, const struct ac_msg_mem *m)
 	case XFER_DUP:
 		return;
 	default:
-		event(dev, now_wall_us(), "snapshot-incomplete", 1,
+		device_event(dev, now_wall_us(), "snapshot-incomplete", 1,
 		    "a memory chunk was lost or does not belong to the "
 		    "transfer; transfer abandoned");
 		x->active = false;
@@ -1344,7 +1344,7 @@ on_mem(void *arg, const struct ac_msg_mem *m)
 	rc = blobs_put(l->d->blobs, x->buf, x->total, key);
 	if (rc < 0) {
 		log_warn("%s: %s: snapshot not stored", l->spec, dev->name);
-		event(dev, now_wall_us(), "snapshot-failed", 1,
+		device_event(dev, now_wall_us(), "snapshot-failed", 1,
 		    "the blob store refused it");
 	} else {
 		blob_key_hex(key, hex);
@@ -1400,7 +1400,7 @@ on_reply(void *arg, const struct ac_msg_reply *m)
 		else
 			snprintf(what, sizeof(what), "%s", pol ==
 			    AC_RESTART_ALWAYS ? "always" : "never");
-		event(l->dev, now_wall_us(), "restart-policy", 1, what);
+		device_event(l->dev, now_wall_us(), "restart-policy", 1, what);
 		log_info("%s: %s: core 1 restarts after a crash: %s", l->spec,
 		    l->dev->name, what);
 	}
@@ -1419,7 +1419,7 @@ loss_event(struct device *dev, uint64_t now, const char *kind,
     uint64_t before, uint64_t after, const char *what)
 {
 	if (after > before)
-		event(dev, now, kind, after - before, what);
+		device_event(dev, now, kind, after - before, what);
 }
 
 static void
@@ -1475,7 +1475,7 @@ on_event(void *arg, enum session_event e, uint64_t n, const char *why)
 		else
 			log_info("%s: %s", l->spec, why);
 		if (l->dev != NULL)
-			event(l->dev, now_wall_us(), session_event_name(e), n,
+			device_event(l->dev, now_wall_us(), session_event_name(e), n,
 			    why);
 		else
 			store_event(l->d->store, 0, 0, now_wall_us(),
@@ -1508,7 +1508,7 @@ trouble_tell(struct link *l, uint64_t now)
 		snprintf(detail, sizeof(detail), "%s%s", tr->detail,
 		    tr->count > 1 ? " (and more like it)" : "");
 		if (l->dev != NULL)
-			event(l->dev, now, session_event_name(e), tr->count,
+			device_event(l->dev, now, session_event_name(e), tr->count,
 			    detail);
 		else
 			store_event(l->d->store, 0, 0, now,
@@ -1535,7 +1535,7 @@ device_link_lost(struct link *l, uint64_t now, const char *why)
 		return;
 	settle_clock(dev, now);
 	account_close(dev, now, "not received before the link went down");
-	event(dev, now, "link-down", 1, why);
+	device_event(dev, now, "link-down", 1, why);
 	dev->link = NULL;
 	l->dev = NULL;
 	pthread_mutex_lock(&l->d->live->mu);

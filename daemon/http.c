@@ -47,6 +47,7 @@ struct http {
 	 * daemon's on the ingest thread while these threads run. */
 	struct config cfg;
 	char token[65];
+	char token_path[PATH_MAX + 16];	/* where it is kept, for 401s */
 	bool reads_need_token;		/* listening beyond loopback */
 	struct MHD_Daemon *mhd;
 	struct MHD_Daemon *mhd_unix;	/* [http] socket, for appcorectl */
@@ -55,6 +56,12 @@ struct http {
 	uint16_t port;
 	char root[PATH_MAX];		/* realpath of the web root */
 };
+
+const char *
+http_token_path(const struct http *h)
+{
+	return h->token_path;
+}
 
 struct req {
 	char *body;
@@ -828,12 +835,14 @@ edge_refuses(struct http *h, struct MHD_Connection *c, const char *url,
 		    method);
 	else if (post && !authorized(h, c))
 		api_error(a, 401, "unauthorized", "this needs the API token "
-		    "(Authorization: Bearer ...)");
+		    "(Authorization: Bearer ...): the file %s on appcored's "
+		    "host", h->token_path);
 	else if (!post && read_needs_token(h, c, url) &&
 	    !authorized_read(h, c))
 		api_error(a, 401, "unauthorized", "appcored listens beyond "
 		    "loopback: reads need the API token too (Authorization: "
-		    "Bearer ..., or the dashboard's appcore_token cookie)");
+		    "Bearer ..., or the dashboard's appcore_token cookie): the "
+		    "file %s on appcored's host", h->token_path);
 	else if (cl != NULL && strtoull(cl, NULL, 10) > r->max)
 		api_error(a, 413, "too_large", "request bodies are limited to "
 		    "%zu bytes", r->max);
@@ -941,6 +950,44 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		free(r);
 		*con_cls = NULL;
 	}
+}
+
+/*
+ * Who sent a request, for control events: "127.0.0.1 (curl/8.1)",
+ * "[::1] (Mozilla/5.0)", "the unix socket (appcorectl/0.1.0)".  The user
+ * agent's first word only, printable ASCII.
+ */
+void
+http_client_name(struct MHD_Connection *c, char *buf, size_t n)
+{
+	const union MHD_ConnectionInfo *a = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const char *ua = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_USER_AGENT);
+	char host[INET6_ADDRSTRLEN + 2] = "an unknown address", agent[40];
+	size_t k = 0;
+
+	if (a != NULL && a->client_addr != NULL) {
+		const struct sockaddr *sa = a->client_addr;
+
+		if (sa->sa_family == AF_UNIX)
+			snprintf(host, sizeof(host), "the unix socket");
+		else if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)
+			    (const void *)sa)->sin_addr, host, sizeof(host));
+		else if (sa->sa_family == AF_INET6) {
+			host[0] = '[';
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)
+			    (const void *)sa)->sin6_addr, host + 1,
+			    sizeof(host) - 2);
+			strcat(host, "]");
+		}
+	}
+	for (; ua != NULL && ua[k] > ' ' && ua[k] < 127 &&
+	    k < sizeof(agent) - 1; k++)
+		agent[k] = ua[k];
+	agent[k] = '\0';
+	snprintf(buf, n, "%s%s%s%s", host, k ? " (" : "", agent, k ? ")" : "");
 }
 
 /* A TCP connection's socket, or -1 (the unix socket's are not
@@ -1191,6 +1238,8 @@ http_start(const struct config *cfg, struct bridge *b, const char *token,
 	h->cfg = *cfg;
 	h->cfg.nports = 0;		/* the daemon's to free */
 	snprintf(h->token, sizeof(h->token), "%s", token);
+	snprintf(h->token_path, sizeof(h->token_path), "%.*s/api-token",
+	    PATH_MAX, cfg->state_dir);
 	if (realpath(web_root, h->root) == NULL) {
 		snprintf(err, errlen, "web root %s: %s", web_root,
 		    strerror(errno));

@@ -38,6 +38,10 @@ struct http *http_start(const struct config *cfg, struct bridge *,
 /* A clean stop: the bridge stops (live reads answered), then the
  * servers. */
 void http_stop(struct http *);
+/* Who sent a request: the client's address and user agent. */
+void http_client_name(struct MHD_Connection *, char *buf, size_t n);
+/* The token's file, as 401 answers name it. */
+const char *http_token_path(const struct http *);
 uint16_t http_port(const struct http *);
 
 /* ---- api.c: /api/v1 and /metrics ---- */

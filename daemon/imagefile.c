@@ -12,9 +12,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "digest.h"
 #include "hex.h"
 #include "imagefile.h"
+#include "symbols.h"
 
 #define IMAGE_FILE_MAX	(64u << 20)
 
@@ -126,4 +129,27 @@ image_file_get(const char *state_dir, const char *sha_hex, void **p,
 	*p = buf;
 	*n = (size_t)r;
 	return 0;
+}
+
+int
+image_row_put(sqlite3 *db, const char *sha_hex, const char *name,
+    size_t size, uint64_t now_us, const struct sym_info *info)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = sqlite3_prepare_v2(db, "INSERT INTO images VALUES (?1, ?2, "
+	    "?3, ?4, ?5, ?6, ?7) ON CONFLICT (sha256) DO UPDATE SET name = "
+	    "excluded.name", -1, &st, NULL)) != SQLITE_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, sha_hex, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (int64_t)size);
+	sqlite3_bind_int64(st, 4, (int64_t)now_us);
+	sqlite3_bind_int64(st, 5, info->functions);
+	sqlite3_bind_int(st, 6, info->dwarf);
+	sqlite3_bind_int64(st, 7, info->entry);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc;
 }

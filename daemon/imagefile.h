@@ -9,6 +9,10 @@
 #define APPCORE_IMAGEFILE_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+struct sqlite3;
+struct sym_info;
 
 /* 0, or -1 with errno. */
 int image_file_put(const char *state_dir, const char *sha_hex, const void *p,
@@ -17,5 +21,10 @@ int image_file_put(const char *state_dir, const char *sha_hex, const void *p,
  * the file no longer hashes to its name. */
 int image_file_get(const char *state_dir, const char *sha_hex, void **p,
     size_t *n);
+
+/* The image's row in the images table (a new name for a known image
+ * replaces the old); SQLITE_DONE, or the SQLite error. */
+int image_row_put(struct sqlite3 *db, const char *sha_hex, const char *name,
+    size_t size, uint64_t now_us, const struct sym_info *);
 
 #endif

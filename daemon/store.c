@@ -633,8 +633,6 @@ void
 store_crash(struct store *s, int64_t device, int64_t boot, uint64_t t,
     const struct ac_msg_crash *m, const char *image_hash)
 {
-	static const char *const reasons[] = { "none", "explicit", "assert",
-	    "exception", "stack-overflow", "hang" };
 	struct qrow *r = row(s, Q_CRASH);
 	char bt[AC_BT_MAX * 11 + 1] = "";
 
@@ -656,7 +654,7 @@ store_crash(struct store *s, int64_t device, int64_t boot, uint64_t t,
 	for (int i = 0; i < 16; i++)	/* a0..a15, little-endian */
 		le32_put(r->ar + 4 * i, m->ar[i]);
 	r->s[0] = dup(m->reason == AC_PANIC_HANG ? "hang" : "panic");
-	r->s[1] = dup(m->reason < 6 ? reasons[m->reason] : "unknown");
+	r->s[1] = dup(ac_panic_reason_name(m->reason));
 	r->s[2] = dup(m->msg);
 	r->s[3] = dup(m->file);
 	r->s[4] = dup(bt);

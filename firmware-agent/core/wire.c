@@ -172,6 +172,19 @@ ac_state_name(unsigned state)
 	return state < AC_STATE_COUNT ? names[state] : "unknown";
 }
 
+const char *
+ac_panic_reason_name(unsigned reason)
+{
+	static const char *const names[] = {
+		"none", "explicit", "assert", "exception", "stack-overflow",
+		"hang",
+	};
+	_Static_assert(sizeof(names) / sizeof(names[0]) == AC_PANIC_COUNT,
+	    "panic reason names");
+
+	return reason < AC_PANIC_COUNT ? names[reason] : "unknown";
+}
+
 /* ---- bounded reader ---- */
 
 int

@@ -337,7 +337,7 @@ try:
 
     # ---- core-1 ELF images ----
     elf_path = os.path.join(tmp, "core1.elf")
-    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "xtensa")
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "firmware-agent", "port", "posix")
     subprocess.run(["xtensa-lx106-elf-gcc", "-g", "-ffunction-sections", "-ffreestanding", "-nostdlib",
                     "-mtext-section-literals", "-T", os.path.join(src, "core1_image.ld"),
                     os.path.join(src, "core1_image.c"), "-o", elf_path], check=True)

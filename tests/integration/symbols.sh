@@ -19,8 +19,8 @@ trap 'kill $dpid 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
 XCC=xtensa-lx106-elf-gcc
 build() { # build OUT [extra gcc flags]
 	$XCC -g -O0 -ffunction-sections -ffreestanding -nostdlib \
-	    -mtext-section-literals -T "$src/tests/xtensa/core1_image.ld" \
-	    "${@:2}" "$src/tests/xtensa/core1_image.c" -o "$1"
+	    -mtext-section-literals -T "$src/firmware-agent/port/posix/core1_image.ld" \
+	    "${@:2}" "$src/firmware-agent/port/posix/core1_image.c" -o "$1"
 }
 check "an Xtensa core-1 ELF with DWARF builds" build "$tmp/core1.elf"
 check "the flash image is stamped with the ELF's SHA-256 (core1_image.py)" \

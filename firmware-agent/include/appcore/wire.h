@@ -105,6 +105,8 @@ const char *ac_msg_name(unsigned type);
 const char *ac_cmd_name(unsigned cmd);
 const char *ac_status_name(unsigned status);
 const char *ac_state_name(unsigned state);
+/* "exception" for AC_PANIC_EXCEPTION; "unknown" beyond the enum. */
+const char *ac_panic_reason_name(unsigned reason);
 
 uint32_t ac_crc32c(uint32_t crc, const void *buf, size_t len);
 

@@ -166,6 +166,9 @@ int sim_gdb_run(int fd, int only_thread);
 /* ---- sim_qemu.c ---- */
 
 bool sim_core1_is_xtensa(const struct sim_opts *);
+/* The file whose SHA-256 the board reports as its core-1 image (the
+ * Xtensa board's ELF, or --image); NULL when none. */
+const char *sim_image_file(const struct sim_opts *);
 /* The link is open and the truth file too: start QEMU on the board's
  * Xtensa program, handing it the link. */
 int sim_qemu_start(struct sim_board *);

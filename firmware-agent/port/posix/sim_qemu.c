@@ -56,6 +56,12 @@ board_elf(const struct sim_opts *o)
 	return APPCORE_QEMU_BOARD_ELF;
 }
 
+const char *
+sim_image_file(const struct sim_opts *o)
+{
+	return sim_core1_is_xtensa(o) ? board_elf(o) : o->image_path;
+}
+
 static uint64_t
 wall_us(void)
 {
