@@ -1,51 +1,91 @@
 #!/bin/bash
-# Starts appcored --demo (the simulator panics after 14 s, running a
-# core-1 image built here), and drives the
-# dashboard in Debian's Chromium through playwright-core.  Screenshots go
-# to OUTDIR (kept as test artefacts).
-# usage: run.sh APPCORED OUTDIR
+# The dashboard in Debian's Chromium through playwright-core, four times:
+#   dashboard.mjs  appcored --demo (1 kHz x 16, a panic 14 s in), 1400 and
+#                  360 px: axes, zone, controls, crash, deep links
+#   token.mjs      a demo listening beyond loopback: the token, and an ELF
+#                  uploaded for a crash of an unregistered image
+#   outage.mjs     appcored with appcore-sim on TCP (64 counters) that
+#                  stops and comes back
+#   emulated.mjs   the demo on the emulated board: a real CPU exception
+# Screenshots go to OUTDIR (kept as test artefacts).  One TAP stream.
+# usage: run.sh APPCORED APPCORE_SIM OUTDIR
 set -u
 appcored=$1
-out=$2
+sim=$2
+out=$3
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
-trap 'kill $dpid 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
-# The simulated core 1 runs an image built here for Xtensa; the test
-# uploads its ELF through the crash page, which then names the backtrace.
-src=$(cd "$here/../xtensa" && pwd)
-xtensa-lx106-elf-gcc -g -ffunction-sections -ffreestanding -nostdlib \
-    -mtext-section-literals -T "$src/core1_image.ld" "$src/core1_image.c" \
-    -o "$tmp/core1.elf" || exit 1
-"$appcored" --demo --state-dir "$tmp/state" --user root --listen 127.0.0.1:0 \
-    --sim-args "--rate 1000 --counters 16 --panic-after 14 --image $tmp/core1.elf" \
-    > "$tmp/out" 2> "$tmp/err" &
-dpid=$!
-for _ in $(seq 50); do grep -q 'dashboard on' "$tmp/out" && break; sleep 0.1; done
-url=$(awk '/dashboard on/{print $4}' "$tmp/out")
-# A wrong ELF (another build) for the page to refuse first.
-xtensa-lx106-elf-gcc -g -ffunction-sections -ffreestanding -nostdlib \
-    -mtext-section-literals -T "$src/core1_image.ld" -Dsink=sink2 \
-    "$src/core1_image.c" -o "$tmp/other.elf" || exit 1
-node "$here/dashboard.mjs" "$url" "$out" "$tmp/state/api-token" \
-    "$tmp/core1.elf" "$tmp/other.elf" > "$tmp/tap1"
-rc=$?
-kill -TERM $dpid
-wait $dpid
-# Beyond loopback, reads need the token: the page asks for it.
-"$appcored" --demo --state-dir "$tmp/state2" --user root --listen 0.0.0.0:0 \
-    --sim-args "--rate 200 --counters 4" > "$tmp/out2" 2> "$tmp/err2" &
-dpid=$!
-for _ in $(seq 50); do grep -q 'dashboard on' "$tmp/out2" && break; sleep 0.1; done
-port=$(sed -n 's|.*dashboard on http://[^/]*:\([0-9]*\)/.*|\1|p' "$tmp/out2")
-node "$here/token.mjs" "http://127.0.0.1:$port/" "$tmp/state2/api-token" \
-    > "$tmp/tap2"
-rc2=$?
-kill -TERM $dpid
-wait $dpid
-# One TAP stream: the two scripts' checks numbered on.
-cat "$tmp/tap1" "$tmp/tap2" | awk '
+mkdir -p "$out"
+trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
+rc=0
+
+# start_daemon NAME ARGS...: appcored in $tmp/NAME; sets url.
+start_daemon() {
+	name=$1
+	shift
+	"$appcored" --state-dir "$tmp/$name" --user root "$@" \
+	    > "$tmp/$name.out" 2> "$tmp/$name.err" &
+	dpid=$!
+	for _ in $(seq 100); do
+		grep -q 'dashboard on' "$tmp/$name.out" && break
+		sleep 0.1
+	done
+	url=$(awk '/dashboard on/{print $4}' "$tmp/$name.out")
+}
+
+stop_daemon() {
+	kill -TERM $dpid
+	wait $dpid
+}
+
+# run NAME SCRIPT ARGS...: one script's TAP into $tmp/NAME.tap.
+run() {
+	name=$1
+	shift
+	node "$here/$1" "${@:2}" > "$tmp/$name.tap" 2> "$tmp/$name.stderr" ||
+	    { rc=1; sed 's/^/# /' "$tmp/$name.stderr" "$tmp/$name.err" >> "$tmp/$name.tap"; }
+}
+
+start_daemon demo --demo --listen 127.0.0.1:0 \
+    --sim-args "--rate 1000 --counters 16 --panic-after 14"
+run demo dashboard.mjs "$url" "$out" "$tmp/demo/api-token"
+stop_daemon
+
+# Beyond loopback, reads need the token; the image is one built here,
+# which the demo does not register: the page uploads it.
+src=$(cd "$here/../../firmware-agent/port/posix" && pwd)
+cc_image() { # cc_image OUT [CFLAGS...]
+	xtensa-lx106-elf-gcc -g -ffunction-sections -ffreestanding -nostdlib \
+	    -mtext-section-literals -T "$src/core1_image.ld" "${@:2}" \
+	    "$src/core1_image.c" -o "$1"
+}
+cc_image "$tmp/core1.elf" || exit 1
+cc_image "$tmp/other.elf" -Dsink=sink2 || exit 1
+start_daemon token --demo --listen 0.0.0.0:0 \
+    --sim-args "--rate 200 --counters 4 --panic-after 6 --image $tmp/core1.elf"
+port=$(sed -n 's|.*dashboard on http://[^/]*:\([0-9]*\)/.*|\1|p' "$tmp/token.out")
+run token token.mjs "http://127.0.0.1:$port/" "$tmp/token/api-token" \
+    "$tmp/core1.elf" "$tmp/other.elf"
+stop_daemon
+
+# A board on TCP that goes away after 8 s and comes back.
+"$sim" --quiet --link tcp:0 --rate 200 --counters 64 --duration 8 \
+    > "$tmp/sim.out" &
+for _ in $(seq 50); do grep -q 'link ' "$tmp/sim.out" && break; sleep 0.1; done
+simport=$(awk '/link tcp/{print $4}' "$tmp/sim.out" | cut -d: -f2)
+start_daemon outage --no-autodetect --listen 127.0.0.1:0 \
+    --port "tcp://127.0.0.1:$simport"
+run outage outage.mjs "$url" "$out" "$sim" "$simport"
+stop_daemon
+
+start_daemon emulated --demo --listen 127.0.0.1:0 \
+    --sim-args "--core1 xtensa --rate 100 --panic-after 3 --fault unaligned"
+run emulated emulated.mjs "$url" "$out"
+stop_daemon
+
+cat "$tmp/demo.tap" "$tmp/token.tap" "$tmp/outage.tap" "$tmp/emulated.tap" | awk '
     /^(not )?ok [0-9]+/ { n++; sub(/ok [0-9]+/, "ok " n); print; next }
     /^1\.\.[0-9]+$/ { next }
     { print }
     END { print "1.." n }'
-[ $rc -eq 0 ] && [ $rc2 -eq 0 ]
+exit $rc
