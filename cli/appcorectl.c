@@ -10,10 +10,12 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,12 +30,49 @@ struct ctx {
 	const char *url;
 	const char *token_file;
 	bool json;
+	const char *device;		/* --device: an id or a name */
+	const char *filter;		/* watch --filter */
+};
+
+/* A board as the commands name it. */
+struct board {
+	int64_t id;
+	char name[128];
 };
 
 struct buf {
 	char *p;
 	size_t len;
 };
+
+/*
+ * An error, as the user asked for output: with --json a JSON object on
+ * stdout ({"error": {"code", "message"}}, as the API's), else a line on
+ * stderr.
+ */
+static void __attribute__((format(printf, 3, 4)))
+cli_error(const struct ctx *c, const char *code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (c != NULL && c->json) {
+		json_object *o = json_object_new_object(), *e;
+
+		e = json_object_new_object();
+		json_object_object_add(e, "code", json_object_new_string(code));
+		json_object_object_add(e, "message",
+		    json_object_new_string(msg));
+		json_object_object_add(o, "error", e);
+		printf("%s\n", json_object_to_json_string_ext(o,
+		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(o);
+	} else
+		fprintf(stderr, "appcorectl: %s\n", msg);
+}
 
 static size_t
 collect(void *data, size_t size, size_t n, void *arg)
@@ -56,26 +95,35 @@ usage(FILE *f)
 {
 	fprintf(f,
 "usage: appcorectl [--socket PATH | --url http://HOST:PORT] [--json] COMMAND\n"
-"  status                          the daemon and its boards\n"
+"  status                          the daemon (version, uptime, database,\n"
+"                                  URL) and its boards\n"
 "  devices                         every board seen\n"
-"  counters [--device ID]          a board's counters, live\n"
-"  watch [--device ID] [--count N] the counters, updated every second\n"
-"  events [--device ID] [--limit N]\n"
-"  logs [--device ID] [--limit N]  core 1's log, newest first\n"
-"  crash list [--device ID]\n"
+"  counters [--device B]           a board's counters, live\n"
+"  watch [--device B] [--filter TEXT] [--count N]\n"
+"                                  the counters whose name has TEXT, on one\n"
+"                                  screen, redrawn every second\n"
+"  events [--device B] [--limit N]\n"
+"  logs [--device B] [--limit N] [-f]\n"
+"                                  core 1's log, newest first; -f: oldest\n"
+"                                  first, then follow it live\n"
+"  crash list [--device B]\n"
 "  crash show ID\n"
 "  crash get ID --format elf|raw|json -o FILE\n"
 "  elf add FILE [--crash ID]       a core-1 ELF for symbols (needs the token);\n"
 "                                  with --crash, refused unless that crash ran it\n"
 "  elf list                        the core-1 ELFs uploaded\n"
-"  core1 restart [--device ID]     (needs the API token)\n"
-"  core1 policy never|always|N [--device ID]\n"
+"  core1 restart [--device B]      (needs the API token)\n"
+"  core1 policy never|always|N [--device B]\n"
 "                                  restart core 1 after a crash: never,\n"
 "                                  always, at most N (1..16) an hour (token)\n"
-"  rate set HZ [--device ID]       (needs the API token)\n"
+"  rate set HZ [--device B]        (needs the API token)\n"
 "  query SQL [--limit N]           one read-only SQL statement\n"
-"options: --socket PATH (default " DEFAULT_SOCKET "), --url URL,\n"
-"  --token-file FILE (default " DEFAULT_TOKEN "), --json: the API's JSON.\n"
+"B: a board's id or name (as `devices` lists them); without --device,\n"
+"  the first board.  Every command names the board it shows.\n"
+"options: --socket PATH (default " DEFAULT_SOCKET ", or $APPCORE_SOCKET),\n"
+"  --url URL, --token-file FILE (default " DEFAULT_TOKEN ",\n"
+"  or $APPCORE_TOKEN_FILE), --json: the API's JSON (errors too),\n"
+"  --version\n"
 "exit status: 0 done, 1 the daemon refused or is unreachable, 2 usage\n");
 	return 2;
 }
@@ -100,23 +148,54 @@ handle(const struct ctx *c, const char *path)
 /* One request.  Returns the HTTP status (0: no answer) and the body. */
 /* The API token from --token-file into tok; -1 (said unless quiet) when
  * it cannot be read. */
+/* One token file: 0 and the token, or -1 (errno, or ENOENT for an
+ * empty one). */
 static int
-token_read(const struct ctx *c, char *tok, size_t len, bool quiet)
+token_file_read(const char *path, char *tok, size_t len)
 {
-	FILE *f = fopen(c->token_file, "r");
+	FILE *f = fopen(path, "r");
 	bool ok = f != NULL && fgets(tok, (int)len, f) != NULL;
 
 	if (ok) {
 		tok[strcspn(tok, " \t\r\n")] = '\0';
 		ok = tok[0] != '\0';
 	}
-	if (!ok && !quiet)
-		fprintf(stderr, "appcorectl: %s: %s (the API token; "
-		    "--token-file)\n", c->token_file, f ? "no token" :
-		    strerror(errno));
-	if (f != NULL)
+	if (f != NULL) {
 		fclose(f);
+		errno = ok ? 0 : ENOENT;
+	}
 	return ok ? 0 : -1;
+}
+
+static int
+token_read(const struct ctx *c, char *tok, size_t len, bool quiet)
+{
+	char beside[600];
+	const char *slash;
+
+	if (c->token_file != NULL) {
+		if (token_file_read(c->token_file, tok, len) == 0)
+			return 0;
+		if (!quiet)
+			cli_error(c, "token", "%s: %s (the API token; "
+			    "--token-file)", c->token_file, strerror(errno));
+		return -1;
+	}
+	/* Beside the socket (the demo keeps both in its state directory),
+	 * then where the system's appcored keeps it. */
+	slash = strrchr(c->socket, '/');
+	snprintf(beside, sizeof(beside), "%.*s/api-token",
+	    slash != NULL ? (int)(slash - c->socket) : 1,
+	    slash != NULL ? c->socket : ".");
+	if (c->url == NULL && token_file_read(beside, tok, len) == 0)
+		return 0;
+	if (token_file_read(DEFAULT_TOKEN, tok, len) == 0)
+		return 0;
+	if (!quiet)
+		cli_error(c, "token", "no API token readable at %s%s%s (%s); "
+		    "--token-file FILE", c->url == NULL ? beside : "",
+		    c->url == NULL ? " or " : "", DEFAULT_TOKEN, strerror(errno));
+	return -1;
 }
 
 static long
@@ -167,8 +246,8 @@ request(const struct ctx *c, const char *method, const char *path,
 		long oserr = 0;
 
 		curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &oserr);
-		fprintf(stderr, "appcorectl: cannot reach appcored at %s: %s "
-		    "(is it running? --socket, --url)\n", c->url ? c->url :
+		cli_error(c, "unreachable", "cannot reach appcored at %s: %s "
+		    "(is it running? --socket, --url)", c->url ? c->url :
 		    c->socket, oserr != 0 ? strerror((int)oserr) : err);
 	} else
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
@@ -194,11 +273,11 @@ call_body(const struct ctx *c, const char *method, const char *path,
 	if (st != 0) {
 		if (o != NULL && json_object_object_get_ex(o, "error", &e) &&
 		    json_object_object_get_ex(e, "message", &m))
-			fprintf(stderr, "appcorectl: %s\n",
+			cli_error(c, json_object_get_string(
+			    json_object_object_get(e, "code")), "%s",
 			    json_object_get_string(m));
 		else
-			fprintf(stderr, "appcorectl: %s %s: HTTP %ld\n", method,
-			    path, st);
+			cli_error(c, "http", "%s %s: HTTP %ld", method, path, st);
 	}
 	json_object_put(o);
 	free(b.p);
@@ -268,62 +347,125 @@ fetch(const struct ctx *c, const char *path, int *rc)
 	return o;
 }
 
-/* --device, or the only (first) board. */
-static int64_t
-device_of(const struct ctx *c, int64_t dev, int *rc)
+/* Whether text is a board id (digits only). */
+static bool
+is_id(const char *text)
 {
-	json_object *o, *arr;
+	if (*text == '\0')
+		return false;
+	for (; *text != '\0'; text++)
+		if (!isdigit((unsigned char)*text))
+			return false;
+	return true;
+}
 
-	if (dev > 0)
-		return dev;
+/* The board --device names (an id or a name), else the first one; false
+ * (*rc set, the reason told) when there is none. */
+static bool
+board_of(const struct ctx *c, struct board *b, int *rc)
+{
+	json_object *o, *arr, *d = NULL;
+	char names[512] = "";
+	size_t n;
+
 	if ((o = call(c, "GET", "/api/v1/devices", NULL, false, rc)) == NULL)
-		return 0;
-	if (!json_object_object_get_ex(o, "devices", &arr) ||
-	    json_object_array_length(arr) == 0) {
-		fprintf(stderr, "appcorectl: no board yet\n");
+		return false;
+	json_object_object_get_ex(o, "devices", &arr);
+	n = json_object_array_length(arr);
+	for (size_t i = 0; i < n && d == NULL; i++) {
+		json_object *x = json_object_array_get_idx(arr, i);
+		char id[24];
+
+		snprintf(id, sizeof(id), "%" PRId64, num(x, "id"));
+		if (c->device == NULL || (is_id(c->device) ?
+		    strcmp(c->device, id) == 0 :
+		    strcmp(c->device, str(x, "name")) == 0))
+			d = x;
+		snprintf(names + strlen(names), sizeof(names) - strlen(names),
+		    "%s%s (%s)", i ? ", " : "", str(x, "name"), id);
+	}
+	if (d == NULL) {
+		if (n == 0)
+			cli_error(c, "not_found", "no board yet");
+		else
+			cli_error(c, "not_found", "no board %s; the boards: %s",
+			    c->device, names);
 		*rc = 1;
 		json_object_put(o);
-		return 0;
+		return false;
 	}
-	dev = num(json_object_array_get_idx(arr, 0), "id");
+	b->id = num(d, "id");
+	snprintf(b->name, sizeof(b->name), "%s", str(d, "name"));
 	json_object_put(o);
-	return dev;
+	return true;
+}
+
+/* The line that names the board a command shows (not with --json). */
+static void
+board_header(const struct ctx *c, const struct board *b)
+{
+	if (!c->json)
+		printf("board %s (id %" PRId64 ")\n", b->name, b->id);
+}
+
+/* "3 d 4 h", "12 min", "40 s": how long appcored has run. */
+static void
+duration(double s, char *out, size_t len)
+{
+	if (s >= 86400)
+		snprintf(out, len, "%d d %d h", (int)(s / 86400),
+		    (int)(s / 3600) % 24);
+	else if (s >= 3600)
+		snprintf(out, len, "%d h %d min", (int)(s / 3600),
+		    (int)(s / 60) % 60);
+	else if (s >= 60)
+		snprintf(out, len, "%d min", (int)(s / 60));
+	else
+		snprintf(out, len, "%.0f s", s);
+}
+
+/* status: the daemon's facts, then its boards. */
+static int
+cmd_status(const struct ctx *c)
+{
+	json_object *o;
+	char up[32], t[40];
+	int rc;
+
+	if ((o = fetch(c, "/api/v1/status", &rc)) == NULL)
+		return rc;		/* or printed with --json */
+	duration(json_object_get_double(json_object_object_get(o,
+	    "uptime_s")), up, sizeof(up));
+	printf("appcored %s, up %s (since %s UTC)\n", str(o, "version"), up,
+	    when(num(o, "started_us"), t, sizeof(t)));
+	printf("  dashboard  %s\n", str(o, "url"));
+	if (*str(o, "socket") != '\0')
+		printf("  socket     %s\n", str(o, "socket"));
+	printf("  database   %s (%.1f MB in use, %" PRId64 " partitions)\n",
+	    str(o, "database"), (double)num(o, "database_bytes") / 1e6,
+	    num(o, "partitions"));
+	printf("  boards     %" PRId64 ", %" PRId64 " connected\n",
+	    num(o, "devices"), num(o, "connected"));
+	json_object_put(o);
+	return 0;
 }
 
 static int
-cmd_devices(const struct ctx *c, bool status_only)
+cmd_devices(const struct ctx *c)
 {
 	json_object *o, *arr;
-	struct buf b = { NULL, 0 };
 	char t[40];
-	int rc, up = 0;
-	size_t n;
+	int rc;
 
-	if (status_only && request(c, "GET", "/healthz", NULL, 0, false, &b) !=
-	    200) {
-		free(b.p);
-		fprintf(stderr, "appcorectl: appcored does not answer\n");
-		return 1;
-	}
-	free(b.p);
 	if ((o = fetch(c, "/api/v1/devices", &rc)) == NULL)
 		return rc;
 	json_object_object_get_ex(o, "devices", &arr);
-	n = json_object_array_length(arr);
-	for (size_t i = 0; i < n; i++)
-		up += json_object_get_boolean(json_object_object_get(
-		    json_object_array_get_idx(arr, i), "connected"));
-	if (status_only)
-		printf("appcored: ok, %zu board%s, %d connected\n", n,
-		    n == 1 ? "" : "s", up);
-	else
-		printf("%-4s %-18s %-10s %-9s %6s %8s  %s\n", "ID", "NAME",
-		    "STATE", "LINK", "RATE", "COUNTERS", "LAST SEEN (UTC)");
-	for (size_t i = 0; i < n; i++) {
+	printf("%-4s %-18s %-10s %-5s %6s %8s  %s\n", "ID", "NAME", "STATE",
+	    "LINK", "RATE", "COUNTERS", "LAST SEEN (UTC)");
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
 		json_object *d = json_object_array_get_idx(arr, i);
 
-		printf(status_only ? "  %-4" PRId64 " %-18s %-10s %s\n" :
-		    "%-4" PRId64 " %-18s %-10s %-9s %6" PRId64 " %8" PRId64
+		printf("%-4" PRId64 " %-18s %-10s %-5s %6" PRId64 " %8" PRId64
 		    "  %s\n", num(d, "id"), str(d, "name"), str(d, "state"),
 		    json_object_get_boolean(json_object_object_get(d,
 		    "connected")) ? "up" : "down", num(d, "rate_hz"),
@@ -335,20 +477,22 @@ cmd_devices(const struct ctx *c, bool status_only)
 }
 
 static int
-cmd_counters(const struct ctx *c, int64_t dev)
+cmd_counters(const struct ctx *c)
 {
 	json_object *o, *arr;
+	struct board b;
 	char path[64];
 	int rc = 0;
 
-	if ((dev = device_of(c, dev, &rc)) == 0)
+	if (!board_of(c, &b, &rc))
 		return rc;
-	snprintf(path, sizeof(path), "/api/v1/devices/%" PRId64, dev);
+	snprintf(path, sizeof(path), "/api/v1/devices/%" PRId64, b.id);
 	if ((o = fetch(c, path, &rc)) == NULL)
 		return rc;
-	printf("%s: core 1 %s, heartbeat %.0f/s, %" PRId64 " Hz\n",
-	    str(o, "name"), str(o, "state"), json_object_get_double(
-	    json_object_object_get(o, "heartbeat_rate")), num(o, "rate_hz"));
+	printf("board %s (id %" PRId64 "): core 1 %s, heartbeat %.0f/s, %"
+	    PRId64 " Hz\n", str(o, "name"), b.id, str(o, "state"),
+	    json_object_get_double(json_object_object_get(o,
+	    "heartbeat_rate")), num(o, "rate_hz"));
 	printf("%-24s %14s %-8s %12s\n", "COUNTER", "VALUE", "UNIT", "PER S");
 	json_object_object_get_ex(o, "counters", &arr);
 	for (size_t i = 0; i < json_object_array_length(arr); i++) {
@@ -368,29 +512,51 @@ cmd_counters(const struct ctx *c, int64_t dev)
 	return 0;
 }
 
-static int
-cmd_rows(const struct ctx *c, int64_t dev, int64_t limit, bool logs)
+static void
+print_row(const struct ctx *c, json_object *r, bool logs)
 {
-	json_object *o, *arr;
-	char path[128], t[40];
-	int rc = 0;
+	char t[40];
 
-	if ((dev = device_of(c, dev, &rc)) == 0)
-		return rc;
-	snprintf(path, sizeof(path), "/api/v1/devices/%" PRId64 "/%s?limit=%"
-	    PRId64, dev, logs ? "logs" : "events", limit);
-	if ((o = fetch(c, path, &rc)) == NULL)
-		return rc;
-	json_object_object_get_ex(o, logs ? "logs" : "events", &arr);
-	for (size_t i = 0; i < json_object_array_length(arr); i++) {
-		json_object *r = json_object_array_get_idx(arr, i);
-
+	if (c->json)
+		printf("%s\n", json_object_to_json_string_ext(r,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	else
 		printf("%s  %-7s %s\n", when(num(r, "t"), t, sizeof(t)),
 		    str(r, logs ? "level" : "kind"), str(r, logs ? "text" :
 		    "detail"));
-	}
+}
+
+static int follow_logs(const struct ctx *c, const struct board *b,
+    int64_t count);
+
+/* events, logs: newest first; logs -f: oldest first, then live (count
+ * new lines, or until the stream ends). */
+static int
+cmd_rows(const struct ctx *c, int64_t limit, bool logs, bool follow,
+    int64_t count)
+{
+	json_object *o, *arr;
+	struct board b;
+	char path[128];
+	int rc = 0;
+	size_t n;
+
+	if (!board_of(c, &b, &rc))
+		return rc;
+	snprintf(path, sizeof(path), "/api/v1/devices/%" PRId64 "/%s?limit=%"
+	    PRId64, b.id, logs ? "logs" : "events", limit);
+	if ((o = (follow ? call(c, "GET", path, NULL, false, &rc) :
+	    fetch(c, path, &rc))) == NULL)
+		return rc;
+	board_header(c, &b);
+	json_object_object_get_ex(o, logs ? "logs" : "events", &arr);
+	n = json_object_array_length(arr);
+	for (size_t i = 0; i < n; i++)
+		print_row(c, json_object_array_get_idx(arr, follow ? n - 1 - i :
+		    i), logs);
 	json_object_put(o);
-	return 0;
+	fflush(stdout);
+	return follow ? follow_logs(c, &b, count) : 0;
 }
 
 /* "0x42002a31  mixer_process+0x2d  (dsp/mixer.c:217)" */
@@ -503,21 +669,26 @@ print_report(json_object *r)
 }
 
 static int
-cmd_crash(const struct ctx *c, int argc, char **argv, int64_t dev,
-    const char *format, const char *outfile)
+cmd_crash(const struct ctx *c, int argc, char **argv, const char *format,
+    const char *outfile)
 {
 	json_object *o, *arr;
 	char path[128], t[40];
+	struct board bd;
 	int rc = 0;
 
 	if (argc >= 1 && strcmp(argv[0], "list") == 0 && argc == 1) {
-		if (dev > 0)
+		if (c->device != NULL && !board_of(c, &bd, &rc))
+			return rc;
+		if (c->device != NULL)
 			snprintf(path, sizeof(path), "/api/v1/crashes?device=%"
-			    PRId64, dev);
+			    PRId64, bd.id);
 		else
 			snprintf(path, sizeof(path), "/api/v1/crashes");
 		if ((o = fetch(c, path, &rc)) == NULL)
 			return rc;
+		if (c->device != NULL)
+			board_header(c, &bd);
 		json_object_object_get_ex(o, "crashes", &arr);
 		for (size_t i = 0; i < json_object_array_length(arr); i++) {
 			json_object *r = json_object_array_get_idx(arr, i);
@@ -527,7 +698,7 @@ cmd_crash(const struct ctx *c, int argc, char **argv, int64_t dev,
 			if (*str(r, "file") != '\0')
 				snprintf(where, sizeof(where), "%s:%" PRId64 ", ",
 				    str(r, "file"), num(r, "line"));
-			printf("%-4" PRId64 " %s  device %" PRId64 "  %s %s: %s "
+			printf("%-4" PRId64 " %s  board %" PRId64 "  %s %s: %s "
 			    "(%spc 0x%08" PRIx64 ")%s\n", num(r, "id"),
 			    when(num(r, "t"), t, sizeof(t)), num(r, "device"),
 			    str(r, "kind"), str(r, "reason"), str(r, "message"),
@@ -559,20 +730,20 @@ cmd_crash(const struct ctx *c, int argc, char **argv, int64_t dev,
 		st = request(c, "GET", path, NULL, 0, false, &b);
 		if (st != 200) {
 			if (st != 0)
-				fprintf(stderr, "appcorectl: crash %s: %s\n",
+				cli_error(c, "not_found", "crash %s: %s",
 				    argv[1], b.p ? b.p : "no dump");
 			free(b.p);
 			return 1;
 		}
 		if ((f = fopen(outfile, "wb")) == NULL) {
-			fprintf(stderr, "appcorectl: %s: %s\n", outfile,
+			cli_error(c, "file", "%s: %s", outfile,
 			    strerror(errno));
 			free(b.p);
 			return 1;
 		}
 		wrote = fwrite(b.p, 1, b.len, f) == b.len;
 		if (fclose(f) != 0 || !wrote) {
-			fprintf(stderr, "appcorectl: %s: %s\n", outfile,
+			cli_error(c, "file", "%s: %s", outfile,
 			    strerror(errno));
 			unlink(outfile);	/* no half-written dump */
 			free(b.p);
@@ -620,7 +791,7 @@ cmd_elf(const struct ctx *c, int argc, char **argv, int64_t crash)
 	    (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) < 0 ||
 	    (p = malloc((size_t)n + 1)) == NULL ||
 	    fread(p, 1, (size_t)n, f) != (size_t)n) {
-		fprintf(stderr, "appcorectl: %s: %s\n", argv[1],
+		cli_error(c, "file", "%s: %s", argv[1],
 		    strerror(errno ? errno : EIO));
 		if (f != NULL)
 			fclose(f);
@@ -629,7 +800,7 @@ cmd_elf(const struct ctx *c, int argc, char **argv, int64_t crash)
 	}
 	fclose(f);
 	if (n == 0) {
-		fprintf(stderr, "appcorectl: %s: empty file\n", argv[1]);
+		cli_error(c, "file", "%s: empty file", argv[1]);
 		free(p);
 		return 1;
 	}
@@ -660,24 +831,24 @@ cmd_elf(const struct ctx *c, int argc, char **argv, int64_t crash)
 }
 
 static int
-cmd_control(const struct ctx *c, const char *action, const char *body,
-    int64_t dev)
+cmd_control(const struct ctx *c, const char *action, const char *body)
 {
 	json_object *o;
+	struct board b;
 	char path[96];
 	int rc = 0;
 
-	if ((dev = device_of(c, dev, &rc)) == 0)
+	if (!board_of(c, &b, &rc))
 		return rc;
-	snprintf(path, sizeof(path), "/api/v1/devices/%" PRId64 "/%s", dev,
+	snprintf(path, sizeof(path), "/api/v1/devices/%" PRId64 "/%s", b.id,
 	    action);
 	if ((o = call(c, "POST", path, body, true, &rc)) == NULL)
 		return rc;
 	if (c->json)
 		print_json(o);
 	else
-		printf("%s: sent to device %" PRId64 "\n", str(o, "command"),
-		    dev);
+		printf("%s: sent to board %s (id %" PRId64 ")\n",
+		    str(o, "command"), b.name, b.id);
 	json_object_put(o);
 	return 0;
 }
@@ -736,15 +907,20 @@ cmd_query(const struct ctx *c, const char *sql, int64_t limit)
 }
 
 /*
- * watch: the live stream (server-sent events) of one board, as a table
- * redrawn every second on a terminal, or appended otherwise.
+ * watch: one board's live stream (server-sent events), as a screen
+ * redrawn every second on a terminal (as many counters as fit, those
+ * whose name has --filter's text), or appended once a second otherwise.
+ * logs -f reads the same stream for the board's log.
  */
 struct watch {
 	const struct ctx *c;
+	struct board b;
 	json_object *dev;		/* names and units */
+	char state[32];			/* core 1, as last told */
 	char line[65536];
 	size_t len;
 	char event[32];
+	bool logs;			/* logs -f: only the log */
 	int64_t count, shown;
 	int64_t prev_t, next_t;
 	int64_t prev[256];
@@ -752,45 +928,85 @@ struct watch {
 	bool tty;
 };
 
+/* Rows a screen has for counters: the terminal's height less the
+ * header and the line that says how many more there are. */
+static size_t
+screen_rows(const struct watch *w)
+{
+	struct winsize ws;
+
+	if (!w->tty || ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0 ||
+	    ws.ws_row < 6)
+		return SIZE_MAX;
+	return (size_t)ws.ws_row - 4;
+}
+
+static bool
+wanted(const struct watch *w, json_object *k)
+{
+	return w->c->filter == NULL || (k != NULL &&
+	    strstr(str(k, "name"), w->c->filter) != NULL);
+}
+
+static void
+watch_screen(struct watch *w, json_object *vals, int64_t t, double dt)
+{
+	json_object *ctrs;
+	size_t n = json_object_array_length(vals), rows = screen_rows(w);
+	size_t shown = 0, more = 0;
+	char ts[40];
+
+	json_object_object_get_ex(w->dev, "counters", &ctrs);
+	if (w->tty)
+		printf("\033[H\033[J");
+	printf("board %s (id %" PRId64 ")  core 1 %s  %s UTC%s%s\n",
+	    w->b.name, w->b.id, w->state, when(t, ts, sizeof(ts)),
+	    w->c->filter ? "  filter: " : "", w->c->filter ? w->c->filter :
+	    "");
+	printf("%-24s %14s %-8s %12s\n", "COUNTER", "VALUE", "UNIT", "PER S");
+	for (size_t i = 0; i < n; i++) {
+		json_object *k = json_object_array_get_idx(ctrs, i);
+		int64_t v = json_object_get_int64(json_object_array_get_idx(vals,
+		    i));
+
+		if (!wanted(w, k))
+			continue;
+		if (shown >= rows) {
+			more++;
+			continue;
+		}
+		shown++;
+		printf("%-24s %14" PRId64 " %-8s ", k ? str(k, "name") : "?", v,
+		    k ? str(k, "unit") : "");
+		if (i < w->nprev && dt > 0)
+			printf("%12.1f\n", (double)(v - w->prev[i]) / dt);
+		else
+			printf("%12s\n", "-");
+	}
+	if (more > 0)
+		printf("... %zu more: --filter TEXT shows fewer\n", more);
+	if (!w->tty)
+		printf("\n");
+}
+
 static void
 watch_sample(struct watch *w, json_object *d)
 {
-	json_object *vals, *ctrs;
+	json_object *vals;
 	int64_t t = num(d, "t");
 	double dt = (double)(t - w->prev_t) / 1e6;
-	char ts[40];
 	size_t n;
 
 	if (t < w->next_t)
 		return;
 	w->next_t = t + 1000000;
 	json_object_object_get_ex(d, "values", &vals);
-	json_object_object_get_ex(w->dev, "counters", &ctrs);
 	n = json_object_array_length(vals);
 	if (w->c->json)
 		printf("%s\n", json_object_to_json_string_ext(d,
 		    JSON_C_TO_STRING_PLAIN));
-	else {
-		if (w->tty)
-			printf("\033[H\033[J");
-		printf("%s  %s\n%-24s %14s %-8s %12s\n", str(w->dev, "name"),
-		    when(t, ts, sizeof(ts)), "COUNTER", "VALUE", "UNIT",
-		    "PER S");
-		for (size_t i = 0; i < n; i++) {
-			json_object *k = json_object_array_get_idx(ctrs, i);
-			int64_t v = json_object_get_int64(
-			    json_object_array_get_idx(vals, i));
-
-			printf("%-24s %14" PRId64 " %-8s ", k ? str(k, "name") :
-			    "?", v, k ? str(k, "unit") : "");
-			if (i < w->nprev && dt > 0)
-				printf("%12.1f\n", (double)(v - w->prev[i]) / dt);
-			else
-				printf("%12s\n", "-");
-		}
-		if (!w->tty)
-			printf("\n");
-	}
+	else
+		watch_screen(w, vals, t, dt);
 	fflush(stdout);
 	w->nprev = n < 256 ? n : 256;
 	for (size_t i = 0; i < w->nprev; i++)
@@ -800,17 +1016,13 @@ watch_sample(struct watch *w, json_object *d)
 	w->shown++;
 }
 
+/* A state change or a crash, as a line (not on a redrawn screen). */
 static void
-watch_event(struct watch *w, const char *data)
+watch_line(struct watch *w, json_object *d)
 {
-	json_object *d = json_tokener_parse(data);
 	char ts[40];
 
-	if (d == NULL)
-		return;
-	if (!strcmp(w->event, "sample"))
-		watch_sample(w, d);
-	else if (w->c->json)
+	if (w->c->json)
 		printf("%s\n", json_object_to_json_string_ext(d,
 		    JSON_C_TO_STRING_PLAIN));
 	else if (!strcmp(w->event, "state"))
@@ -822,6 +1034,34 @@ watch_event(struct watch *w, const char *data)
 		    when(num(d, "t"), ts, sizeof(ts)), str(d, "reason"),
 		    str(d, "message"), str(d, "file"), num(d, "line"),
 		    num(d, "pc"));
+}
+
+static void
+watch_event(struct watch *w, const char *data)
+{
+	json_object *d = json_tokener_parse(data), *dev;
+
+	if (d == NULL)
+		return;
+	if (json_object_object_get_ex(d, "device", &dev) &&
+	    json_object_get_int64(dev) != w->b.id) {
+		json_object_put(d);	/* another board's */
+		return;
+	}
+	if (w->logs) {
+		if (!strcmp(w->event, "log")) {
+			print_row(w->c, d, true);
+			w->shown++;
+		}
+	} else if (!strcmp(w->event, "sample"))
+		watch_sample(w, d);
+	else {
+		if (!strcmp(w->event, "state"))
+			snprintf(w->state, sizeof(w->state), "%s",
+			    str(d, "state"));
+		if (!w->tty)
+			watch_line(w, d);
+	}
 	fflush(stdout);
 	json_object_put(d);
 }
@@ -852,45 +1092,75 @@ watch_data(void *data, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+/* Reads the board's stream until count updates (0: until it ends). */
 static int
-cmd_watch(const struct ctx *c, int64_t dev, int64_t count)
+stream_board(struct watch *w)
 {
-	struct watch *w;
-	CURL *h;
 	char path[96];
 	CURLcode res;
+	CURL *h;
 	int rc = 0;
 
-	if ((dev = device_of(c, dev, &rc)) == 0)
-		return rc;
-	if ((w = calloc(1, sizeof(*w))) == NULL)
+	snprintf(path, sizeof(path), "/api/v1/stream?device=%" PRId64,
+	    w->b.id);
+	if ((h = handle(w->c, path)) == NULL)
 		return 1;
-	w->c = c;
-	w->count = count;
-	w->tty = isatty(STDOUT_FILENO);
-	snprintf(path, sizeof(path), "/api/v1/devices/%" PRId64, dev);
-	if ((w->dev = call(c, "GET", path, NULL, false, &rc)) == NULL) {
-		free(w);
-		return rc;
-	}
-	snprintf(path, sizeof(path), "/api/v1/stream?device=%" PRId64, dev);
-	if ((h = handle(c, path)) == NULL) {
-		json_object_put(w->dev);
-		free(w);
-		return 1;
-	}
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, watch_data);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, w);
 	curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
 	res = curl_easy_perform(h);
-	if (res != CURLE_OK && !(res == CURLE_WRITE_ERROR && count > 0 &&
-	    w->shown >= count)) {
-		fprintf(stderr, "appcorectl: watch: %s\n",
+	if (res != CURLE_OK && !(res == CURLE_WRITE_ERROR && w->count > 0 &&
+	    w->shown >= w->count)) {
+		cli_error(w->c, "stream", "the live stream: %s",
 		    curl_easy_strerror(res));
 		rc = 1;
 	}
 	curl_easy_cleanup(h);
+	return rc;
+}
+
+static int
+cmd_watch(const struct ctx *c, int64_t count)
+{
+	struct watch *w;
+	char path[96];
+	int rc = 0;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return 1;
+	w->c = c;
+	w->count = count;
+	w->tty = isatty(STDOUT_FILENO) && !c->json;
+	if (!board_of(c, &w->b, &rc)) {
+		free(w);
+		return rc;
+	}
+	snprintf(path, sizeof(path), "/api/v1/devices/%" PRId64, w->b.id);
+	if ((w->dev = call(c, "GET", path, NULL, false, &rc)) == NULL) {
+		free(w);
+		return rc;
+	}
+	snprintf(w->state, sizeof(w->state), "%s", str(w->dev, "state"));
+	rc = stream_board(w);
 	json_object_put(w->dev);
+	free(w);
+	return rc;
+}
+
+/* logs -f: the board's log as it comes, until the stream ends. */
+static int
+follow_logs(const struct ctx *c, const struct board *b, int64_t count)
+{
+	struct watch *w = calloc(1, sizeof(*w));
+	int rc;
+
+	if (w == NULL)
+		return 1;
+	w->c = c;
+	w->b = *b;
+	w->logs = true;
+	w->count = count;
+	rc = stream_board(w);
 	free(w);
 	return rc;
 }
@@ -909,174 +1179,229 @@ parse_pos(const char *s, int64_t lo, int64_t hi, int64_t *out)
 	return 0;
 }
 
-int
-main(int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "url", required_argument, NULL, 'u' },
-		{ "token-file", required_argument, NULL, 't' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "device", required_argument, NULL, 'd' },
-		{ "limit", required_argument, NULL, 'l' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "count", required_argument, NULL, 'n' },
-		{ "crash", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	struct ctx c = { getenv("APPCORE_SOCKET"), NULL,
-	    getenv("APPCORE_TOKEN_FILE"), false };
-	const char *format = "elf", *outfile = NULL;
-	int64_t dev = 0, limit = 50, hz, count = 0, crash = 0;
-	bool limit_set = false;
-	int ch, rc;
-	char body[64];
+static const struct option longopts[] = {
+	{ "socket", required_argument, NULL, 's' },
+	{ "url", required_argument, NULL, 'u' },
+	{ "token-file", required_argument, NULL, 't' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "device", required_argument, NULL, 'd' },
+	{ "limit", required_argument, NULL, 'l' },
+	{ "format", required_argument, NULL, 'F' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "count", required_argument, NULL, 'n' },
+	{ "crash", required_argument, NULL, 'c' },
+	{ "filter", required_argument, NULL, 'w' },
+	{ "follow", no_argument, NULL, 'f' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+#define SHORTOPTS	"+d:o:l:n:c:fjhV"
 
-	if (c.socket == NULL)
-		c.socket = DEFAULT_SOCKET;
-	if (c.token_file == NULL)
-		c.token_file = DEFAULT_TOKEN;
-	/* Options may come before or after the command's words. */
-	while ((ch = getopt_long(argc, argv, "+d:o:f:l:n:c:jh", longopts,
-	    NULL)) != -1 || optind < argc) {
+/* What the options set, beside the context. */
+struct opts {
+	const char *format, *outfile;
+	int64_t limit, count, crash;
+	bool limit_set, follow;
+};
+
+static const char *const commands[] = { "status", "devices", "counters",
+	"watch", "events", "logs", "crash", "elf", "core1", "rate", "query",
+	NULL };
+
+/* Options may come before or after the command's words: getopt with '+'
+ * stops at each word, which is skipped.  2 on a usage error (told), -1
+ * for --help or --version (done), else 0. */
+static int
+parse_opts(int argc, char **argv, struct ctx *c, struct opts *o)
+{
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, SHORTOPTS, longopts, NULL)) !=
+	    -1 || optind < argc) {
 		if (ch == -1) {		/* a command word: keep it, go on */
 			optind++;
 			continue;
 		}
 		switch (ch) {
-		case 's': c.socket = optarg; break;
+		case 's': c->socket = optarg; break;
 		case 'u':
 			if (strncmp(optarg, "http://", 7) != 0) {
-				fprintf(stderr, "appcorectl: --url: '%s' is not "
-				    "http://HOST:PORT\n", optarg);
+				cli_error(c, "usage", "--url: '%s' is not "
+				    "http://HOST:PORT", optarg);
 				return 2;
 			}
-			c.url = optarg;
+			c->url = optarg;
 			break;
-		case 't': c.token_file = optarg; break;
-		case 'j': c.json = true; break;
-		case 'f': format = optarg; break;
-		case 'o': outfile = optarg; break;
-		case 'd':
-			if (parse_pos(optarg, 1, INT64_MAX, &dev) < 0) {
-				fprintf(stderr, "appcorectl: --device: '%s' is "
-				    "not a device id\n", optarg);
-				return 2;
-			}
-			break;
+		case 't': c->token_file = optarg; break;
+		case 'j': c->json = true; break;
+		case 'F': o->format = optarg; break;
+		case 'o': o->outfile = optarg; break;
+		case 'd': c->device = optarg; break;
+		case 'w': c->filter = optarg; break;
+		case 'f': o->follow = true; break;
 		case 'l':
-			if (parse_pos(optarg, 1, 10000, &limit) < 0) {
-				fprintf(stderr, "appcorectl: --limit: 1 to "
-				    "1000 (query: 10000)\n");
+			if (parse_pos(optarg, 1, 10000, &o->limit) < 0) {
+				cli_error(c, "usage", "--limit: 1 to 1000 "
+				    "(query: 10000)");
 				return 2;
 			}
-			limit_set = true;
+			o->limit_set = true;
 			break;
 		case 'c':
-			if (parse_pos(optarg, 1, INT64_MAX, &crash) < 0) {
-				fprintf(stderr, "appcorectl: --crash: '%s' is "
-				    "not a crash id\n", optarg);
+			if (parse_pos(optarg, 1, INT64_MAX, &o->crash) < 0) {
+				cli_error(c, "usage", "--crash: '%s' is not a "
+				    "crash id", optarg);
 				return 2;
 			}
 			break;
 		case 'n':
-			if (parse_pos(optarg, 1, INT64_MAX, &count) < 0) {
-				fprintf(stderr, "appcorectl: --count: a number "
-				    "of updates\n");
+			if (parse_pos(optarg, 1, INT64_MAX, &o->count) < 0) {
+				cli_error(c, "usage", "--count: a number of "
+				    "updates");
 				return 2;
 			}
 			break;
-		case 'h': usage(stdout); return 0;
+		case 'h': usage(stdout); return -1;
+		case 'V': printf("appcorectl %s\n", APPCORE_VERSION); return -1;
 		default: return usage(stderr);
 		}
 	}
-	/* getopt with '+' stops at words; collect them in order. */
-	{
-		char *words[8];
-		int nw = 0;
+	return 0;
+}
 
-		for (int i = 1; i < argc && nw < 8; i++) {
-			bool takes = false;
+/* The command's words, in order, without the options and their
+ * arguments. */
+static int
+command_words(int argc, char **argv, char **words, int max)
+{
+	int nw = 0;
 
-			if (argv[i][0] == '-') {
-				for (const struct option *o = longopts; o->name;
-				    o++)
-					if (argv[i][1] == '-' &&
-					    strcmp(argv[i] + 2, o->name) == 0)
-						takes = o->has_arg;
-				if (argv[i][1] != '-' && strchr("doflnc",
-				    argv[i][1]) != NULL && argv[i][2] == '\0')
-					takes = true;
-				i += takes;
-				continue;
-			}
-			words[nw++] = argv[i];
-		}
-		if (nw == 0)
-			return usage(stderr);
-		curl_global_init(CURL_GLOBAL_DEFAULT);
-		if (!strcmp(words[0], "status") && nw == 1)
-			rc = cmd_devices(&c, true);
-		else if (!strcmp(words[0], "devices") && nw == 1)
-			rc = cmd_devices(&c, false);
-		else if (!strcmp(words[0], "counters") && nw == 1)
-			rc = cmd_counters(&c, dev);
-		else if (!strcmp(words[0], "watch") && nw == 1)
-			rc = cmd_watch(&c, dev, count);
-		else if (!strcmp(words[0], "query") && nw == 2)
-			rc = cmd_query(&c, words[1], limit_set ? limit : 1000);
-		else if (limit > 1000) {
-			fprintf(stderr, "appcorectl: --limit: 1 to 1000\n");
-			rc = 2;
-		}
-		else if (!strcmp(words[0], "events") && nw == 1)
-			rc = cmd_rows(&c, dev, limit, false);
-		else if (!strcmp(words[0], "logs") && nw == 1)
-			rc = cmd_rows(&c, dev, limit, true);
-		else if (!strcmp(words[0], "crash") && nw >= 2)
-			rc = cmd_crash(&c, nw - 1, words + 1, dev, format,
-			    outfile);
-		else if (!strcmp(words[0], "elf") && nw >= 2)
-			rc = cmd_elf(&c, nw - 1, words + 1, crash);
-		else if (!strcmp(words[0], "core1") && nw == 2 &&
-		    !strcmp(words[1], "restart"))
-			rc = cmd_control(&c, "restart", NULL, dev);
-		else if (!strcmp(words[0], "core1") && nw == 3 &&
-		    !strcmp(words[1], "policy")) {
-			int64_t n;
+	for (int i = 1; i < argc && nw < max; i++) {
+		bool takes = false;
 
-			if (!strcmp(words[2], "never") ||
-			    !strcmp(words[2], "always")) {
-				snprintf(body, sizeof(body), "{\"policy\": "
-				    "\"%s\"}", words[2]);
-				rc = cmd_control(&c, "restart-policy", body, dev);
-			} else if (parse_pos(words[2], 1, 16, &n) == 0) {
-				snprintf(body, sizeof(body), "{\"policy\": "
-				    "\"limit\", \"max\": %" PRId64 "}", n);
-				rc = cmd_control(&c, "restart-policy", body, dev);
-			} else {
-				fprintf(stderr, "appcorectl: core1 policy: '%s' "
-				    "is not never, always or 1..16 (restarts "
-				    "an hour)\n", words[2]);
-				rc = 2;
-			}
+		if (argv[i][0] == '-' && argv[i][1] != '\0') {
+			for (const struct option *o = longopts; o->name; o++)
+				if (argv[i][1] == '-' &&
+				    strcmp(argv[i] + 2, o->name) == 0)
+					takes = o->has_arg;
+			if (argv[i][1] != '-' && strchr("dolnc", argv[i][1]) !=
+			    NULL && argv[i][2] == '\0')
+				takes = true;
+			i += takes;
+			continue;
 		}
-		else if (!strcmp(words[0], "rate") && nw == 3 &&
-		    !strcmp(words[1], "set")) {
-			if (parse_pos(words[2], 1, 1000, &hz) < 0) {
-				fprintf(stderr, "appcorectl: rate set: '%s' is "
-				    "not 1..1000 Hz\n", words[2]);
-				rc = 2;
-			} else {
-				snprintf(body, sizeof(body), "{\"hz\": %" PRId64
-				    "}", hz);
-				rc = cmd_control(&c, "rate", body, dev);
-			}
-		} else
-			rc = usage(stderr);
-		curl_global_cleanup();
+		words[nw++] = argv[i];
 	}
+	return nw;
+}
+
+static bool
+known_command(const char *w)
+{
+	for (const char *const *k = commands; *k != NULL; k++)
+		if (strcmp(*k, w) == 0)
+			return true;
+	return false;
+}
+
+static int
+cmd_policy(const struct ctx *c, const char *what)
+{
+	char body[64];
+	int64_t n;
+
+	if (!strcmp(what, "never") || !strcmp(what, "always"))
+		snprintf(body, sizeof(body), "{\"policy\": \"%s\"}", what);
+	else if (parse_pos(what, 1, 16, &n) == 0)
+		snprintf(body, sizeof(body), "{\"policy\": \"limit\", "
+		    "\"max\": %" PRId64 "}", n);
+	else {
+		cli_error(c, "usage", "core1 policy: '%s' is not never, always "
+		    "or 1..16 (restarts an hour)", what);
+		return 2;
+	}
+	return cmd_control(c, "restart-policy", body);
+}
+
+static int
+cmd_rate(const struct ctx *c, const char *what)
+{
+	char body[64];
+	int64_t hz;
+
+	if (parse_pos(what, 1, 1000, &hz) < 0) {
+		cli_error(c, "usage", "rate set: '%s' is not 1..1000 Hz", what);
+		return 2;
+	}
+	snprintf(body, sizeof(body), "{\"hz\": %" PRId64 "}", hz);
+	return cmd_control(c, "rate", body);
+}
+
+static int
+dispatch(const struct ctx *c, const struct opts *o, char **w, int nw)
+{
+	if (!known_command(w[0])) {
+		cli_error(c, "usage", "unknown command '%s' (appcorectl --help "
+		    "lists them)", w[0]);
+		return 2;
+	}
+	if (!strcmp(w[0], "query") && nw == 2)
+		return cmd_query(c, w[1], o->limit_set ? o->limit : 1000);
+	if (o->limit > 1000) {
+		cli_error(c, "usage", "--limit: 1 to 1000");
+		return 2;
+	}
+	if (nw == 1 && !strcmp(w[0], "status"))
+		return cmd_status(c);
+	if (nw == 1 && !strcmp(w[0], "devices"))
+		return cmd_devices(c);
+	if (nw == 1 && !strcmp(w[0], "counters"))
+		return cmd_counters(c);
+	if (nw == 1 && !strcmp(w[0], "watch"))
+		return cmd_watch(c, o->count);
+	if (nw == 1 && !strcmp(w[0], "events") && !o->follow)
+		return cmd_rows(c, o->limit, false, false, 0);
+	if (nw == 1 && !strcmp(w[0], "logs"))
+		return cmd_rows(c, o->limit, true, o->follow, o->count);
+	if (nw >= 2 && !strcmp(w[0], "crash"))
+		return cmd_crash(c, nw - 1, w + 1, o->format, o->outfile);
+	if (nw >= 2 && !strcmp(w[0], "elf"))
+		return cmd_elf(c, nw - 1, w + 1, o->crash);
+	if (nw == 2 && !strcmp(w[0], "core1") && !strcmp(w[1], "restart"))
+		return cmd_control(c, "restart", NULL);
+	if (nw == 3 && !strcmp(w[0], "core1") && !strcmp(w[1], "policy"))
+		return cmd_policy(c, w[2]);
+	if (nw == 3 && !strcmp(w[0], "rate") && !strcmp(w[1], "set"))
+		return cmd_rate(c, w[2]);
+	if (c->json)
+		cli_error(c, "usage", "%s: not so (appcorectl --help)", w[0]);
+	else
+		usage(stderr);
+	return 2;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ctx c = { getenv("APPCORE_SOCKET"), NULL,
+	    getenv("APPCORE_TOKEN_FILE"), false, NULL, NULL };
+	struct opts o = { "elf", NULL, 50, 0, 0, false, false };
+	char *words[8];
+	int nw, rc;
+
+	if (c.socket == NULL)
+		c.socket = DEFAULT_SOCKET;
+	/* --json first, so that even option errors come as JSON. */
+	for (int i = 1; i < argc; i++)
+		c.json |= strcmp(argv[i], "--json") == 0;
+	if ((rc = parse_opts(argc, argv, &c, &o)) != 0)
+		return rc < 0 ? 0 : rc;
+	if ((nw = command_words(argc, argv, words, 8)) == 0)
+		return usage(stderr);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	rc = dispatch(&c, &o, words, nw);
+	curl_global_cleanup();
 	return rc;
 }

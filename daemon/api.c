@@ -171,6 +171,7 @@ struct call {
 	struct api_reply *a;
 };
 
+static void r_status(struct call *q) { get_status(q->h, q->a); }
 static void r_devices(struct call *q) { get_devices(q->h, q->a); }
 static void r_device(struct call *q) { get_device(q->h, q->id, q->a); }
 static void r_events(struct call *q)
@@ -198,6 +199,7 @@ static const struct route {
 	bool token;
 	void (*fn)(struct call *);
 } routes[] = {
+	{ "GET", "/status", false, r_status },
 	{ "GET", "/devices", false, r_devices },
 	{ "GET", "/devices/{id}", false, r_device },
 	{ "GET", "/devices/{id}/events", false, r_events },

@@ -25,6 +25,7 @@
 #include "le.h"
 #include "log.h"
 #include "symbols.h"
+#include "wallclock.h"
 
 /* ---- /metrics ---- */
 
@@ -251,4 +252,53 @@ api_metrics(struct http *h, struct api_reply *a)
 	a->body = b.p;
 	a->len = b.len;
 	a->type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+/* The daemon's own facts: what `appcorectl status` prints. */
+void
+get_status(struct http *h, struct api_reply *a)
+{
+	struct live *l = bridge_live(http_bridge(h));
+	const struct config *cfg = http_cfg(h);
+	json_object *o = json_object_new_object();
+	char db[300], host[128], url[200];
+	int devices, connected = 0;
+	uint64_t started, db_bytes, file_bytes;
+	uint32_t partitions;
+
+	pthread_mutex_lock(&l->mu);
+	devices = l->ndev;
+	for (int i = 0; i < l->ndev; i++)
+		connected += l->dev[i].connected;
+	started = l->started;
+	db_bytes = l->store.db_bytes;
+	file_bytes = l->store.file_bytes;
+	partitions = l->store.partitions;
+	pthread_mutex_unlock(&l->mu);
+	snprintf(db, sizeof(db), "%s/appcore.db", cfg->state_dir);
+	snprintf(host, sizeof(host), "%s", cfg->listen);
+	if (strrchr(host, ':') != NULL)
+		*strrchr(host, ':') = '\0';
+	snprintf(url, sizeof(url), "http://%s:%u/", host[0] ? host :
+	    "127.0.0.1", http_port(h));
+	json_object_object_add(o, "version", jv_string(APPCORE_VERSION));
+	json_object_object_add(o, "started_us",
+	    json_object_new_int64((int64_t)started));
+	json_object_object_add(o, "uptime_s", json_object_new_double(
+	    (double)(now_wall_us() - started) / 1e6));
+	json_object_object_add(o, "state_dir", jv_string(cfg->state_dir));
+	json_object_object_add(o, "database", jv_string(db));
+	json_object_object_add(o, "database_bytes",
+	    json_object_new_int64((int64_t)db_bytes));
+	json_object_object_add(o, "files_bytes",
+	    json_object_new_int64((int64_t)file_bytes));
+	json_object_object_add(o, "partitions",
+	    json_object_new_int64(partitions));
+	json_object_object_add(o, "url", jv_string(url));
+	json_object_object_add(o, "socket", cfg->socket[0] ?
+	    jv_string(cfg->socket) : NULL);
+	json_object_object_add(o, "devices", json_object_new_int64(devices));
+	json_object_object_add(o, "connected",
+	    json_object_new_int64(connected));
+	api_json(a, 200, o);
 }

@@ -36,7 +36,6 @@
 #include "symbols.h"
 #include "wallclock.h"
 
-#define APPCORED_VERSION	"0.1.0"
 #define MAX_POLL		256
 
 /* Set by signal handlers, which may run on any thread: atomics, which
@@ -461,7 +460,7 @@ scan_args(int argc, char **argv, struct args *a)
 		case OPT_CHECK: a->check = true; break;
 		case 'v': a->verbose++; break;
 		case 'h': usage(stdout); exit(0);
-		case 'V': printf("appcored %s\n", APPCORED_VERSION); exit(0);
+		case 'V': printf("appcored %s\n", APPCORE_VERSION); exit(0);
 		case '?':
 			fprintf(stderr, "appcored: unknown option or missing "
 			    "value: '%s'\n", argv[optind - 1]);
@@ -957,7 +956,7 @@ main(int argc, char **argv)
 	}
 	device_prune_partial_dumps(&d);
 	store_event(d.store, 0, 0, now_wall_us(), "daemon-start", 1,
-	    APPCORED_VERSION);
+	    APPCORE_VERSION);
 	(void)store_commit(d.store, now_wall_us());	/* the HTTP reader */
 	load_token(&d);
 	pick_web_root(&d);
@@ -986,7 +985,7 @@ main(int argc, char **argv)
 		log_info("web root %s", d.web_root);
 	}
 	log_notice("appcored %s: state in %s, %d configured port(s)%s",
-	    APPCORED_VERSION, d.cfg.state_dir, d.cfg.nports,
+	    APPCORE_VERSION, d.cfg.state_dir, d.cfg.nports,
 	    d.cfg.autodetect ? ", auto-detecting 303a:1001" : "");
 
 	run(&d, &a, argc, argv);

@@ -76,11 +76,17 @@ def validate(path, method, status, body):
 
 
 tmp = tempfile.mkdtemp()
+# The simulated core 1 reports this file's hash as its image: an image
+# nobody registered (the demo registers only the one it picks itself),
+# so the report starts without names.
+with open(tmp + "/image.bin", "wb") as f:
+    f.write(b"a core-1 image no ELF matches")
 proc = subprocess.Popen(
     [appcored, "--demo", "--state-dir", tmp + "/state", "--user", "root",
      "--listen", "127.0.0.1:0", "--socket", tmp + "/appcored.sock",
      "-o", "http.stream_lag=200", "--sim-args",
-     "--rate 200 --counters 16 --panic-after 8 --duration 45"],
+     "--rate 200 --counters 16 --panic-after 8 --duration 45 --image " +
+     tmp + "/image.bin"],
     stdout=subprocess.PIPE, stderr=open(tmp + "/d.err", "w"), text=True)
 url = None
 for line in proc.stdout:
@@ -194,9 +200,20 @@ try:
     check(st == 200 and any(e["kind"] == "boot" for e in b["events"]), "events include the boot")
     st, _, b = call("GET", "/api/v1/devices/1/logs")
     check(st == 200 and any(l["text"].startswith("core1 up") for l in b["logs"]), "logs include core 1's first line")
-    for q in ("limit=0", "limit=5000", "from=x"):
+    for q in ("limit=0", "limit=5000", "from=x", "kind=", "kind=Boot", "kind=boot,,x",
+              "kind=a,b,c,d,e,f,g,h,i", "kind=boot%27--"):
         st, _, b = call("GET", "/api/v1/devices/1/events?" + q)
         check(st == 400, "events?%s: 400" % q)
+    st, _, b = call("GET", "/api/v1/devices/1/events?limit=1000&kind=boot,link-up")
+    check(st == 200 and b["events"] and {e["kind"] for e in b["events"]} <= {"boot", "link-up"}
+          and any(e["kind"] == "boot" for e in b["events"]), "events?kind=boot,link-up: only those kinds")
+
+    # ---- the daemon's own facts ----
+    st, _, b = call("GET", "/api/v1/status")
+    check(st == 200 and b["version"] == "0.1.0" and b["devices"] == 1 and b["connected"] == 1
+          and b["database"] == tmp + "/state/appcore.db" and b["url"] == url + "/"
+          and b["socket"] == tmp + "/appcored.sock" and 0 < b["uptime_s"] < 600,
+          "status: version, uptime, database, URL, socket, boards")
     st, _, b = call("GET", "/api/v1/devices/42/logs")
     check(st == 404, "logs of an unknown device: 404")
 
@@ -207,6 +224,8 @@ try:
     check(st == 200 and b["header"]["magic_ok"] and b["bytes_hex"].startswith("41433152")
           and len(b["bytes_hex"]) == 128 and b["size"] == 131072,
           "snapshot: header decoded, bytes start with the magic AC1R")
+    check(b["panic"] is not None and b["panic"]["seq"] == 0 and not b["panic"]["complete"],
+          "snapshot: the panic record decoded, never written yet (seq 0)")
     for q in ("offset=131072", "length=0", "length=5000", "offset=131000&length=100"):
         st, _, b = call("GET", "/api/v1/devices/1/snapshot?" + q)
         check(st == 400, "snapshot?%s: 400" % q)
@@ -256,6 +275,15 @@ try:
     check(st == 202, "restart-policy never: 202 (the crash later in this test stays stopped)")
     st, _, b = call("POST", "/api/v1/devices/1/snapshot", headers=auth)
     check(st == 202, "snapshot now: 202")
+    control = lambda: call("GET", "/api/v1/devices/1/events?limit=50&kind=control",
+                           validate_schema=False)[2]["events"]
+    check(wait_for(lambda: len(control()) == 4, 5)
+          and [e["detail"].split(", asked by ")[0] for e in reversed(control())] ==
+          ["set the sample rate to 500 Hz (was 200 Hz)", "set the restart policy to at most 3 restarts an hour",
+           "set the restart policy to never", "take a snapshot of the region"]
+          and all(e["detail"].endswith(", asked by 127.0.0.1 through the API") for e in control()),
+          "every control request accepted is a 'control' event: what, and who asked (%s)"
+          % (control()[0]["detail"] if control() else "none"))
     st, _, b = call("POST", "/api/v1/devices/77/restart", headers=auth)
     check(st == 404, "control of an unknown device: 404")
     st, _, b = call("POST", "/api/v1/devices/1/selfdestruct", headers=auth, validate_schema=False)
@@ -302,6 +330,8 @@ try:
     a1 = struct.unpack_from("<I", b, note[1] + 20 + 72 + 65 * 4)[0]
     crash = call("GET", "/api/v1/crashes/%d" % cid, validate_schema=False)[2]
     check(pc == crash["pc"] and a1 == crash["sp"], "the note's pc and a1 are the crash's pc and sp")
+    check(crash["reason"] == "assert" and crash["exccause"] is None and crash["exccause_name"] is None
+          and crash["excvaddr"] is None, "an assert is no exception: exccause, its name and excvaddr are null")
     st, _, b = call("GET", "/api/v1/crashes/%d/dump?format=json" % cid)
     check(st == 200 and b["regions"][0]["address"] == 0x3fcc9710 and len(b["a"]) == 16,
           "format=json: registers and regions")

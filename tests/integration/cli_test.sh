@@ -41,8 +41,15 @@ for _ in $(seq 100); do
 	sleep 0.2
 done
 
-check "status: the daemon and its connected board" \
-    eval 'run 0 status && has "1 board, 1 connected" o && has "sim-0" o'
+check "status: the daemon's version, uptime, URL, socket, database and boards" \
+    eval 'run 0 status && has "^appcored 0.1.0, up [0-9]* s (since 20[0-9-]* [0-9:.]* UTC)" o &&
+    has "dashboard  $url/" o && has "socket     $tmp/appcored.sock" o &&
+    has "database   $tmp/state/appcore.db (" o && has "boards     1, 1 connected" o'
+check "status --json: the same facts as the API's JSON" \
+    eval 'run 0 --json status && python3 -c "
+import json,sys; d=json.load(open(sys.argv[1]))
+assert d[\"version\"]==\"0.1.0\" and d[\"devices\"]==1 and d[\"uptime_s\"]>0 and d[\"database_bytes\"]>0, d" "$tmp/o"'
+check "--version" eval 'run 0 --version && has "^appcorectl 0.1.0$" o'
 check "devices: a table with the board, its rate and counters" \
     eval 'run 0 devices && has "^1 *sim-0 .* up *200 *16 " o'
 check "counters: every counter with its value" \
@@ -53,8 +60,39 @@ import json,sys; d=json.load(open(sys.argv[1])); assert len(d[\"counters\"])==16
 check "events: the boot and the crash, newest first" \
     eval 'run 0 events --limit 10 && has "crash .*dsp/mixer.c" o && has "boot " o &&
     [ "$(grep -n crash "$tmp/o" | head -1 | cut -d: -f1)" -lt "$(grep -n boot "$tmp/o" | head -1 | cut -d: -f1)" ]'
-check "events --limit 1 gives one row" \
-    eval 'run 0 events --limit 1 && [ $(wc -l < "$tmp/o") -eq 1 ]'
+check "events --limit 1 gives one row, under the line naming the board" \
+    eval 'run 0 events --limit 1 && [ $(wc -l < "$tmp/o") -eq 2 ] && has "^board sim-0 (id 1)$" o'
+check "a board by its name: --device sim-0" \
+    eval 'run 0 counters --device sim-0 && has "^board sim-0 (id 1): core 1" o'
+check "logs name their board" eval 'run 0 logs --limit 1 && has "^board sim-0 (id 1)$" o'
+check "watch --filter: the board, core 1's state and only the counters asked for" \
+    eval 'run 0 watch --count 2 --filter audio. && has "^board sim-0 (id 1)  core 1 [a-z]*  20[0-9-]* [0-9:.]* UTC  filter: audio.$" o &&
+    [ "$(grep -c "^audio\\." "$tmp/o")" -eq 8 ] && ! has "^dsp\\." o'
+check "watch on a 10-line terminal: each screen fits, and says how many more" \
+    python3 - "$ctl" <<'PY'
+import fcntl, os, pty, struct, sys, termios, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "watch", "--count", "3"])
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 10, 80, 0, 0))
+out = b""
+end = time.time() + 15
+while time.time() < end:
+    try:
+        b = os.read(fd, 65536)
+    except OSError:
+        break
+    if not b:
+        break
+    out += b
+os.waitpid(pid, 0)
+screens = [s for s in out.decode().split("\x1b[H\x1b[J") if s.strip()]
+rows = [s.rstrip("\r\n").count("\n") + 1 for s in screens]
+print("# %d screens of %s lines" % (len(screens), rows))
+ok = len(screens) == 3 and all(r <= 10 for r in rows) and \
+    all("10 more: --filter" in s for s in screens)
+sys.exit(0 if ok else 1)
+PY
 check "logs: core 1's log" \
     eval 'run 0 logs && has "panic: assert failed" o'
 check "crash list: the assert, with file, line and pc" \
@@ -114,18 +152,27 @@ check "query: writing is refused, exit 1" \
 check "query without SQL: usage, exit 2" eval 'run 2 query'
 check "a bad --count: exit 2" eval 'run 2 watch --count -1'
 check "rate set: needs and uses the API token" \
-    eval 'run 0 rate set 100 && has "set-rate: sent to device 1" o'
+    eval 'run 0 rate set 100 && has "set-rate: sent to board sim-0 (id 1)" o'
 for _ in $(seq 50); do
 	"$ctl" devices 2>/dev/null | grep -q " 100 *16 " && break
 	sleep 0.2
 done
 check "the board runs at the new rate" eval 'run 0 devices && has " 100 *16 " o'
 check "core1 policy 2: sent (at most 2 restarts an hour)" \
-    eval 'run 0 core1 policy 2 && has "set-restart: sent to device 1" o'
+    eval 'run 0 core1 policy 2 && has "set-restart: sent to board sim-0 (id 1)" o'
 check "core1 policy never: sent" \
     eval 'run 0 core1 policy never && has "set-restart: sent" o'
+# logs -f follows the log: the restart's "core1 up" arrives live.
+"$ctl" logs -f --count 1 --limit 1 > "$tmp/follow" 2>&1 &
+fpid=$!
+wait_line "$tmp/follow" "^board sim-0" 10
 check "core1 restart brings core 1 back up" \
     eval 'run 0 core1 restart && has "restart-core1: sent" o'
+for _ in $(seq 100); do kill -0 $fpid 2>/dev/null || break; sleep 0.1; done
+check "logs -f: the log, then what comes, as it comes" \
+    eval '! kill -0 $fpid 2>/dev/null && wait $fpid && [ $(wc -l < "$tmp/follow") -eq 3 ] &&
+    tail -1 "$tmp/follow" | grep -q "info    core1 up"'
+kill $fpid 2>/dev/null
 for _ in $(seq 50); do
 	"$ctl" devices 2>/dev/null | grep -q " running " && break
 	sleep 0.2
@@ -146,15 +193,19 @@ check "a missing token file: exit 1, names the file" \
 check "no daemon: exit 1, says so" \
     eval 'run 1 --socket "$tmp/nope.sock" status && has "cannot reach appcored" e'
 check "an unknown crash: exit 1" eval 'run 1 crash show 9999 && has "no crash" e'
-check "an unknown device: exit 1" eval 'run 1 counters --device 77 && has "no device 77" e'
-check "an unknown command: usage, exit 2" eval 'run 2 frobnicate && has "usage:" e'
+check "an unknown device: exit 1, the boards there are" \
+    eval 'run 1 counters --device 77 && has "no board 77; the boards: sim-0 (1)" e'
+check "with --json the error is JSON too" \
+    eval 'run 1 --json counters --device 77 && python3 -c "
+import json,sys; d=json.load(open(sys.argv[1])); assert d[\"error\"][\"code\"]==\"not_found\", d" "$tmp/o"'
+check "an unknown command: said, exit 2" eval 'run 2 frobnicate && has "unknown command .frobnicate." e'
 check "a bad rate: exit 2" eval 'run 2 rate set 5000 && has "1..1000" e'
 check "a bad restart policy: exit 2" \
     eval 'run 2 core1 policy sometimes && has "never, always or 1..16" e &&
     run 2 core1 policy 17'
 check "core1 policy without a value: usage, exit 2" \
     eval 'run 2 core1 policy && has "usage:" e'
-check "a bad --device: exit 2" eval 'run 2 devices --device x && has "not a device id" e'
+check "an unknown board name: exit 1" eval 'run 1 logs --device x && has "no board x" e'
 check "a bad --limit: exit 2" eval 'run 2 logs --limit 0 && has "1 to 1000" e'
 check "crash get without -o: usage, exit 2" eval 'run 2 crash get "$id"'
 check "crash get with an unknown format: exit 2" \
