@@ -29,9 +29,11 @@
 /*
  * GET /api/v1/query?sql=: one read-only SQL statement on the HTTP
  * thread's own read-only connection (values at most HTTP_VALUE_MAX, sorts
- * in memory).  An authorizer admits reading and an allow-list of
- * functions (nothing that returns pointers, touches files or makes big
- * values on purpose); a progress handler ends the statement when it has
+ * in memory).  An authorizer admits reading, the pragmas that measure
+ * the database, and an allow-list of functions (nothing that returns
+ * pointers, touches files or makes big values on purpose; printf and
+ * format are daemon/sqlprintf.c's, with bounded widths); a progress
+ * handler ends the statement when it has
  * run [http] query_timeout or grown SQLite's memory by [http]
  * query_memory; the answer is capped in rows and in bytes as it is built.
  */
@@ -46,9 +48,10 @@ name_cmp(const void *a, const void *b)
 }
 
 /* SQLite's core, date, math, JSON and window functions that only compute
- * (sorted, for bsearch).  Values are bounded by HTTP_VALUE_MAX; printf
- * and format are left out: a width of 2^31 runs for seconds inside one
- * call, where no deadline reaches. */
+ * (sorted, for bsearch).  Values are bounded by HTTP_VALUE_MAX.  SQLite's
+ * own printf and format are replaced on these connections
+ * (sqlprintf_register): a width of 2^31 ran for seconds inside one call,
+ * where no deadline reaches. */
 static bool
 query_function_allowed(const char *name)
 {
@@ -56,7 +59,7 @@ query_function_allowed(const char *name)
 		"abs", "acos", "acosh", "asin", "asinh", "atan", "atan2",
 		"atanh", "avg", "ceil", "ceiling", "char", "coalesce", "cos",
 		"cosh", "count", "cume_dist", "date", "datetime", "degrees",
-		"dense_rank", "exp", "first_value", "floor", "glob",
+		"dense_rank", "exp", "first_value", "floor", "format", "glob",
 		"group_concat", "hex", "ifnull", "iif", "instr", "json",
 		"json_array", "json_array_length", "json_extract",
 		"json_group_array", "json_group_object", "json_object",
@@ -64,7 +67,8 @@ query_function_allowed(const char *name)
 		"last_value", "lead", "length", "like", "likelihood", "likely",
 		"ln", "log", "log10", "log2", "lower", "ltrim", "max", "min",
 		"mod", "nth_value", "ntile", "nullif", "percent_rank", "pi",
-		"pow", "power", "quote", "radians", "random", "randomblob",
+		"pow", "power", "printf", "quote", "radians", "random",
+		"randomblob",
 		"rank", "replace", "round", "row_number", "rtrim", "sign", "sin",
 		"sinh", "sqrt", "strftime", "string_agg", "substr",
 		"substring", "sum", "tan", "tanh", "time", "total", "trim",
@@ -96,6 +100,17 @@ query_authorize(void *arg, int action, const char *a1, const char *a2,
 	case SQLITE_FUNCTION:
 		return a2 != NULL && query_function_allowed(a2) ? SQLITE_OK :
 		    SQLITE_DENY;
+	case SQLITE_UPDATE:
+		/* Asked of sqlite_master's columns when SQLite makes the
+		 * eponymous table pragma_page_count is; no write gets through:
+		 * the connection is read-only and the statement must be too
+		 * (query_prepare). */
+		return a1 != NULL && !strcmp(a1, "sqlite_master") ? SQLITE_OK :
+		    SQLITE_DENY;
+	case SQLITE_PRAGMA:		/* reading the database's size */
+		return a1 != NULL && a2 == NULL && (!strcmp(a1, "page_count") ||
+		    !strcmp(a1, "page_size") || !strcmp(a1,
+		    "freelist_count")) ? SQLITE_OK : SQLITE_DENY;
 	default:
 		return SQLITE_DENY;
 	}

@@ -235,7 +235,11 @@ try:
                 ("SELECT fts3_tokenizer('simple')", "bad_query",
                  "fts3_tokenizer is unreachable"),
                 ("SELECT printf('%.*c', 2147483647, 'x')", "bad_query",
-                 "printf is not allowed (a 2 GB width runs for seconds)"),
+                 "printf's width from an argument is refused (a 2 GB width ran for seconds)"),
+                ("SELECT format('%2147483647d', 1)", "bad_query",
+                 "and so is a written one past 100"),
+                ("UPDATE sqlite_master SET sql = 'x'", "bad_query",
+                 "the schema cannot be written (the pragmas that measure the database may read it)"),
                 ("SELECT length(zeroblob(2000000))", "bad_query",
                  "a 2 MB value: over the 1 MiB a value may have"),
                 ("WITH RECURSIVE c(s) AS (SELECT 'x' UNION ALL SELECT s || s "
