@@ -1,29 +1,39 @@
 #!/bin/bash
-# Installs the Debian packages appcore needs to build, test and demo,
-# and only those missing.  Needs root (or sudo).
+# Installs the Debian packages appcore needs, and only those missing.
+# Needs root (or sudo).
+#   scripts/deps.sh        everything: build, demo, tests, benchmarks
+#   scripts/deps.sh demo   what scripts/demo needs: the build, the demo's
+#                          core-1 ELF (the Xtensa compiler), uPlot
 set -euo pipefail
 cd "$(dirname "$0")/.."
+what=${1:-all}
 
 packages=(
 	# build
 	gcc meson ninja-build pkg-config libssl-dev
 	libserialport-dev libsqlite3-dev libgdbm-dev libinih-dev libsystemd-dev
 	libmicrohttpd-dev libjson-c-dev libcurl4-openssl-dev libdw-dev libelf-dev
-	# tests: the database from the shell, systemd-analyze
-	sqlite3 systemd util-linux python3-jsonschema curl
-	# tests: sanitizers, libFuzzer, Xtensa cross-compiler
-	clang libclang-rt-14-dev
-	gcc-xtensa-lx106 binutils-xtensa-lx106 picolibc-xtensa-lx106-elf
-	# tests: Xtensa programs under emulation
-	qemu-system-misc
 	python3
-	# the dashboard's browser test
-	chromium fonts-dejavu-core
-	# benchmarks
-	valgrind wrk nginx-light
+	# the demo's core-1 ELF (its crashes are named) and the emulated board
+	gcc-xtensa-lx106 binutils-xtensa-lx106 picolibc-xtensa-lx106-elf
 )
+if [ "$what" != demo ]; then
+	packages+=(
+		# tests: the database from the shell, systemd-analyze
+		sqlite3 systemd util-linux python3-jsonschema curl
+		# tests: sanitizers, libFuzzer
+		clang libclang-rt-14-dev
+		# tests: Xtensa programs under emulation
+		qemu-system-misc
+		# the dashboard's browser test
+		chromium fonts-dejavu-core
+		# benchmarks
+		valgrind wrk nginx-light
+	)
+fi
 
-# npm installs uPlot and playwright-core; a Node.js from elsewhere will do.
+# npm installs uPlot (and for the tests playwright-core); a Node.js from
+# elsewhere will do.
 command -v npm >/dev/null || packages+=(nodejs npm)
 
 missing=()
@@ -36,7 +46,9 @@ done
 npm_install() {
 	# uPlot for the dashboard, playwright-core for the browser test:
 	# exactly what each package-lock.json names.
-	for d in web tests/browser; do
+	local dirs=(web)
+	[ "$what" = demo ] || dirs+=(tests/browser)
+	for d in "${dirs[@]}"; do
 		if [ ! -f "$d/node_modules/.package-lock.json" ] ||
 		    [ "$d/package-lock.json" -nt "$d/node_modules/.package-lock.json" ]; then
 			echo "appcore: npm ci in $d" >&2
