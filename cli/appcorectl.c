@@ -117,6 +117,9 @@ usage(FILE *f)
 "                                  restart core 1 after a crash: never,\n"
 "                                  always, at most N (1..16) an hour (token)\n"
 "  rate set HZ [--device B]        (needs the API token)\n"
+"  port release PORT [SECONDS]     appcored lets go of PORT (to flash the\n"
+"                                  board through it) for SECONDS (120)\n"
+"  port reclaim PORT               appcored may open PORT again (token)\n"
 "  query SQL [--limit N]           one read-only SQL statement\n"
 "B: a board's id or name (as `devices` lists them); without --device,\n"
 "  the first board.  Every command names the board it shows.\n"
@@ -1207,7 +1210,7 @@ struct opts {
 
 static const char *const commands[] = { "status", "devices", "counters",
 	"watch", "events", "logs", "crash", "elf", "core1", "rate", "query",
-	NULL };
+	"port", NULL };
 
 /* Options may come before or after the command's words: getopt with '+'
  * stops at each word, which is skipped.  2 on a usage error (told), -1
@@ -1339,6 +1342,42 @@ cmd_rate(const struct ctx *c, const char *what)
 	return cmd_control(c, "rate", body);
 }
 
+/* port release PORT [SECONDS], port reclaim PORT */
+static int
+cmd_port(const struct ctx *c, const char *what, const char *port,
+    const char *secs)
+{
+	json_object *body = json_object_new_object(), *o;
+	char path[64];
+	int64_t n = 120;
+	int rc = 0;
+
+	if (secs != NULL && parse_pos(secs, 1, 3600, &n) < 0) {
+		cli_error(c, "usage", "port release: '%s' is not 1..3600 "
+		    "seconds", secs);
+		json_object_put(body);
+		return 2;
+	}
+	json_object_object_add(body, "port", json_object_new_string(port));
+	if (!strcmp(what, "release"))
+		json_object_object_add(body, "seconds",
+		    json_object_new_int64(n));
+	snprintf(path, sizeof(path), "/api/v1/ports/%s", what);
+	o = call(c, "POST", path, json_object_to_json_string(body), true, &rc);
+	json_object_put(body);
+	if (o == NULL)
+		return rc;
+	if (c->json)
+		print_json(o);
+	else if (!strcmp(what, "release"))
+		printf("%s: appcored lets go of it for %" PRId64 " s (port "
+		    "reclaim %s ends that sooner)\n", port, n, port);
+	else
+		printf("%s: appcored may open it again\n", port);
+	json_object_put(o);
+	return 0;
+}
+
 static int
 dispatch(const struct ctx *c, const struct opts *o, char **w, int nw)
 {
@@ -1375,6 +1414,11 @@ dispatch(const struct ctx *c, const struct opts *o, char **w, int nw)
 		return cmd_policy(c, w[2]);
 	if (nw == 3 && !strcmp(w[0], "rate") && !strcmp(w[1], "set"))
 		return cmd_rate(c, w[2]);
+	if ((nw == 3 || nw == 4) && !strcmp(w[0], "port") &&
+	    !strcmp(w[1], "release"))
+		return cmd_port(c, "release", w[2], nw == 4 ? w[3] : NULL);
+	if (nw == 3 && !strcmp(w[0], "port") && !strcmp(w[1], "reclaim"))
+		return cmd_port(c, "reclaim", w[2], NULL);
 	if (c->json)
 		cli_error(c, "usage", "%s: not so (appcorectl --help)", w[0]);
 	else

@@ -172,6 +172,8 @@ struct call {
 };
 
 static void r_status(struct call *q) { get_status(q->h, q->a); }
+static void r_port(struct call *q)
+    { post_port(q->h, q->c, q->action, q->body, q->len, q->a); }
 static void r_devices(struct call *q) { get_devices(q->h, q->a); }
 static void r_device(struct call *q) { get_device(q->h, q->id, q->a); }
 static void r_events(struct call *q)
@@ -200,6 +202,8 @@ static const struct route {
 	void (*fn)(struct call *);
 } routes[] = {
 	{ "GET", "/status", false, r_status },
+	{ "POST", "/ports/release", true, r_port },
+	{ "POST", "/ports/reclaim", true, r_port },
 	{ "GET", "/devices", false, r_devices },
 	{ "GET", "/devices/{id}", false, r_device },
 	{ "GET", "/devices/{id}/events", false, r_events },

@@ -648,3 +648,56 @@ post_control(struct http *h, struct MHD_Connection *c, int64_t dev,
 	json_object_object_add(o, "queued", json_object_new_boolean(1));
 	api_json(a, 202, o);
 }
+
+/*
+ * POST /ports/release {"port": SPEC, "seconds": 1..3600}: appcored lets
+ * go of the port (to flash the board through it) and leaves it alone for
+ * that long (default 120 s); POST /ports/reclaim {"port": SPEC} ends it.
+ */
+void
+post_port(struct http *h, struct MHD_Connection *c, const char *what,
+    const char *body, size_t len, struct api_reply *a)
+{
+	struct command cmd = { .cmd = 0 };
+	bool release = strcmp(what, "release") == 0;
+	json_object *j = len ? json_tokener_parse(body) : NULL, *port, *secs;
+	int64_t seconds = 120;
+	json_object *o;
+
+	if (j == NULL || !json_object_is_type(j, json_type_object) ||
+	    !json_object_object_get_ex(j, "port", &port) ||
+	    !json_object_is_type(port, json_type_string) ||
+	    json_object_get_string_len(port) == 0 ||
+	    json_object_get_string_len(port) >= (int)sizeof(cmd.port)) {
+		json_object_put(j);
+		api_error(a, 400, "bad_parameter", "the body must be JSON like "
+		    "{\"port\": \"/dev/ttyACM0\"%s}", release ?
+		    ", \"seconds\": 120" : "");
+		return;
+	}
+	if (release && json_object_object_get_ex(j, "seconds", &secs)) {
+		seconds = json_object_is_type(secs, json_type_int) ?
+		    json_object_get_int64(secs) : 0;
+		if (seconds < 1 || seconds > 3600) {
+			json_object_put(j);
+			api_error(a, 400, "bad_parameter", "seconds: 1 to 3600");
+			return;
+		}
+	}
+	snprintf(cmd.port, sizeof(cmd.port), "%s", json_object_get_string(port));
+	json_object_put(j);
+	cmd.arg0 = release ? (uint32_t)seconds : 0;
+	http_client_name(c, cmd.who, sizeof(cmd.who));
+	if (!bridge_command(http_bridge(h), &cmd)) {
+		api_error(a, 503, "busy", "too many commands queued");
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "port", jv_string(cmd.port));
+	json_object_object_add(o, "command", jv_string(release ?
+	    "release" : "reclaim"));
+	json_object_object_add(o, "seconds",
+	    json_object_new_int64(release ? seconds : 0));
+	json_object_object_add(o, "queued", json_object_new_boolean(1));
+	api_json(a, 202, o);
+}

@@ -51,6 +51,8 @@ void get_rows(struct http *, struct MHD_Connection *, int64_t dev,
 void get_snapshot(struct http *, struct MHD_Connection *, int64_t dev,
     struct api_reply *);
 void get_status(struct http *, struct api_reply *);
+void post_port(struct http *, struct MHD_Connection *, const char *what,
+    const char *body, size_t len, struct api_reply *);
 void post_control(struct http *, struct MHD_Connection *, int64_t dev,
     const char *what, const char *body, size_t len, struct api_reply *);
 

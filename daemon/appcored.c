@@ -703,6 +703,43 @@ control_event(struct device *dev, const struct command *c, bool sent)
 	device_event(dev, now_wall_us(), "control", 1, detail);
 }
 
+/* Lets go of a port for c->arg0 seconds (flashing), or takes it back
+ * (0): the link closes now and opens again when the hold ends. */
+static void
+port_command(struct daemon *d, const struct command *c)
+{
+	uint64_t now = now_wall_us();
+	uint64_t until = c->arg0 ? now + (uint64_t)c->arg0 * 1000000 : 0;
+	char why[400];
+	struct link *l;
+
+	for (l = d->links; l != NULL; l = l->next)
+		if (strcmp(l->spec, c->port) == 0)
+			break;
+	if (port_hold(d, c->port, until, now) < 0) {
+		log_warnx("API: %s: %d ports are held already", c->port,
+		    PORT_HOLDS_MAX);
+		return;
+	}
+	if (c->arg0)
+		snprintf(why, sizeof(why), "let go of for %u s (flashing), "
+		    "asked by %s", c->arg0, c->who);
+	else
+		snprintf(why, sizeof(why), "taken back, asked by %s", c->who);
+	log_notice("%s: %s", c->port, why);
+	if (l != NULL && l->dev != NULL)
+		device_event(l->dev, now, c->arg0 ? "port-released" :
+		    "port-reclaimed", 1, why);
+	else
+		store_event(d->store, 0, 0, now, c->arg0 ? "port-released" :
+		    "port-reclaimed", 1, c->port);
+	if (l == NULL)
+		return;			/* held before it shows up */
+	if (c->arg0 && l->fd >= 0)
+		link_close(l, now, "let go of for flashing");
+	l->next_try = c->arg0 ? until : now;
+}
+
 /* Control commands the API queued: to the device's link. */
 static void
 run_commands(struct daemon *d)
@@ -711,6 +748,11 @@ run_commands(struct daemon *d)
 
 	while (bridge_next_command(d->bridge, &c)) {
 		struct device *dev;
+
+		if (c.port[0] != '\0') {
+			port_command(d, &c);
+			continue;
+		}
 
 		for (dev = d->devices; dev != NULL; dev = dev->next)
 			if (dev->id == c.device)
@@ -794,6 +836,11 @@ run(struct daemon *d, const struct args *a, int argc, char **argv)
 		}
 		link_scan(d, now);
 		for (struct link *l = d->links; l != NULL; l = l->next) {
+			uint64_t held = l->fd < 0 ? port_held_until(d, l->spec,
+			    now) : 0;
+
+			if (held > l->next_try)
+				l->next_try = held;	/* let go: flashing */
 			if (l->fd < 0 && l->kind != LINK_FD &&
 			    now >= l->next_try)
 				(void)link_open(l, now);

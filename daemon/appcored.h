@@ -191,8 +191,22 @@ void link_write(struct link *);
 uint32_t link_cmd(struct link *, uint8_t cmd, uint32_t arg0, uint32_t arg1);
 /* Globs and USB auto-detection: open what appeared. */
 void link_scan(struct daemon *, uint64_t now);
+/* Until when the port is not to be opened (0: it may be). */
+uint64_t port_held_until(const struct daemon *, const char *spec,
+    uint64_t now);
+/* Holds the port until then (0: lets it be opened again); -1 when
+ * PORT_HOLDS_MAX ports are held already. */
+int port_hold(struct daemon *, const char *spec, uint64_t until,
+    uint64_t now);
 
 /* ---- appcored.c ---- */
+
+/* A port appcored was told to let go of (flashing), until a time. */
+struct port_hold {
+	char spec[256];
+	uint64_t until;			/* wall us; 0: a free slot */
+};
+#define PORT_HOLDS_MAX	16
 
 struct daemon {
 	struct config cfg;
@@ -212,6 +226,7 @@ struct daemon {
 	struct blobgc gc;		/* unreferenced blobs removed */
 	uint64_t devices_forgotten;	/* boards evicted from memory */
 	char token[65];			/* the API's bearer token */
+	struct port_hold holds[PORT_HOLDS_MAX];
 	char web_root[512];
 };
 

@@ -435,3 +435,33 @@ link_scan(struct daemon *d, uint64_t now)
 		}
 	}
 }
+
+/* ---- ports appcored lets go of (flashing) ---- */
+
+uint64_t
+port_held_until(const struct daemon *d, const char *spec, uint64_t now)
+{
+	for (int i = 0; i < PORT_HOLDS_MAX; i++)
+		if (d->holds[i].until > now &&
+		    strcmp(d->holds[i].spec, spec) == 0)
+			return d->holds[i].until;
+	return 0;
+}
+
+int
+port_hold(struct daemon *d, const char *spec, uint64_t until, uint64_t now)
+{
+	struct port_hold *slot = NULL;
+
+	for (int i = 0; i < PORT_HOLDS_MAX && slot == NULL; i++)
+		if (strcmp(d->holds[i].spec, spec) == 0)
+			slot = &d->holds[i];
+	for (int i = 0; i < PORT_HOLDS_MAX && slot == NULL && until != 0; i++)
+		if (d->holds[i].until <= now)
+			slot = &d->holds[i];
+	if (slot == NULL)
+		return until == 0 ? 0 : -1;
+	snprintf(slot->spec, sizeof(slot->spec), "%s", spec);
+	slot->until = until;
+	return 0;
+}
