@@ -215,9 +215,12 @@ static const char *const routes[] = {
 	"/api/v1/devices/1/restart", "/api/v1/devices/1/snapshot",
 	"/metrics", "/healthz", "/", "/index.html",
 	"/openapi.json", "/api/v1/", "/../etc/passwd", "/api/v1/devices/%",
+	"/api/v1/status", "/api/v1/ports/release", "/api/v1/ports/reclaim",
+	"/api/v1/devices/1/rate", "/format.js",
 };
 static const char *const params[] = { "from", "to", "step", "limit",
-	"offset", "length", "sql", "device", "crash", "format", "name" };
+	"offset", "length", "sql", "device", "crash", "format", "name",
+	"kind" };
 
 /* method, path (a route and a fuzzed tail), query, headers, body; *whole
  * is false when Content-Length promises more than the body. */
