@@ -427,6 +427,28 @@ duration(double s, char *out, size_t len)
 		snprintf(out, len, "%.0f s", s);
 }
 
+/* Each board, a line: id, name, core 1's state, its link. */
+static int
+status_boards(const struct ctx *c)
+{
+	json_object *o, *arr;
+	int rc;
+
+	if ((o = call(c, "GET", "/api/v1/devices", NULL, false, &rc)) == NULL)
+		return rc;
+	json_object_object_get_ex(o, "devices", &arr);
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		json_object *d = json_object_array_get_idx(arr, i);
+
+		printf("    %-4" PRId64 " %-18s core 1 %-10s link %s\n",
+		    num(d, "id"), str(d, "name"), str(d, "state"),
+		    json_object_get_boolean(json_object_object_get(d,
+		    "connected")) ? "up" : "down");
+	}
+	json_object_put(o);
+	return 0;
+}
+
 /* status: the daemon's facts, then its boards. */
 static int
 cmd_status(const struct ctx *c)
@@ -450,7 +472,7 @@ cmd_status(const struct ctx *c)
 	printf("  boards     %" PRId64 ", %" PRId64 " connected\n",
 	    num(o, "devices"), num(o, "connected"));
 	json_object_put(o);
-	return 0;
+	return status_boards(c);
 }
 
 static int

@@ -527,7 +527,8 @@ async function loadHistory() {
   box.dataset.to = String(to);
   const unit = rate ? rateUnit(c.unit) : c.unit;
   $('hist-note').textContent = `${c.name}: ${r.points.length} buckets of ${fmtValue(r.step, 'us')} ` +
-    `from ${r.source} data, ${when(from, false)} to ${when(to, false)} ${zoneName(state.zone)}`;
+    `from ${r.source} data, ${when(from, false)} to ${when(to, false)} ${zoneName(state.zone)}` +
+    sparseNote(r, from, to);
   if (h.chart) h.chart.destroy();
   box.replaceChildren();
   const grey = { stroke: '#9aa6c0', dash: [] };
@@ -543,7 +544,32 @@ async function loadHistory() {
   });
 }
 
+// A long range whose data fills a small part of it (a week asked, an
+// hour stored) would draw as a dot: say where the data is, and offer to
+// fit the range to it.
+function sparseNote(r, from, to) {
+  const fit = $('hist-fit');
+  fit.hidden = true;
+  if (!r.points.length) return ': no data in this range';
+  const first = r.points[0][0], last = r.points[r.points.length - 1][0] + r.step;
+  if (last - first >= (to - from) / 2) return '';
+  const pad = Math.max(r.step, (last - first) / 10, 5e6);
+  const fitNow = () => zoomTo(Math.max(from, first - pad), Math.min(to, last + pad));
+  fit.hidden = false;
+  fit.onclick = () => { state.hist.fitPasses = 3; fitNow(); };
+  // A fit to coarse buckets is refined with the finer ones it brings.
+  if (state.hist.fitPasses > 0) {
+    state.hist.fitPasses--;
+    setTimeout(fitNow, 0);
+  }
+  return `; data only from ${when(first, false)} to ${when(last, false)}`;
+}
+
 function zoomTo(from, to) {
+  if (from === state.hist.from && to === state.hist.to) {
+    state.hist.fitPasses = 0;	/* as fitted as it gets */
+    return;
+  }
   Object.assign(state.hist, { follow: false, zoomed: true, from, to });
   $('hist-follow').checked = false;
   writeLink();
@@ -551,7 +577,7 @@ function zoomTo(from, to) {
 }
 
 function preset(span) {
-  Object.assign(state.hist, { span, follow: true, zoomed: false });
+  Object.assign(state.hist, { span, follow: true, zoomed: false, fitPasses: 0 });
   $('hist-follow').checked = true;
   writeLink();
   loadHistory();
@@ -565,7 +591,7 @@ function showTypedRange(ev) {
     $('hist-note').textContent = `Times are YYYY-MM-DD HH:MM:SS in ${zoneName(state.zone)}, "from" before "to".`;
     return;
   }
-  Object.assign(state.hist, { follow: false, zoomed: false, from, to });
+  Object.assign(state.hist, { follow: false, zoomed: false, from, to, fitPasses: 0 });
   $('hist-follow').checked = false;
   writeLink();
   loadHistory();

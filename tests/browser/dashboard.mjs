@@ -9,7 +9,7 @@
 // sideways.  Screenshots of each view.  TAP output.
 // usage: node dashboard.mjs URL OUTDIR TOKEN_FILE
 import { readFileSync } from 'node:fs';
-import { axesRight, check, finish, fitsWidth, launch, shot, waitFor, watchErrors } from './lib.mjs';
+import { axesRight, check, contrast, finish, fitsWidth, launch, shot, waitFor, watchErrors } from './lib.mjs';
 
 const [url, outdir, tokenFile] = process.argv.slice(2);
 const token = readFileSync(tokenFile, 'utf8').trim();
@@ -129,7 +129,28 @@ try {
   const marks = JSON.parse(await page.getAttribute('#hist-chart', 'data-marks'));
   check(marks.some((m) => m.kind === 'crash') && marks.some((m) => m.kind === 'boot'),
     `history marks the crash and the boot (${marks.map((m) => m.kind).join(', ')})`);
-  check((await page.textContent('#hist-note')).endsWith('UTC'), `the history range names its zone: ${await page.textContent('#hist-note')}`);
+  check((await page.textContent('#hist-note')).includes(' UTC'), `the history range names its zone: ${await page.textContent('#hist-note')}`);
+  // A week asked, seconds stored: said, and the range fits the data.
+  await page.click('.presets button[data-range="604800"]');
+  await page.waitForFunction(() => !document.querySelector('#hist-fit').hidden &&
+    Number(document.querySelector('#hist-chart').dataset.to) - Number(document.querySelector('#hist-chart').dataset.from) > 6 * 86400e6,
+  null, { timeout: 10000 }).catch(() => {});
+  const sparse = await page.textContent('#hist-note');
+  check(sparse.includes('data only from') && !(await page.isHidden('#hist-fit')),
+    `a long range with little data says where it is: ${sparse}`);
+  await page.click('#hist-fit');
+  await page.waitForFunction(() => Number(document.querySelector('#hist-chart').dataset.points) > 20 &&
+    Number(document.querySelector('#hist-chart').dataset.to) - Number(document.querySelector('#hist-chart').dataset.from) < 600e6,
+  null, { timeout: 10000 }).catch(() => {});
+  const fitted = await page.evaluate(() => ({ pts: Number(document.querySelector('#hist-chart').dataset.points),
+    span: (Number(document.querySelector('#hist-chart').dataset.to) - Number(document.querySelector('#hist-chart').dataset.from)) / 1e6 }));
+  check(fitted.pts > 20 && fitted.span < 600, `"Fit to the data" draws it (${fitted.pts} buckets over ${fitted.span.toFixed(0)} s)`);
+  const [worst, low, seen] = await contrast(page, ['body', 'nav h2', '#devices .badge', '#dev-state',
+    '.facts dt', '.facts dd', '.note', '#hist-note', '#log li', '#crashes button', '#crash-title',
+    '.crash-message', '#crash-detail dt', 'header h1', '#zone-name', '#stream-state', '.pick .unit',
+    '.presets button[aria-pressed="true"]', '.mk.crash', '.mk.boot', '.mk.down', '.mk.up']);
+  check(low.length === 0, `text contrast is WCAG AA (4.5:1) or better, the lowest ${worst.toFixed(1)}:1` +
+    `${low.length ? `; under: ${low.join(', ')}` : ''} (${seen.length} measured)`);
   await shot(page, `${outdir}/crash.png`);
   check(before === await page.evaluate(() => performance.getEntriesByType('navigation').length), 'no page reload happened');
 

@@ -94,3 +94,35 @@ export async function waitFor(get, ok, timeout) {
 export async function fitsWidth(page) {
   return page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
 }
+
+// WCAG 2 contrast of each element's text against the background it sits
+// on (the nearest ancestor with an opaque one): [worst ratio, the ones
+// under min, what was measured].
+export async function contrast(page, selectors, min = 4.5) {
+  return page.evaluate(([sels, least]) => {
+    const rgb = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+    const lum = ([r, g, b]) => {
+      const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const bgOf = (el) => {
+      for (let e = el; e; e = e.parentElement) {
+        const c = rgb(getComputedStyle(e).backgroundColor);
+        if (c.length === 3 || (c.length === 4 && c[3] > 0.9)) return c.slice(0, 3);
+      }
+      return [255, 255, 255];
+    };
+    let worst = Infinity;
+    const bad = [], seen = [];
+    for (const sel of sels) {
+      const el = document.querySelector(sel);
+      if (!el || !el.textContent.trim()) continue;
+      const a = lum(rgb(getComputedStyle(el).color)), b = lum(bgOf(el));
+      const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+      worst = Math.min(worst, ratio);
+      seen.push(`${sel} ${ratio.toFixed(1)}`);
+      if (ratio < least) bad.push(`${sel} ${ratio.toFixed(2)}`);
+    }
+    return [worst, bad, seen];
+  }, [selectors, min]);
+}

@@ -44,7 +44,8 @@ done
 check "status: the daemon's version, uptime, URL, socket, database and boards" \
     eval 'run 0 status && has "^appcored 0.1.0, up [0-9]* s (since 20[0-9-]* [0-9:.]* UTC)" o &&
     has "dashboard  $url/" o && has "socket     $tmp/appcored.sock" o &&
-    has "database   $tmp/state/appcore.db (" o && has "boards     1, 1 connected" o'
+    has "database   $tmp/state/appcore.db (" o && has "boards     1, 1 connected" o &&
+    has "^    1    sim-0  *core 1 [a-z]* *link up$" o'
 check "status --json: the same facts as the API's JSON" \
     eval 'run 0 --json status && python3 -c "
 import json,sys; d=json.load(open(sys.argv[1]))

@@ -10,6 +10,8 @@ usage: frame_proxy.py LISTEN_PORT TARGET_PORT [rules...] [--seed N]
                      SAMPLES, KEY (a SAMPLES key frame), ... or ANY;
                      N-M drops the Nth to the Mth
   dropfull:DESC:N    the Nth DESC that announces counters (total > 0)
+  dropset:N-M        every DESC of the Nth to Mth descriptor set of the
+                     connection (a set starts at the DESC of counter 0)
   dup:TYPE:EVERY     send every EVERYth frame of TYPE twice
   replay:TYPE:EVERY  send it again 100 ms later
   swap:TYPE:EVERY    hold it back until the frame after it has gone
@@ -93,6 +95,21 @@ def samples_count(payload):
         return 0
 
 
+def desc_first(raw):
+    """The first counter a DESC frame describes, or -1."""
+    d = cobs_decode(raw[:-1])
+    if d is None or len(d) < 9 or TYPES.get(d[0]) != "DESC":
+        return -1
+    try:
+        i = 5
+        for _ in range(2):          # desc_gen, total
+            _, i = varint(d, i)
+        first, _ = varint(d, i)
+        return first
+    except (ValueError, IndexError):
+        return -1
+
+
 def frame_info(raw):
     """(type name, is key frame, samples) of one encoded frame."""
     d = cobs_decode(raw[:-1])
@@ -118,6 +135,7 @@ class Link:
         self.rules, self.rng = rules, rng
         self.buf = b""
         self.nth = {}
+        self.desc_sets = 0      # descriptor sets begun on this connection
         self.held = None
         self.later = []        # (due time, frame)
         self.st = dict(frames=0, dropped=0, duplicated=0, replayed=0,
@@ -141,7 +159,11 @@ class Link:
 
     def decide(self, info):
         for kind, typ, arg in self.rules:
-            if kind in ("drop", "dropfull"):
+            if kind == "dropset":
+                if info[0] == "DESC" and info[1] and \
+                        arg[0] <= self.desc_sets <= arg[1]:
+                    return "drop"
+            elif kind in ("drop", "dropfull"):
                 if arg[0] <= self.count(typ, info) <= arg[1]:
                     return "drop"
             elif kind in ("dup", "replay", "swap"):
@@ -186,6 +208,8 @@ class Link:
 
     def one(self, frame):
         info = frame_info(frame)
+        if info[0] == "DESC" and info[1] and desc_first(frame) == 0:
+            self.desc_sets += 1
         self.st["frames"] += 1
         act = self.decide(info)
         out = []
@@ -260,6 +284,8 @@ def parse(argv):
             rules.append((kind, parts[1], nth_range(parts[2])))
         elif kind == "dropfull":
             rules.append((kind, "FULLDESC", nth_range(parts[2])))
+        elif kind == "dropset":
+            rules.append((kind, "DESC", nth_range(parts[1])))
         else:
             rules.append((kind, parts[1], int(parts[2])))
     return rules, seed

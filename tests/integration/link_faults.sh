@@ -3,10 +3,11 @@
 # case per invocation; every case ends with check_db.py: nothing wrong
 # stored, and for each boot produced = stored + lost exactly.
 #   hello    the first HELLO of each connection lost, a cut at 3 s
-#   desc     the first two full DESCs of each connection lost (the agent's
-#            answers to the link's HELLO at open and to a second ask the
-#            session may make before HELLO arrives), a cut at 3 s: the
-#            host must notice the incomplete set itself
+#   desc     the first two descriptor sets of each connection lost (the
+#            agent's answers to the link's HELLO at open and to a second
+#            ask the session may make before HELLO arrives; 64 counters
+#            are 4 DESC frames a set), a cut at 3 s: the host must notice
+#            the incomplete set itself and say so
 #   replay   frames replayed 100 ms later, duplicated, swapped: all stored,
 #            every repeat counted as a duplicate, no loss
 #   mixed    60 s at 1 kHz x 64 with 2 % of frames dropped, duplicated,
@@ -86,7 +87,7 @@ hello)
 	    [ "$(q "SELECT count(*) FROM events WHERE kind = 'asked' AND detail LIKE 'asked for HELLO%'")" -ge 1 ]
 	;;
 desc)
-	run_one 7 "dropfull:DESC:1-2 cut:3" --subset --max-gap-ms=1500
+	run_one 7 "dropset:1-2 cut:3" --subset --max-gap-ms=1500
 	check "the host asked for HELLO and DESC and said why" \
 	    [ "$(q "SELECT count(*) FROM events WHERE kind = 'asked' AND detail LIKE '%descriptor%'")" -ge 1 ]
 	;;
