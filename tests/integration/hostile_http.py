@@ -20,26 +20,9 @@ import time
 import urllib.parse
 
 appcored = sys.argv[1]
-n = 0
-failed = 0
-
-
-def check(ok, what):
-    global n, failed
-    n += 1
-    if not ok:
-        failed += 1
-    print("%s %d - %s" % ("ok" if ok else "not ok", n, what), flush=True)
-
-
-def wait_for(pred, secs):
-    end = time.time() + secs
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tap  # noqa: E402
+from tap import check, wait_for  # noqa: E402
 
 tmp = tempfile.mkdtemp(prefix="hostile-http-")
 # Under AddressSanitizer freed memory waits in a quarantine (256 MiB by
@@ -383,9 +366,8 @@ finally:
         proc.kill()
         rc = -1
     check(rc == 0, "appcored stopped cleanly (%s)" % rc)
-    if failed:
+    if tap.failed:
         sys.stdout.write("".join("# " + l for l in
                                  open(tmp + "/d.err").readlines()[-20:]))
     shutil.rmtree(tmp, ignore_errors=True)
-print("1..%d" % n)
-sys.exit(1 if failed else 0)
+tap.finish()

@@ -22,26 +22,9 @@ import urllib.parse
 
 appcored, sim = sys.argv[1], sys.argv[2]
 here = os.path.dirname(os.path.abspath(__file__))
-n = 0
-failed = 0
-
-
-def check(ok, what):
-    global n, failed
-    n += 1
-    if not ok:
-        failed += 1
-    print("%s %d - %s" % ("ok" if ok else "not ok", n, what), flush=True)
-
-
-def wait_for(pred, secs):
-    end = time.time() + secs
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tap  # noqa: E402
+from tap import check, wait_for  # noqa: E402
 
 def line_of(proc, pattern, secs):
     """The first line of proc's stdout matching pattern, within secs."""
@@ -213,7 +196,7 @@ try:
           "HTTP stopped: %d rows (%d seen before), the stop event written" %
           (stored, seen))
 finally:
-    if failed and os.path.exists(tmp + "/d.err"):
+    if tap.failed and os.path.exists(tmp + "/d.err"):
         lines = open(tmp + "/d.err").readlines()
         first = next((i for i, l in enumerate(lines) if "Sanitizer" in l),
                      max(0, len(lines) - 20))
@@ -223,5 +206,4 @@ finally:
             p.kill()
             p.wait()
     shutil.rmtree(tmp, ignore_errors=True)
-print("1..%d" % n)
-sys.exit(1 if failed else 0)
+tap.finish()

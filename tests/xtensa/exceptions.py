@@ -25,17 +25,9 @@ from gdbremote import (Gdb, free_port, REG_PC, REG_EPC1,  # noqa: E402
 
 src, work = sys.argv[1], sys.argv[2]
 os.makedirs(work, exist_ok=True)
-n = 0
-failed = 0
-
-
-def check(ok, what):
-    global n, failed
-    n += 1
-    if not ok:
-        failed += 1
-    print("%s %d - %s" % ("ok" if ok else "not ok", n, what), flush=True)
-
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import tap  # noqa: E402
+from tap import check  # noqa: E402
 
 def build(fault):
     elf = os.path.join(work, "exc%d.elf" % fault)
@@ -146,5 +138,4 @@ for fault, what, cause in ((1, "illegal instruction", 0),
                            (3, "load nothing answers", 15)):
     got = run(fault, what)
     check(got == cause, "%s: EXCCAUSE %s (expected %d)" % (what, got, cause))
-print("1..%d" % n)
-sys.exit(1 if failed else 0)
+tap.finish()
