@@ -9,12 +9,10 @@
 // sideways.  Screenshots of each view.  TAP output.
 // usage: node dashboard.mjs URL OUTDIR TOKEN_FILE
 import { readFileSync } from 'node:fs';
-import { axesRight, check, contrast, finish, fitsWidth, launch, shot, waitFor, watchErrors } from './lib.mjs';
+import { axesRight, check, contrast, fitsWidth, shot, waitFor, watchErrors, withBrowser } from './lib.mjs';
 
 const [url, outdir, tokenFile] = process.argv.slice(2);
 const token = readFileSync(tokenFile, 'utf8').trim();
-const browser = await launch();
-const errors = [];
 // The first control request goes without the token, to learn where it
 // is kept: its 401 is expected.
 const allowed = (where, text) => where.includes('/restart') && text.includes('401');
@@ -33,7 +31,7 @@ async function controlEvents(page) {
   return page.evaluate(async () => (await (await fetch('/api/v1/devices/1/events?kind=control')).json()).events);
 }
 
-try {
+await withBrowser(async (browser, errors) => {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1500 } });
   watchErrors(page, errors, allowed);
   const resp = await page.goto(url);
@@ -188,10 +186,4 @@ try {
   await shot(narrow, `${outdir}/narrow.png`, false);
   await narrow.evaluate(() => document.querySelector('#crash-panel').scrollIntoView());
   await shot(narrow, `${outdir}/narrow-crash.png`, false);
-  check(errors.length === 0, `no console errors${errors.length ? `: ${errors.join(' | ')}` : ''}`);
-} catch (e) {
-  check(false, String(e));
-} finally {
-  await browser.close();
-}
-finish();
+});

@@ -4,13 +4,11 @@
 // LoadStoreAlignmentCause) with the faulting address, and the backtrace
 // is named from the board's ELF, which the demo registered itself.
 // TAP output.  usage: node emulated.mjs URL OUTDIR
-import { check, finish, launch, shot, watchErrors } from './lib.mjs';
+import { check, shot, watchErrors, withBrowser } from './lib.mjs';
 
 const [url, outdir] = process.argv.slice(2);
-const browser = await launch();
-const errors = [];
 
-try {
+await withBrowser(async (browser, errors) => {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1400 } });
   watchErrors(page, errors);
   await page.goto(url);
@@ -29,10 +27,4 @@ try {
   check(frames.length > 1 && frames.every((f) => /[a-z_]+\+0x[0-9a-f]+/.test(f)) && frames.some((f) => f.includes('core1_demo.c')),
     `the real program's backtrace is named with no upload (${frames.join(' | ')})`);
   await shot(page, `${outdir}/emulated-crash.png`);
-  check(errors.length === 0, `no console errors${errors.length ? `: ${errors.join(' | ')}` : ''}`);
-} catch (e) {
-  check(false, String(e));
-} finally {
-  await browser.close();
-}
-finish();
+});

@@ -27,6 +27,23 @@ export function launch() {
   });
 }
 
+// One browser for a script's checks: body(browser, errors) runs them, a
+// throw is a failed check, and the console errors the body collected
+// (watchErrors) are one more; then the TAP plan, and exit.
+export async function withBrowser(body, what = 'no console errors') {
+  const browser = await launch();
+  const errors = [];
+  try {
+    await body(browser, errors);
+    check(errors.length === 0, `${what}${errors.length ? `: ${errors.join(' | ')}` : ''}`);
+  } catch (e) {
+    check(false, String(e));
+  } finally {
+    await browser.close();
+  }
+  finish();
+}
+
 // Console errors and page exceptions, but for failed requests the test
 // expects (allowed(url, text) says so).
 export function watchErrors(page, errors, allowed = () => false) {

@@ -8,14 +8,13 @@
 // TAP output.
 // usage: node outage.mjs URL OUTDIR APPCORE_SIM PORT
 import { spawn } from 'node:child_process';
-import { check, finish, launch, shot, watchErrors } from './lib.mjs';
+import { check, shot, watchErrors, withBrowser } from './lib.mjs';
 
 const [url, outdir, sim, port] = process.argv.slice(2);
-const browser = await launch();
-const errors = [];
 let sim2 = null;
+process.on('exit', () => { if (sim2) sim2.kill('SIGTERM'); });
 
-try {
+await withBrowser(async (browser, errors) => {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1400 } });
   watchErrors(page, errors);
   await page.goto(url);
@@ -62,11 +61,4 @@ try {
   check(hist.marks.includes('link-down') && hist.marks.includes('link-up') && hist.marks.includes('boot'),
     `and marks the link's loss, its return and the new boot (${hist.marks.join(', ')})`);
   await shot(page, `${outdir}/after-outage.png`);
-  check(errors.length === 0, `no console errors${errors.length ? `: ${errors.join(' | ')}` : ''}`);
-} catch (e) {
-  check(false, String(e));
-} finally {
-  if (sim2) sim2.kill('SIGTERM');
-  await browser.close();
-}
-finish();
+});

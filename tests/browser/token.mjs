@@ -7,11 +7,9 @@
 // from the right one.  TAP output.
 // usage: node token.mjs URL TOKEN_FILE CORE1_ELF OTHER_ELF
 import { readFileSync } from 'node:fs';
-import { check, finish, launch, watchErrors } from './lib.mjs';
+import { check, watchErrors, withBrowser } from './lib.mjs';
 
 const [url, tokenFile, elfPath, otherElf] = process.argv.slice(2);
-const browser = await launch();
-const errors = [];
 let refused = 0;
 // Chromium logs each 401 before the token is given, and the wrong ELF's
 // 409; anything else counts.
@@ -20,7 +18,7 @@ const allowed = (where, text) => {
   return where.includes('/api/v1/images') && text.includes('409');
 };
 
-try {
+await withBrowser(async (browser, errors) => {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1200 } });
   watchErrors(page, errors, allowed);
   const resp = await page.goto(url);
@@ -68,10 +66,4 @@ try {
   const frames = await frameTexts();
   check(frames.length === 6 && frames[0].includes('mixer_process+0x2d') && frames[5].includes('app_main+0x10'),
     `the backtrace is named from the uploaded ELF (${frames[0]} ... ${frames[5]})`);
-  check(errors.length === 0, `no other console errors${errors.length ? `: ${errors.join(' | ')}` : ''}`);
-} catch (e) {
-  check(false, String(e));
-} finally {
-  await browser.close();
-}
-finish();
+}, 'no other console errors');
