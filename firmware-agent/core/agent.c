@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "appcore/agent.h"
+#include "agent_internal.h"
 
 #define LOG_PER_POLL	16u
 #define SEQ_TRIES	4u
@@ -98,16 +99,16 @@ emit(struct ac_agent *a, uint8_t type, const uint8_t *p, size_t len)
 	return 0;
 }
 
-/* Usage: msg_send(a, TYPE, ac_x_encode(msg_begin(a), &m)). */
-static struct ac_wr *
-msg_begin(struct ac_agent *a)
+/* Usage: agent_msg_send(a, TYPE, ac_x_encode(agent_msg_begin(a), &m)). */
+struct ac_wr *
+agent_msg_begin(struct ac_agent *a)
 {
 	ac_wr_init(&a->w, a->payload, sizeof(a->payload));
 	return &a->w;
 }
 
-static int
-msg_send(struct ac_agent *a, uint8_t type, int encoded)
+int
+agent_msg_send(struct ac_agent *a, uint8_t type, int encoded)
 {
 	if (encoded < 0)
 		return encoded;
@@ -181,7 +182,7 @@ send_desc(struct ac_agent *a)
 		if (m.count == 0)
 			break;
 		memcpy(m.c, &a->ctr[first], m.count * sizeof(m.c[0]));
-		if (msg_send(a, AC_MSG_DESC, ac_desc_encode(msg_begin(a), &m)) < 0) {
+		if (agent_msg_send(a, AC_MSG_DESC, ac_desc_encode(agent_msg_begin(a), &m)) < 0) {
 			a->desc_pending = true;
 			return;
 		}
@@ -190,8 +191,8 @@ send_desc(struct ac_agent *a)
 	a->desc_pending = false;
 }
 
-static void
-send_hello(struct ac_agent *a, uint64_t now)
+void
+agent_send_hello(struct ac_agent *a, uint64_t now)
 {
 	struct ac_msg_hello h;
 
@@ -212,14 +213,14 @@ send_hello(struct ac_agent *a, uint64_t now)
 	h.uptime_us = now;
 	h.core1_state = a->state;
 	h.generation = a->generation;
-	(void)msg_send(a, AC_MSG_HELLO, ac_hello_encode(msg_begin(a), &h));
+	(void)agent_msg_send(a, AC_MSG_HELLO, ac_hello_encode(agent_msg_begin(a), &h));
 	if (a->desc_valid)
 		send_desc(a);
 	a->force_key = true;
 }
 
-static void
-flush_samples(struct ac_agent *a)
+void
+agent_flush_samples(struct ac_agent *a)
 {
 	if (a->enc.n == 0)
 		return;
@@ -237,7 +238,7 @@ set_state(struct ac_agent *a, uint8_t state, uint64_t now, uint32_t detail)
 
 	if (state == a->state)
 		return;
-	flush_samples(a);
+	agent_flush_samples(a);
 	memset(&m, 0, sizeof(m));
 	m.t_us = now;
 	m.state = state;
@@ -246,7 +247,7 @@ set_state(struct ac_agent *a, uint8_t state, uint64_t now, uint32_t detail)
 	m.heartbeat = a->last_hb;
 	m.detail = detail;
 	a->state = state;
-	(void)msg_send(a, AC_MSG_STATE, ac_state_encode(msg_begin(a), &m));
+	(void)agent_msg_send(a, AC_MSG_STATE, ac_state_encode(agent_msg_begin(a), &m));
 }
 
 /* ---- watching core 1 ---- */
@@ -280,7 +281,7 @@ read_desc(struct ac_agent *a)
 	s2 = AC_LOAD(&c->desc_seq);
 	if (s1 != s2)
 		return;
-	flush_samples(a);
+	agent_flush_samples(a);
 	a->desc_seq = s1;
 	a->desc_valid = true;
 	a->ncols = used;
@@ -333,7 +334,7 @@ drain_log(struct ac_agent *a, uint64_t now)
 		m.t_us = now;
 		m.record = n;
 		m.lost_before = a->log_lost_pending;
-		if (msg_send(a, AC_MSG_LOG, ac_log_encode(msg_begin(a), &m)) < 0)
+		if (agent_msg_send(a, AC_MSG_LOG, ac_log_encode(agent_msg_begin(a), &m)) < 0)
 			log_lost(a, 1);
 		else
 			a->log_lost_pending = 0;
@@ -387,8 +388,8 @@ dump_offer(struct ac_agent *a, uint64_t now)
 
 	d->state = DUMP_OFFER;
 	d->wait_t = now;
-	(void)msg_send(a, AC_MSG_DUMP_INFO,
-	    ac_dump_info_encode(msg_begin(a), &d->info));
+	(void)agent_msg_send(a, AC_MSG_DUMP_INFO,
+	    ac_dump_info_encode(agent_msg_begin(a), &d->info));
 }
 
 /* Starts freezing the kept crash (a->crash); the region is still. */
@@ -417,7 +418,7 @@ dump_begin(struct ac_agent *a)
 static int
 dump_commit(struct ac_agent *a)
 {
-	struct ac_wr *w = msg_begin(a);
+	struct ac_wr *w = agent_msg_begin(a);
 	uint8_t hdr[AC_STORE_HDR];
 	int rc;
 
@@ -570,16 +571,22 @@ dump_pump(struct ac_agent *a, uint64_t now)
 			region_copy(a, a->bounce, m.offset, m.len);
 		m.data = a->bounce;
 		m.crc = ac_crc32c(0, a->bounce, m.len);
-		if (msg_send(a, AC_MSG_DUMP_DATA,
-		    ac_dump_data_encode(msg_begin(a), &m)) < 0)
+		if (agent_msg_send(a, AC_MSG_DUMP_DATA,
+		    ac_dump_data_encode(agent_msg_begin(a), &m)) < 0)
 			return;
 		d->pos += m.len;
 	}
 }
 
+bool
+agent_dump_busy(const struct ac_agent *a)
+{
+	return a->dump.state != DUMP_NONE;
+}
+
 /* Whether the crash of this run is safe: in the store, or delivered. */
-static bool
-crash_safe(const struct ac_agent *a)
+bool
+agent_crash_safe(const struct ac_agent *a)
 {
 	const struct ac_dump *d = &a->dump;
 
@@ -598,6 +605,8 @@ policy_restart(struct ac_agent *a, uint64_t now)
 	uint32_t recent = 0, max = a->cfg.restart_max;
 
 	a->restart_due = false;
+	if (agent_image_on_trial(a))
+		return;		/* a crash on trial rolls back instead */
 	if (a->cfg.restart == AC_RESTART_NEVER ||
 	    a->port->core1_restart == NULL || !a->crash_valid ||
 	    (a->state != AC_STATE_PANICKED && a->state != AC_STATE_HUNG))
@@ -625,8 +634,8 @@ send_crash(struct ac_agent *a, const struct ac_msg_crash *m)
 	a->crash = *m;
 	a->crash_valid = true;
 	a->crash_dumped = false;
-	flush_samples(a);
-	(void)msg_send(a, AC_MSG_CRASH, ac_crash_encode(msg_begin(a), m));
+	agent_flush_samples(a);
+	(void)agent_msg_send(a, AC_MSG_CRASH, ac_crash_encode(agent_msg_begin(a), m));
 	dump_begin(a);
 }
 
@@ -721,7 +730,7 @@ watch_core1(struct ac_agent *a, uint64_t now)
 
 	if (!region_valid(a)) {
 		if (a->region_ok || (!a->region_seen && a->state != AC_STATE_OFF))
-			flush_samples(a);
+			agent_flush_samples(a);
 		a->region_ok = false;
 		set_state(a, a->region_seen ? AC_STATE_CORRUPT : AC_STATE_OFF,
 		    now, 0);
@@ -814,7 +823,7 @@ take_sample(struct ac_agent *a, uint64_t now)
 		if (rc == 0)
 			break;
 		/* Full, or a time step a delta cannot carry: new frame. */
-		flush_samples(a);
+		agent_flush_samples(a);
 		if (rc == AC_ERANGE)
 			ac_samples_enc_reset(&a->enc);
 		if (tries == 1)
@@ -822,7 +831,7 @@ take_sample(struct ac_agent *a, uint64_t now)
 	}
 	a->sample_index++;
 	if (a->enc.n > 0 && now - a->enc.first_t + iv >= a->cfg.batch_us)
-		flush_samples(a);
+		agent_flush_samples(a);
 }
 
 static void
@@ -865,7 +874,7 @@ pump_xfer(struct ac_agent *a, uint64_t now)
 			m.len = AC_MEM_CHUNK;
 		region_copy(a, chunk, m.offset, m.len);
 		m.data = chunk;
-		if (msg_send(a, AC_MSG_MEM, ac_mem_encode(msg_begin(a), &m)) < 0)
+		if (agent_msg_send(a, AC_MSG_MEM, ac_mem_encode(agent_msg_begin(a), &m)) < 0)
 			return;
 		x->done += m.len;
 		if (x->done == x->total)
@@ -875,13 +884,13 @@ pump_xfer(struct ac_agent *a, uint64_t now)
 
 /* ---- commands ---- */
 
-static void
-reply(struct ac_agent *a, uint32_t req_id, uint8_t cmd, uint8_t status,
+void
+agent_reply(struct ac_agent *a, uint32_t req_id, uint8_t cmd, uint8_t status,
     uint64_t value)
 {
 	struct ac_msg_reply m = { req_id, cmd, status, value };
 
-	(void)msg_send(a, AC_MSG_REPLY, ac_reply_encode(msg_begin(a), &m));
+	(void)agent_msg_send(a, AC_MSG_REPLY, ac_reply_encode(agent_msg_begin(a), &m));
 }
 
 int
@@ -889,7 +898,7 @@ ac_agent_set_rate(struct ac_agent *a, uint32_t hz)
 {
 	if (hz < AC_RATE_MIN || hz > AC_RATE_MAX)
 		return AC_ERANGE;
-	flush_samples(a);
+	agent_flush_samples(a);
 	a->cfg.rate_hz = hz;
 	a->interval_us = 1000000u / hz;
 	a->next_sample_t = a->port->now_us(a->port->ctx);
@@ -927,13 +936,13 @@ send_ref(struct ac_agent *a, const struct ac_msg_cmd *c)
 
 		if (!s->have_ref || s->next_index != index)
 			continue;
-		if (msg_send(a, AC_MSG_SAMPLES_REF, ac_samples_ref_encode(
-		    msg_begin(a), a->cfg.boot_id, s)) == 0)
+		if (agent_msg_send(a, AC_MSG_SAMPLES_REF, ac_samples_ref_encode(
+		    agent_msg_begin(a), a->cfg.boot_id, s)) == 0)
 			return;
 		break;
 	}
 	a->force_key = true;
-	reply(a, c->req_id, c->cmd, AC_ST_OUT_OF_RANGE, index);
+	agent_reply(a, c->req_id, c->cmd, AC_ST_OUT_OF_RANGE, index);
 }
 
 static void
@@ -949,18 +958,18 @@ handle_cmd(struct ac_agent *a, const struct ac_frame *f)
 	if ((rc = ac_cmd_decode(&r, &c)) < 0) {
 		a->st.rx_errors++;
 		if (r.err != NULL && c.cmd != 0)
-			reply(a, c.req_id, c.cmd, c.cmd >= AC_CMD_COUNT ||
+			agent_reply(a, c.req_id, c.cmd, c.cmd >= AC_CMD_COUNT ||
 			    c.cmd == 0 ? AC_ST_UNKNOWN_CMD : AC_ST_BAD_REQUEST,
 			    0);
 		return;
 	}
 	switch (c.cmd) {
 	case AC_CMD_PING:
-		reply(a, c.req_id, c.cmd, AC_ST_OK, c.arg0);
+		agent_reply(a, c.req_id, c.cmd, AC_ST_OK, c.arg0);
 		break;
 	case AC_CMD_HELLO:
-		flush_samples(a);
-		send_hello(a, now);
+		agent_flush_samples(a);
+		agent_send_hello(a, now);
 		/*
 		 * A host that says hello may have missed a crash (it was not
 		 * there, or the link dropped it): the last CRASH of a core 1
@@ -969,15 +978,15 @@ handle_cmd(struct ac_agent *a, const struct ac_frame *f)
 		 */
 		if (a->crash_valid && (a->state == AC_STATE_PANICKED ||
 		    a->state == AC_STATE_HUNG))
-			(void)msg_send(a, AC_MSG_CRASH, ac_crash_encode(
-			    msg_begin(a), &a->crash));
+			(void)agent_msg_send(a, AC_MSG_CRASH, ac_crash_encode(
+			    agent_msg_begin(a), &a->crash));
 		if (a->dump.state >= DUMP_OFFER)
 			dump_offer(a, now);
-		reply(a, c.req_id, c.cmd, AC_ST_OK, 0);
+		agent_reply(a, c.req_id, c.cmd, AC_ST_OK, 0);
 		break;
 	case AC_CMD_SAMPLES_REF:	/* no reply when the reference goes */
 		if (a->cfg.no_samples_ref)
-			reply(a, c.req_id, c.cmd, AC_ST_UNKNOWN_CMD, 0);
+			agent_reply(a, c.req_id, c.cmd, AC_ST_UNKNOWN_CMD, 0);
 		else
 			send_ref(a, &c);
 		break;
@@ -993,25 +1002,30 @@ handle_cmd(struct ac_agent *a, const struct ac_frame *f)
 			a->cfg.restart_max = c.arg0 == AC_RESTART_LIMIT ?
 			    c.arg1 : 0;
 			/* A crash already safe gets the new policy now. */
-			if (crash_safe(a))
+			if (agent_crash_safe(a))
 				a->restart_due = true;
 			st = AC_ST_OK;
 		}
-		reply(a, c.req_id, c.cmd, st,
+		agent_reply(a, c.req_id, c.cmd, st,
 		    a->cfg.restart | (uint64_t)a->cfg.restart_max << 8);
 		break;
 	case AC_CMD_SET_RATE:
 		rc = ac_agent_set_rate(a, c.arg0);
-		reply(a, c.req_id, c.cmd, rc < 0 ? AC_ST_OUT_OF_RANGE : AC_ST_OK,
+		agent_reply(a, c.req_id, c.cmd, rc < 0 ? AC_ST_OUT_OF_RANGE : AC_ST_OK,
 		    a->cfg.rate_hz);
 		break;
 	case AC_CMD_READ_MEM:
 		st = start_xfer(a, c.req_id, AC_MEM_READ, c.arg0, c.arg1);
-		reply(a, c.req_id, c.cmd, st, c.arg1);
+		agent_reply(a, c.req_id, c.cmd, st, c.arg1);
 		break;
 	case AC_CMD_SNAPSHOT:
 		st = start_xfer(a, c.req_id, AC_MEM_SNAPSHOT, 0, a->region_size);
-		reply(a, c.req_id, c.cmd, st, a->region_size);
+		agent_reply(a, c.req_id, c.cmd, st, a->region_size);
+		break;
+	case AC_CMD_IMAGE_STATUS:
+	case AC_CMD_IMAGE_ACTIVATE:
+	case AC_CMD_IMAGE_ABORT:
+		agent_image_cmd(a, &c, now);
 		break;
 	case AC_CMD_RESTART_CORE1:
 		if (a->port->core1_restart == NULL)
@@ -1019,10 +1033,10 @@ handle_cmd(struct ac_agent *a, const struct ac_frame *f)
 		else
 			st = a->port->core1_restart(a->port->ctx) == 0 ?
 			    AC_ST_OK : AC_ST_FAILED;
-		reply(a, c.req_id, c.cmd, st, 0);
+		agent_reply(a, c.req_id, c.cmd, st, 0);
 		break;
 	default:
-		reply(a, c.req_id, c.cmd, AC_ST_UNKNOWN_CMD, 0);
+		agent_reply(a, c.req_id, c.cmd, AC_ST_UNKNOWN_CMD, 0);
 		break;
 	}
 }
@@ -1041,6 +1055,9 @@ ac_agent_rx(struct ac_agent *a, const uint8_t *buf, size_t n)
 			a->st.rx_errors++;
 		else if (res == 1 && f.type == AC_MSG_CMD)
 			handle_cmd(a, &f);
+		else if (res == 1 && (f.type == AC_MSG_IMAGE_OFFER ||
+		    f.type == AC_MSG_IMAGE_DATA))
+			agent_image_rx(a, &f);
 		else if (res == 1)
 			a->st.rx_errors++;
 	}
@@ -1055,13 +1072,13 @@ send_stats(struct ac_agent *a, uint64_t now)
 	a->st.txq_high_water = a->q.high_water;
 	a->st.txq_size = AC_TXQ_SIZE;
 	a->st.heartbeat = a->last_hb;
-	(void)msg_send(a, AC_MSG_STATS, ac_stats_encode(msg_begin(a), &a->st));
+	(void)agent_msg_send(a, AC_MSG_STATS, ac_stats_encode(agent_msg_begin(a), &a->st));
 }
 
 void
 ac_agent_flush(struct ac_agent *a)
 {
-	flush_samples(a);
+	agent_flush_samples(a);
 	send_stats(a, a->port->now_us(a->port->ctx));
 }
 
@@ -1081,18 +1098,19 @@ ac_agent_poll(struct ac_agent *a)
 		send_desc(a);
 	run_sampler(a, now);
 	if (a->enc.n > 0 && now - a->enc.first_t >= a->cfg.batch_us)
-		flush_samples(a);
+		agent_flush_samples(a);
 	pump_xfer(a, now);
 	/* A restart the last poll made due: the port saw the frozen crash
 	 * complete before core 1 runs again (the simulator's truth). */
 	if (a->restart_due)
 		policy_restart(a, now);
 	dump_pump(a, now);
+	next = agent_image_poll(a, now);
 	if (now >= a->next_stats_t) {
 		send_stats(a, now);
 		a->next_stats_t = now + a->cfg.stats_us;
 	}
-	next = min_t(a->next_sample_t, a->next_stats_t);
+	next = min_t(next, min_t(a->next_sample_t, a->next_stats_t));
 	if (a->enc.n > 0)
 		next = min_t(next, a->enc.first_t + a->cfg.batch_us);
 	if (a->state == AC_STATE_RUNNING)
@@ -1135,7 +1153,8 @@ ac_agent_init(struct ac_agent *a, const struct ac_agent_cfg *cfg,
 	a->state = AC_STATE_OFF;
 	a->dump_seq = (uint32_t)cfg->boot_id;
 	dump_load(a);
-	send_hello(a, now);
+	agent_image_init(a);
+	agent_send_hello(a, now);
 	if (a->dump.state == DUMP_OFFER)
 		dump_offer(a, now);
 	return 0;

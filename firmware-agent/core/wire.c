@@ -6,14 +6,8 @@
 #include <string.h>
 
 #include "appcore/wire.h"
+#include "wire_internal.h"
 
-#define RD_FAIL(r, code, msg) do {					\
-	if ((r)->err == NULL)						\
-		(r)->err = (msg);					\
-	return (code);							\
-} while (0)
-
-#define TRY(x) do { int rc_ = (x); if (rc_ < 0) return rc_; } while (0)
 
 static const uint32_t crc32c_table[256] = {
 	0x00000000u, 0xf26b8303u, 0xe13b70f7u, 0x1350f3f4u,
@@ -125,7 +119,10 @@ ac_msg_name(unsigned type)
 	case AC_MSG_DUMP_INFO:	return "DUMP_INFO";
 	case AC_MSG_DUMP_DATA:	return "DUMP_DATA";
 	case AC_MSG_SAMPLES_REF: return "SAMPLES_REF";
+	case AC_MSG_IMAGE_STATUS: return "IMAGE_STATUS";
 	case AC_MSG_CMD:	return "CMD";
+	case AC_MSG_IMAGE_OFFER: return "IMAGE_OFFER";
+	case AC_MSG_IMAGE_DATA:	return "IMAGE_DATA";
 	default:		return "unknown";
 	}
 }
@@ -141,6 +138,9 @@ ac_cmd_name(unsigned cmd)
 		[AC_CMD_DUMP_ACK] = "dump-ack",
 		[AC_CMD_SET_RESTART] = "set-restart",
 		[AC_CMD_SAMPLES_REF] = "samples-ref",
+		[AC_CMD_IMAGE_STATUS] = "image-status",
+		[AC_CMD_IMAGE_ACTIVATE] = "image-activate",
+		[AC_CMD_IMAGE_ABORT] = "image-abort",
 	};
 
 	return cmd < AC_CMD_COUNT && names[cmd] ? names[cmd] : "unknown";
@@ -367,12 +367,6 @@ ac_wr_str(struct ac_wr *w, const char *s, size_t maxlen)
 		n++;
 	ac_wr_varint(w, n);
 	ac_wr_bytes(w, s, n);
-}
-
-static int
-wr_done(const struct ac_wr *w)
-{
-	return w->overflow ? AC_EOVERFLOW : 0;
 }
 
 /* ---- framing ---- */
@@ -980,8 +974,12 @@ ac_cmd_encode(struct ac_wr *w, const struct ac_msg_cmd *m)
 	case AC_CMD_DUMP_ACK:
 	case AC_CMD_SET_RESTART:
 	case AC_CMD_SAMPLES_REF:
+	case AC_CMD_IMAGE_ACTIVATE:
 		ac_wr_varint(w, m->arg0);
 		ac_wr_varint(w, m->arg1);
+		break;
+	case AC_CMD_IMAGE_ABORT:
+		ac_wr_varint(w, m->arg0);
 		break;
 	default:
 		break;
@@ -1000,18 +998,21 @@ ac_cmd_decode(struct ac_rd *r, struct ac_msg_cmd *m)
 	switch (m->cmd) {
 	case AC_CMD_PING:
 	case AC_CMD_SET_RATE:
+	case AC_CMD_IMAGE_ABORT:
 		TRY(ac_rd_varint32(r, &m->arg0));
 		break;
 	case AC_CMD_READ_MEM:
 	case AC_CMD_DUMP_ACK:
 	case AC_CMD_SET_RESTART:
 	case AC_CMD_SAMPLES_REF:
+	case AC_CMD_IMAGE_ACTIVATE:
 		TRY(ac_rd_varint32(r, &m->arg0));
 		TRY(ac_rd_varint32(r, &m->arg1));
 		break;
 	case AC_CMD_HELLO:
 	case AC_CMD_SNAPSHOT:
 	case AC_CMD_RESTART_CORE1:
+	case AC_CMD_IMAGE_STATUS:
 		break;
 	default:
 		RD_FAIL(r, AC_ERANGE, "unknown command");

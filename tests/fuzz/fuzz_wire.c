@@ -14,6 +14,7 @@
 
 #include "appcore/agent.h"
 #include "appcore/core1.h"
+#include "appcore/image.h"
 #include "session.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -175,6 +176,23 @@ fuzz_payload(const uint8_t *p, size_t n)
 	    ac_dump_info_encode);
 	ROUND_TRIP(struct ac_msg_dump_data, ac_dump_data_decode,
 	    ac_dump_data_encode);
+	ROUND_TRIP(struct ac_msg_image_offer, ac_image_offer_decode,
+	    ac_image_offer_encode);
+	ROUND_TRIP(struct ac_msg_image_data, ac_image_data_decode,
+	    ac_image_data_encode);
+	ROUND_TRIP(struct ac_msg_image_status, ac_image_status_decode,
+	    ac_image_status_encode);
+	if (n >= AC_SLOT_REC_SIZE) {
+		struct ac_slot_rec rec;
+		uint8_t again[AC_SLOT_REC_SIZE];
+
+		/* A slot record that reads re-encodes to its own bytes. */
+		if (ac_slot_rec_decode(p, &rec) == 0) {
+			ac_slot_rec_encode(again, &rec);
+			if (memcmp(again, p, AC_SLOT_REC_SIZE) != 0)
+				abort();
+		}
+	}
 	if (ac_hello_peek_version(p, n, &ver) == 0 && (n == 0 || ver != p[0]))
 		abort();
 	fuzz_samples_ref(p, n, out, sizeof(out));

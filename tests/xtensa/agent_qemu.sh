@@ -30,6 +30,7 @@ flags="--specs=/usr/lib/xtensa-lx106-elf/picolibc.specs -ffreestanding
 # The guest: the agent's core, the replay, the runtime.
 objs=
 for f in firmware-agent/core/wire.c firmware-agent/core/agent.c \
+    firmware-agent/core/image_wire.c firmware-agent/core/agent_image.c \
     firmware-agent/core/sha256.c tests/xtensa/replay.c \
     tests/xtensa/replay_guest.c firmware-agent/port/qemu-xtensa/libgcc_extra.c; do
 	o=$work/$(basename "$f" .c).o

@@ -37,6 +37,7 @@ fi
 # 2. Freestanding Xtensa build of the core, the core-1 API and the layout.
 objs=
 for f in firmware-agent/core/wire.c firmware-agent/core/agent.c \
+    firmware-agent/core/image_wire.c firmware-agent/core/agent_image.c \
     firmware-agent/core/sha256.c \
     tests/xtensa/core1_api.c tests/xtensa/layout.c; do
 	o=$work/$(basename "$f" .c).xt.o

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "image.h"
 #include "region.h"
 #include "sha256.h"
 #include "wire.h"
@@ -43,6 +44,25 @@ struct ac_port {
 	int (*store_write)(void *ctx, uint32_t off, const void *buf,
 	    uint32_t n);
 	int (*store_clear)(void *ctx);
+	/* Optional: core-1 image slots (docs/updates.md).  Two slots of
+	 * slot_size bytes where images linked at image_base run (ESP32-S3:
+	 * two flash partitions, mapped at 0x42400000 in turn; the
+	 * simulator: files), erased in whole AC_SLOT_SECTOR sectors, and
+	 * two copies of the slot record, AC_SLOT_REC_SIZE bytes each.
+	 * core1_switch stops core 1, makes slot the image it runs and
+	 * starts it at the image's entry.  Each returns 0 or -errno. */
+	uint32_t slot_size;
+	uint32_t image_base;
+	int (*slot_erase)(void *ctx, uint8_t slot, uint32_t off, uint32_t n);
+	int (*slot_write)(void *ctx, uint8_t slot, uint32_t off,
+	    const void *buf, uint32_t n);
+	int (*slot_read)(void *ctx, uint8_t slot, uint32_t off, void *buf,
+	    uint32_t n);
+	int (*rec_read)(void *ctx, uint8_t copy, void *buf, uint32_t n);
+	int (*rec_write)(void *ctx, uint8_t copy, const void *buf,
+	    uint32_t n);
+	int (*core1_switch)(void *ctx, uint8_t slot,
+	    const struct ac_slot_info *);
 	/* Optional: every sample the agent produced, in order (the
 	 * simulator's ground-truth log). */
 	void (*on_sample)(void *ctx, uint64_t index, uint64_t t_us,
@@ -99,6 +119,29 @@ struct ac_dump {
 	struct ac_msg_dump_info info;
 };
 
+/* Core-1 image updates (agent_image.c). */
+struct ac_image {
+	bool usable;			/* the port has slots */
+	struct ac_slot_rec rec;		/* as last written */
+	uint8_t rec_copy;		/* the copy written last */
+	uint8_t state;			/* enum ac_image_state */
+	uint8_t error;			/* enum ac_image_error */
+	uint8_t target;			/* the slot in transfer or ready */
+	uint32_t xfer_id;
+	uint32_t have;			/* bytes written in order */
+	uint32_t erased;		/* bytes erased from the slot's start */
+	uint32_t chunks;		/* since the last IMAGE_STATUS */
+	uint32_t verify_pos;
+	struct ac_sha256 sha;
+	uint64_t trial_t;		/* the trial began */
+	uint32_t trial_gen;		/* core-1 run before the switch */
+	bool trial_run_seen;		/* the new run's region appeared */
+	uint32_t trial_hb0;		/* its first heartbeat count */
+	bool trial_beat;		/* and it moved since */
+	bool status_due;
+	uint8_t factory_hash[32];	/* the image the port built in */
+};
+
 #define AC_REF_RING	8	/* delta references kept: ~80 ms at 1 kHz */
 
 struct ac_agent {
@@ -151,6 +194,7 @@ struct ac_agent {
 	uint32_t ref_next;
 
 	struct ac_xfer xfer;
+	struct ac_image img;
 	struct ac_dump dump;
 	bool crash_dumped;		/* the kept crash has its dump */
 	uint32_t dump_seq;
@@ -175,6 +219,10 @@ const uint8_t *ac_agent_tx_peek(struct ac_agent *, size_t *len);
 void ac_agent_tx_consume(struct ac_agent *, size_t n);
 /* Sends the open samples frame and a STATS message now (before exit). */
 void ac_agent_flush(struct ac_agent *);
+/* The slot core 1 should run and its image (the port starts core 1 from
+ * it after ac_agent_init); NULL when the port has no slots. */
+const struct ac_slot_info *ac_agent_core1_slot(const struct ac_agent *,
+    uint8_t *slot);
 /* Changes the sample rate as the SET_RATE command does. */
 int ac_agent_set_rate(struct ac_agent *, uint32_t hz) AC_WIRE_WARN_UNUSED;
 

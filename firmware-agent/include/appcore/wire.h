@@ -63,7 +63,10 @@ enum ac_msg_type {
 	AC_MSG_DUMP_INFO = 0x0a,
 	AC_MSG_DUMP_DATA = 0x0b,
 	AC_MSG_SAMPLES_REF = 0x0c,	/* a delta reference, on request */
-	AC_MSG_CMD = 0x40	/* host to agent */
+	AC_MSG_IMAGE_STATUS = 0x0d,	/* core-1 updates (appcore/image.h) */
+	AC_MSG_CMD = 0x40,	/* host to agent */
+	AC_MSG_IMAGE_OFFER = 0x41,	/* host to agent */
+	AC_MSG_IMAGE_DATA = 0x42	/* host to agent */
 };
 
 enum ac_cmd {
@@ -76,6 +79,9 @@ enum ac_cmd {
 	AC_CMD_DUMP_ACK = 7,
 	AC_CMD_SET_RESTART = 8,
 	AC_CMD_SAMPLES_REF = 9,
+	AC_CMD_IMAGE_STATUS = 10,	/* IMAGE_STATUS now */
+	AC_CMD_IMAGE_ACTIVATE = 11,	/* xfer_id, trial ms */
+	AC_CMD_IMAGE_ABORT = 12,	/* xfer_id */
 	AC_CMD_COUNT
 };
 
