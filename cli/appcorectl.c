@@ -21,6 +21,7 @@
 
 #include <curl/curl.h>
 #include <json-c/json.h>
+#include <openssl/evp.h>
 
 #define DEFAULT_SOCKET	"/run/appcored/appcored.sock"
 #define DEFAULT_TOKEN	"/var/lib/appcored/api-token"
@@ -113,6 +114,12 @@ usage(FILE *f)
 "                                  with --crash, refused unless that crash ran it\n"
 "  elf list                        the core-1 ELFs uploaded\n"
 "  core1 restart [--device B]      (needs the API token)\n"
+"  core1 update FILE [--device B] [--confirm-after S]\n"
+"                                  put a core-1 image (or its ELF) on the\n"
+"                                  board: sent, verified, run on trial and\n"
+"                                  confirmed after S s of heartbeat (10), or\n"
+"                                  rolled back (token); exit 0 once confirmed\n"
+"  core1 status [--device B]       the board's image slots and last update\n"
 "  core1 policy never|always|N [--device B]\n"
 "                                  restart core 1 after a crash: never,\n"
 "                                  always, at most N (1..16) an hour (token)\n"
@@ -855,6 +862,180 @@ cmd_elf(const struct ctx *c, int argc, char **argv, int64_t crash)
 	return 0;
 }
 
+static void
+sha256_of(const void *p, size_t n, uint8_t out[32])
+{
+	unsigned int len = 32;
+
+	EVP_Digest(p, n, out, &len, EVP_sha256(), NULL);
+}
+
+/* The whole file into *p (malloc'd); its size, or -1 (told). */
+static long
+read_file(const struct ctx *c, const char *path, char **p)
+{
+	FILE *f;
+	long n = -1;
+
+	*p = NULL;
+	errno = 0;
+	if ((f = fopen(path, "rb")) != NULL && fseek(f, 0, SEEK_END) == 0 &&
+	    (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (*p = malloc((size_t)n + 1)) != NULL &&
+	    fread(*p, 1, (size_t)n, f) == (size_t)n) {
+		fclose(f);
+		return n;
+	}
+	cli_error(c, "file", "%s: %s", path, strerror(errno ? errno : EIO));
+	if (f != NULL)
+		fclose(f);
+	free(*p);
+	*p = NULL;
+	return -1;
+}
+
+/* A progress line on a terminal: the state and a bar of what the board
+ * has; one line per state otherwise. */
+static void
+show_progress(json_object *u, char *last, size_t lastcap)
+{
+	const char *state = str(u, "state");
+	int64_t have = num(u, "have"), total = num(u, "size");
+	int width = 30, fill = total > 0 ? (int)(have * width / total) : 0;
+
+	if (isatty(STDERR_FILENO)) {
+		fprintf(stderr, "\r%-10s [%.*s%*s] %3d%% %" PRId64 "/%" PRId64
+		    " bytes ", state, fill, "##############################",
+		    width - fill, "", total > 0 ? (int)(have * 100 / total) :
+		    0, have, total);
+		fflush(stderr);
+	} else if (strcmp(state, last) != 0)
+		fprintf(stderr, "%s: %" PRId64 " of %" PRId64 " bytes\n", state,
+		    have, total);
+	snprintf(last, lastcap, "%s", state);
+}
+
+static bool
+update_over(const char *state)
+{
+	return !strcmp(state, "confirmed") || !strcmp(state, "rolled-back") ||
+	    !strcmp(state, "failed");
+}
+
+/* Follows update id until it is over: 0 confirmed, 1 otherwise. */
+static int
+follow_update(const struct ctx *c, const struct board *b, int64_t id)
+{
+	char path[64], last[32] = "";
+	json_object *u = NULL;
+	int rc = 0;
+
+	snprintf(path, sizeof(path), "/api/v1/updates/%" PRId64, id);
+	for (;;) {
+		json_object_put(u);
+		if ((u = call(c, "GET", path, NULL, false, &rc)) == NULL)
+			return rc ? rc : 1;
+		if (!c->json)
+			show_progress(u, last, sizeof(last));
+		if (update_over(str(u, "state")))
+			break;
+		usleep(200000);
+	}
+	if (c->json)
+		print_json(u);
+	else {
+		if (isatty(STDERR_FILENO))
+			fputc('\n', stderr);
+		if (!strcmp(str(u, "state"), "confirmed"))
+			printf("board %s (id %" PRId64 "): core 1 runs image "
+			    "%.16s... (update %" PRId64 ", confirmed)\n",
+			    b->name, b->id, str(u, "elf_sha256"), id);
+		else
+			printf("board %s (id %" PRId64 "): update %" PRId64
+			    " %s: %s\n", b->name, b->id, id, str(u, "state"),
+			    str(u, "error"));
+	}
+	rc = strcmp(str(u, "state"), "confirmed") == 0 ? 0 : 1;
+	json_object_put(u);
+	return rc;
+}
+
+/* core1 update FILE [--confirm-after S] */
+static int
+cmd_update(const struct ctx *c, const char *file, int64_t confirm_after)
+{
+	char path[512], name[201], *p;
+	const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+	json_object *o;
+	struct board b;
+	int rc = 0;
+	long n;
+
+	if (!board_of(c, &b, &rc))
+		return rc;
+	if ((n = read_file(c, file, &p)) < 0)
+		return 1;
+	snprintf(name, sizeof(name), "%s", base);
+	for (char *q = name; *q; q++)	/* a query value: keep it plain */
+		if (!isalnum((unsigned char)*q) && !strchr("._-+", *q))
+			*q = '_';
+	{
+		uint8_t md[32];
+		char hex[65];
+
+		sha256_of(p, (size_t)n, md);
+		for (int i = 0; i < 32; i++)
+			snprintf(hex + 2 * i, 3, "%02x", md[i]);
+		snprintf(path, sizeof(path), "/api/v1/devices/%" PRId64
+		    "/core1/update?confirm_after=%" PRId64 "&name=%s&sha256=%s",
+		    b.id, confirm_after, name, hex);
+	}
+	o = call_body(c, "POST", path, p, (size_t)n, true, &rc);
+	free(p);
+	if (o == NULL)
+		return rc;
+	n = (long)num(o, "id");
+	json_object_put(o);
+	if (!c->json)
+		fprintf(stderr, "update %ld of board %s (id %" PRId64 "): %s\n",
+		    n, b.name, b.id, file);
+	return follow_update(c, &b, n);
+}
+
+/* core1 status */
+static int
+cmd_core1_status(const struct ctx *c)
+{
+	json_object *o, *s, *u;
+	struct board b;
+	char path[64];
+	int rc = 0;
+
+	if (!board_of(c, &b, &rc))
+		return rc;
+	snprintf(path, sizeof(path), "/api/v1/devices/%" PRId64 "/core1",
+	    b.id);
+	if ((o = fetch(c, path, &rc)) == NULL)
+		return rc;
+	printf("board %s (id %" PRId64 ")\n", b.name, b.id);
+	if (json_object_object_get_ex(o, "slots", &s) && s != NULL)
+		printf("  slots      %s active (image %.16s...), %" PRId64
+		    " bytes each; last: %s%s%s\n", str(s, "active"),
+		    str(s, "active_image"), num(s, "slot_size"),
+		    str(s, "state"), *str(s, "error") ? ", " : "",
+		    str(s, "error"));
+	else
+		printf("  slots      not reported (an agent without image "
+		    "slots, or not connected)\n");
+	if (json_object_object_get_ex(o, "update", &u) && u != NULL)
+		printf("  update     %" PRId64 " %s, %" PRId64 " of %" PRId64
+		    " bytes%s%s\n", num(u, "id"), str(u, "state"),
+		    num(u, "have"), num(u, "size"), *str(u, "error") ? ": " :
+		    "", str(u, "error"));
+	json_object_put(o);
+	return 0;
+}
+
 static int
 cmd_control(const struct ctx *c, const char *action, const char *body)
 {
@@ -1217,6 +1398,7 @@ static const struct option longopts[] = {
 	{ "crash", required_argument, NULL, 'c' },
 	{ "filter", required_argument, NULL, 'w' },
 	{ "follow", no_argument, NULL, 'f' },
+	{ "confirm-after", required_argument, NULL, 'C' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -1228,6 +1410,7 @@ struct opts {
 	const char *format, *outfile;
 	int64_t limit, count, crash;
 	bool limit_set, follow;
+	int64_t confirm_after;		/* core1 update, seconds */
 };
 
 static const char *const commands[] = { "status", "devices", "counters",
@@ -1285,6 +1468,13 @@ parse_opts(int argc, char **argv, struct ctx *c, struct opts *o)
 			if (parse_pos(optarg, 1, INT64_MAX, &o->count) < 0) {
 				cli_error(c, "usage", "--count: a number of "
 				    "updates");
+				return 2;
+			}
+			break;
+		case 'C':
+			if (parse_pos(optarg, 1, 3600, &o->confirm_after) < 0) {
+				cli_error(c, "usage", "--confirm-after: 1 to "
+				    "3600 seconds");
 				return 2;
 			}
 			break;
@@ -1434,6 +1624,10 @@ dispatch(const struct ctx *c, const struct opts *o, char **w, int nw)
 		return cmd_control(c, "restart", NULL);
 	if (nw == 3 && !strcmp(w[0], "core1") && !strcmp(w[1], "policy"))
 		return cmd_policy(c, w[2]);
+	if (nw == 3 && !strcmp(w[0], "core1") && !strcmp(w[1], "update"))
+		return cmd_update(c, w[2], o->confirm_after);
+	if (nw == 2 && !strcmp(w[0], "core1") && !strcmp(w[1], "status"))
+		return cmd_core1_status(c);
 	if (nw == 3 && !strcmp(w[0], "rate") && !strcmp(w[1], "set"))
 		return cmd_rate(c, w[2]);
 	if ((nw == 3 || nw == 4) && !strcmp(w[0], "port") &&
@@ -1453,7 +1647,7 @@ main(int argc, char **argv)
 {
 	struct ctx c = { getenv("APPCORE_SOCKET"), NULL,
 	    getenv("APPCORE_TOKEN_FILE"), false, NULL, NULL };
-	struct opts o = { "elf", NULL, 50, 0, 0, false, false };
+	struct opts o = { "elf", NULL, 50, 0, 0, false, false, 10 };
 	char *words[8];
 	int nw, rc;
 

@@ -193,6 +193,12 @@ static void r_images(struct call *q) { get_images(q->h, q->a); }
 static void r_upload(struct call *q)
     { post_image(q->h, q->c, q->body, q->len, q->a); }
 static void r_query(struct call *q) { get_query(q->h, q->c, q->a); }
+static void r_core1(struct call *q) { get_core1(q->h, q->id, q->a); }
+static void r_updates(struct call *q)
+    { get_device_updates(q->h, q->id, q->a); }
+static void r_update(struct call *q) { get_update(q->h, q->id, q->a); }
+static void r_post_update(struct call *q)
+    { post_update(q->h, q->c, q->id, q->body, q->len, q->a); }
 
 /* Paths under /api/v1; "{id}" is a row id (digits, > 0), "{idx}" a
  * counter index. */
@@ -214,6 +220,10 @@ static const struct route {
 	{ "POST", "/devices/{id}/rate", true, r_control },
 	{ "POST", "/devices/{id}/snapshot", true, r_control },
 	{ "POST", "/devices/{id}/restart-policy", true, r_control },
+	{ "GET", "/devices/{id}/core1", false, r_core1 },
+	{ "POST", "/devices/{id}/core1/update", true, r_post_update },
+	{ "GET", "/devices/{id}/updates", false, r_updates },
+	{ "GET", "/updates/{id}", false, r_update },
 	{ "GET", "/crashes", false, r_crashes },
 	{ "GET", "/crashes/{id}", false, r_crash },
 	{ "GET", "/crashes/{id}/report", false, r_report },

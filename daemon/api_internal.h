@@ -66,6 +66,13 @@ void get_images(struct http *, struct api_reply *);
 void post_image(struct http *, struct MHD_Connection *, const char *body,
     size_t len, struct api_reply *);
 
+/* api_updates.c */
+void get_update(struct http *, int64_t id, struct api_reply *);
+void get_device_updates(struct http *, int64_t dev, struct api_reply *);
+void get_core1(struct http *, int64_t dev, struct api_reply *);
+void post_update(struct http *, struct MHD_Connection *, int64_t dev,
+    const char *body, size_t len, struct api_reply *);
+
 /* api_query.c */
 void get_query(struct http *, struct MHD_Connection *, struct api_reply *);
 

@@ -753,6 +753,10 @@ run_commands(struct daemon *d)
 			port_command(d, &c);
 			continue;
 		}
+		if (c.update != 0) {
+			update_begin(d, c.update, c.who);
+			continue;
+		}
 
 		for (dev = d->devices; dev != NULL; dev = dev->next)
 			if (dev->id == c.device)

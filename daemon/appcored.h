@@ -121,6 +121,12 @@ struct device {
 	uint64_t dump_t;			/* wall time of its crash */
 	uint64_t dump_started;			/* wall time of the offer */
 	int part_fd;				/* its partial file, or -1 */
+
+	/* Core-1 images: the agent's slots as last told, the update in
+	 * hand (update.c). */
+	bool have_slots;
+	struct ac_msg_image_status slots;
+	struct update *upd;
 };
 
 /* Session callbacks for link l (arg is the link). */
@@ -134,6 +140,55 @@ void device_link_lost(struct link *, uint64_t now, const char *why);
 /* Removes partial crash dumps untouched for 30 days (at start). */
 void device_prune_partial_dumps(struct daemon *);
 int64_t device_wall(const struct device *, uint64_t device_us);
+/* The device's live entry, with the live mutex held. */
+struct live_device *device_live(struct device *);
+/* To the live stream as {"device": id, "t": t, ...o}; o is consumed. */
+struct json_object;
+void device_publish(struct device *, const char *type, uint64_t t,
+    struct json_object *o);
+
+/* ---- update.c: core-1 image updates (docs/updates.md) ---- */
+
+enum update_phase {
+	UPD_WAITING,		/* for the board, or for its crash dump */
+	UPD_OFFERED,		/* IMAGE_OFFER sent, no answer yet */
+	UPD_SENDING,
+	UPD_VERIFYING,		/* the agent reads its slot back */
+	UPD_ACTIVATING,		/* image-activate sent */
+	UPD_TRIAL,
+	UPD_COUNT
+};
+
+struct update {
+	int64_t id;				/* updates.id */
+	uint8_t *img;				/* the image, from gdbm */
+	uint32_t size, entry, trial_ms;
+	uint8_t key[32];			/* its SHA-256, its blob key */
+	uint8_t elf_hash[32];
+	uint8_t phase;				/* enum update_phase */
+	uint32_t xfer_id;
+	uint32_t have;				/* the board has, in order */
+	uint32_t next;				/* next offset to send */
+	uint32_t status_have;			/* have at the last status */
+	uint64_t phase_t;			/* wall us the phase began */
+	uint64_t progress_t;			/* have last moved */
+	uint64_t next_try;			/* offer, status asked */
+	uint64_t sent_bytes;			/* chunk bytes sent, resent too */
+	uint32_t restarts;			/* transfers begun again */
+	uint64_t published_t;
+	uint32_t stored_have;			/* as the row has it */
+	bool waited_dump;			/* told it waits for a dump */
+};
+
+/* The update HTTP asked for (its updates row exists): loads it and, when
+ * the board is here, begins. */
+void update_begin(struct daemon *, int64_t update_id, const char *who);
+/* A board said hello: an update of its that was not over goes on. */
+void update_hello(struct device *, bool new_boot, uint64_t now);
+void update_status(struct link *, const struct ac_msg_image_status *);
+/* Offers, sends chunks, retries; from device_tick. */
+void update_tick(struct link *, uint64_t now);
+void update_free(struct update *);
 
 /* ---- link.c: serial ports, TCP, the in-process simulator ---- */
 
@@ -174,7 +229,7 @@ struct link {
 	uint64_t rx_bytes;
 	struct link_trouble trouble[SE_COUNT];	/* not yet told */
 	uint64_t next_trouble;
-	uint8_t tx[512];
+	uint8_t tx[16384];		/* commands and image chunks */
 	size_t txlen;
 	uint64_t read_id;		/* a live read in flight, or 0 */
 	uint32_t read_req;		/* its command's req_id */
@@ -189,6 +244,11 @@ void link_read(struct link *, uint64_t now);
 void link_write(struct link *);
 /* Queues a command to the agent; returns its req_id, 0 if not sent. */
 uint32_t link_cmd(struct link *, uint8_t cmd, uint32_t arg0, uint32_t arg1);
+/* Queues any frame to the agent: false when the queue has no room. */
+bool link_send_frame(struct link *, uint8_t type, const uint8_t *payload,
+    size_t len);
+/* Bytes free in the queue to the agent. */
+size_t link_tx_room(const struct link *);
 /* Globs and USB auto-detection: open what appeared. */
 void link_scan(struct daemon *, uint64_t now);
 /* Until when the port is not to be opened (0: it may be). */

@@ -47,6 +47,9 @@ struct command {
 	uint32_t arg0, arg1;
 	uint64_t read_id;		/* READ_MEM only: its live read */
 	char who[96];			/* control: who asked, for its event */
+	/* Not an agent command: the core-1 update of this updates.id
+	 * begins (its row and image file are written). */
+	int64_t update;
 	/* Not for a board but for a port: appcored lets go of it (and does
 	 * not open it) for arg0 seconds, or takes it back (arg0 0). */
 	char port[256];

@@ -82,6 +82,7 @@ void
 device_free(struct device *dev)
 {
 	dumprx_reset(&dev->dump);
+	update_free(dev->upd);
 	if (dev->part_fd >= 0)
 		close(dev->part_fd);
 	free(dev->pending);
@@ -147,8 +148,9 @@ device_new(struct daemon *d, const char *key, const char *name)
 }
 
 /* To the live stream: {"device": id, "t": ..., ...}; o is consumed. */
-static void
-publish(struct device *dev, const char *type, uint64_t t, json_object *o)
+void
+device_publish(struct device *dev, const char *type, uint64_t t,
+    json_object *o)
 {
 	json_object *e = json_object_new_object();
 
@@ -176,12 +178,12 @@ device_event(struct device *dev, uint64_t t, const char *kind,
 	json_object_object_add(o, "kind", jv_string(kind));
 	json_object_object_add(o, "count", json_object_new_int64((int64_t)count));
 	json_object_object_add(o, "detail", jv_string(detail));
-	publish(dev, "event", t, o);
+	device_publish(dev, "event", t, o);
 }
 
 /* With the live mutex held. */
-static struct live_device *
-live_of(struct device *dev)
+struct live_device *
+device_live(struct device *dev)
 {
 	struct live_device *ld = live_device_get(dev->d->live, dev->id);
 
@@ -365,8 +367,8 @@ on_hello(void *arg, struct session *s)
 	uint64_t now = now_wall_us();
 	struct device *dev;
 	char key[sizeof(dev->key)], name[sizeof(dev->name)];
-	bool printable = true;
-	int64_t offset;
+	bool printable = true, new_boot = false, need_snapshot_t;
+	int64_t offset, snapshot_t;
 
 	hex_encode(key, h->device_id, h->device_id_len);
 	for (int i = 0; i < h->device_id_len; i++)
@@ -415,6 +417,7 @@ on_hello(void *arg, struct session *s)
 		return;
 	}
 	if (!dev->have_boot || dev->hello.boot_id != h->boot_id) {
+		new_boot = true;
 		settle_clock(dev, now);
 		account_close(dev, now, "the board restarted");
 		dev->have_boot = false;
@@ -466,13 +469,22 @@ on_hello(void *arg, struct session *s)
 	dev->hello = *h;
 	dev->state = h->core1_state;
 	dev->generation = h->generation;
+	/* The newest snapshot's time, read with no lock held. */
 	pthread_mutex_lock(&d->live->mu);
 	{
-		struct live_device *ld = live_of(dev);
+		struct live_device *ld = device_live(dev);
+
+		need_snapshot_t = ld != NULL && ld->last_snapshot_t == 0;
+	}
+	pthread_mutex_unlock(&d->live->mu);
+	snapshot_t = need_snapshot_t ? store_last_snapshot(d->store, dev->id) :
+	    0;
+	pthread_mutex_lock(&d->live->mu);
+	{
+		struct live_device *ld = device_live(dev);
 
 		if (ld != NULL && ld->last_snapshot_t == 0)
-			ld->last_snapshot_t = (uint64_t)store_last_snapshot(d->store,
-			    dev->id);
+			ld->last_snapshot_t = (uint64_t)snapshot_t;
 		if (ld != NULL) {
 			ld->connected = true;
 			snprintf(ld->link, sizeof(ld->link), "%s", l->spec);
@@ -487,6 +499,7 @@ on_hello(void *arg, struct session *s)
 		}
 	}
 	pthread_mutex_unlock(&d->live->mu);
+	update_hello(dev, new_boot, now);
 }
 
 /* Data resumes after the link or the daemon was away: say how long. */
@@ -552,7 +565,7 @@ on_desc(void *arg, struct session *s)
 		    dev->counter_id[0]);
 	pthread_mutex_lock(&l->d->live->mu);
 	{
-		struct live_device *ld = live_of(dev);
+		struct live_device *ld = device_live(dev);
 
 		for (uint32_t i = 0; ld != NULL && i < s->ndesc; i++) {
 			struct live_counter *c = &ld->c[i];
@@ -619,7 +632,7 @@ live_sample(struct device *dev, uint64_t t, const uint32_t *vals, uint32_t n,
 	json_object *o, *arr;
 
 	pthread_mutex_lock(&lv->mu);
-	if ((ld = live_of(dev)) == NULL || ld->ncols != n) {
+	if ((ld = device_live(dev)) == NULL || ld->ncols != n) {
 		pthread_mutex_unlock(&lv->mu);
 		return;
 	}
@@ -656,7 +669,7 @@ live_sample(struct device *dev, uint64_t t, const uint32_t *vals, uint32_t n,
 		json_object_array_add(arr, json_object_new_int64(
 		    dev->is_signed[i] ? (int32_t)vals[i] : (int64_t)vals[i]));
 	json_object_object_add(o, "values", arr);
-	publish(dev, "sample", t, o);
+	device_publish(dev, "sample", t, o);
 }
 
 static void
@@ -867,7 +880,7 @@ on_log(void *arg, const struct ac_msg_log *m)
 		json_object_object_add(o, "level", jv_string(
 		    m->level <= 4 ? lv[m->level] : "?"));
 		json_object_object_add(o, "text", jv_string(m->text));
-		publish(dev, "log", t, o);
+		device_publish(dev, "log", t, o);
 	}
 	if (m->lost_before > 0)
 		device_event(dev, t, "log-lost", m->lost_before,
@@ -890,7 +903,7 @@ on_state(void *arg, const struct ac_msg_state *m)
 	dev->heartbeat = m->heartbeat;
 	pthread_mutex_lock(&l->d->live->mu);
 	{
-		struct live_device *ld = live_of(dev);
+		struct live_device *ld = device_live(dev);
 
 		if (ld != NULL) {
 			ld->state = m->state;
@@ -907,7 +920,7 @@ on_state(void *arg, const struct ac_msg_state *m)
 		    ac_state_name(m->prev)));
 		json_object_object_add(o, "detail",
 		    json_object_new_int64(m->detail));
-		publish(dev, "state", t, o);
+		device_publish(dev, "state", t, o);
 	}
 	if (m->state == AC_STATE_PANICKED || m->state == AC_STATE_HUNG ||
 	    m->state == AC_STATE_CORRUPT) {
@@ -954,7 +967,7 @@ record_crash(struct link *l, struct device *dev, int64_t boot, uint64_t t,
 		    m->file));
 		json_object_object_add(o, "line", json_object_new_int64(m->line));
 		json_object_object_add(o, "pc", json_object_new_int64(m->pc));
-		publish(dev, "crash", t, o);
+		device_publish(dev, "crash", t, o);
 	}
 }
 
@@ -1195,7 +1208,7 @@ dump_store(struct link *l, struct device *dev)
 		json_object_object_add(o, "sha256", jv_string(hex));
 		json_object_object_add(o, "crash_t",
 		    json_object_new_int64((int64_t)dev->dump_t));
-		publish(dev, "crash-dump", now, o);
+		device_publish(dev, "crash-dump", now, o);
 	}
 	link_cmd(l, AC_CMD_DUMP_ACK, x->info.dump_id, AC_DUMP_DONE);
 	part_drop(dev, &x->info);
@@ -1355,7 +1368,7 @@ on_mem(void *arg, const struct ac_msg_mem *m)
 		(void)store_commit(l->d->store, now_wall_us());
 		pthread_mutex_lock(&l->d->live->mu);
 		{
-			struct live_device *ld = live_of(dev);
+			struct live_device *ld = device_live(dev);
 
 			if (ld != NULL)
 				ld->last_snapshot_t =
@@ -1517,11 +1530,18 @@ trouble_tell(struct link *l, uint64_t now)
 	}
 }
 
+static void
+on_image_status(void *arg, const struct ac_msg_image_status *m)
+{
+	update_status(arg, m);
+}
+
 const struct session_cb device_session_cb = {
 	.hello = on_hello, .desc = on_desc, .sample = on_sample,
 	.log = on_log, .state = on_state, .crash = on_crash, .mem = on_mem,
 	.dump_info = on_dump_info, .dump_data = on_dump_data,
 	.reply = on_reply, .stats = on_stats, .event = on_event,
+	.image_status = on_image_status,
 	.produced = on_produced, .duplicates = on_duplicates, .ask = on_ask,
 };
 
@@ -1540,7 +1560,7 @@ device_link_lost(struct link *l, uint64_t now, const char *why)
 	l->dev = NULL;
 	pthread_mutex_lock(&l->d->live->mu);
 	{
-		struct live_device *ld = live_of(dev);
+		struct live_device *ld = device_live(dev);
 
 		if (ld != NULL)
 			ld->connected = false;
@@ -1614,13 +1634,14 @@ device_tick(struct daemon *d, struct link *l, uint64_t now)
 	}
 	if (dev->counters_pending)
 		on_desc(l, &l->s);
+	update_tick(l, now);
 	if (now >= dev->next_seen_update && dev->id > 0) {
 		struct live_device *ld;
 
 		store_seen(d->store, dev->id, dev->boot, now, l->spec);
 		dev->next_seen_update = now + 1000000;
 		pthread_mutex_lock(&d->live->mu);
-		if ((ld = live_of(dev)) != NULL) {
+		if ((ld = device_live(dev)) != NULL) {
 			health_update(ld, l, dev);
 			ld->health.agent = dev->agent;
 			/* A restarted core 1 counts again from 0. */

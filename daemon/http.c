@@ -853,6 +853,20 @@ edge_refuses(struct http *h, struct MHD_Connection *c, const char *url,
 	return true;
 }
 
+/* POST /api/v1/devices/{id}/core1/update: an image or an ELF. */
+static bool
+is_update_path(const char *url)
+{
+	static const char pre[] = "/api/v1/devices/", post[] = "/core1/update";
+	size_t n = strlen(url), digits;
+
+	if (strncmp(url, pre, sizeof(pre) - 1) != 0)
+		return false;
+	digits = strspn(url + sizeof(pre) - 1, "0123456789");
+	return digits > 0 && n == sizeof(pre) - 1 + digits + sizeof(post) - 1 &&
+	    strcmp(url + sizeof(pre) - 1 + digits, post) == 0;
+}
+
 static enum MHD_Result
 handler(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload,
@@ -875,7 +889,8 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 		/* Core-1 ELF images are large; only the token holder may
 		 * send that much. */
 		r->max = strcmp(method, "POST") == 0 &&
-		    strcmp(url, "/api/v1/images") == 0 && authorized(h, c) ?
+		    (strcmp(url, "/api/v1/images") == 0 ||
+		    is_update_path(url)) && authorized(h, c) ?
 		    SYM_ELF_MAX : HTTP_BODY_MAX;
 		if (edge_refuses(h, c, url, method, r, &a))
 			return send_reply(c, &a);

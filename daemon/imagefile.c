@@ -56,12 +56,19 @@ int
 image_file_put(const char *state_dir, const char *sha_hex, const void *p,
     size_t n)
 {
+	return image_file_put_as(state_dir, sha_hex, ".elf", p, n);
+}
+
+int
+image_file_put_as(const char *state_dir, const char *sha_hex,
+    const char *suffix, const void *p, size_t n)
+{
 	char dir[600], tmp[700], path[700];
 	int fd, saved;
 
 	snprintf(dir, sizeof(dir), "%s/images", state_dir);
 	if ((mkdir(dir, 0750) < 0 && errno != EEXIST) ||
-	    image_path(path, sizeof(path), state_dir, sha_hex, ".elf") < 0 ||
+	    image_path(path, sizeof(path), state_dir, sha_hex, suffix) < 0 ||
 	    image_path(tmp, sizeof(tmp), state_dir, sha_hex, ".tmp") < 0)
 		return -1;
 	if (access(path, F_OK) == 0)
@@ -95,6 +102,23 @@ int
 image_file_get(const char *state_dir, const char *sha_hex, void **p,
     size_t *n)
 {
+	return image_file_get_as(state_dir, sha_hex, ".elf", p, n);
+}
+
+void
+image_file_remove(const char *state_dir, const char *sha_hex,
+    const char *suffix)
+{
+	char path[700];
+
+	if (image_path(path, sizeof(path), state_dir, sha_hex, suffix) == 0)
+		(void)unlink(path);
+}
+
+int
+image_file_get_as(const char *state_dir, const char *sha_hex,
+    const char *suffix, void **p, size_t *n)
+{
 	char path[700], check[65];
 	uint8_t md[32];
 	struct stat st;
@@ -102,7 +126,7 @@ image_file_get(const char *state_dir, const char *sha_hex, void **p,
 	ssize_t r;
 	int fd;
 
-	if (image_path(path, sizeof(path), state_dir, sha_hex, ".elf") < 0 ||
+	if (image_path(path, sizeof(path), state_dir, sha_hex, suffix) < 0 ||
 	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return -1;
 	if (fstat(fd, &st) < 0 || st.st_size < 0 ||

@@ -22,6 +22,15 @@ int image_file_put(const char *state_dir, const char *sha_hex, const void *p,
 int image_file_get(const char *state_dir, const char *sha_hex, void **p,
     size_t *n);
 
+/* The same for another kind of file beside them, named by suffix (a
+ * core-1 update's image, ".img", until the ingest thread has it). */
+int image_file_put_as(const char *state_dir, const char *sha_hex,
+    const char *suffix, const void *p, size_t n);
+int image_file_get_as(const char *state_dir, const char *sha_hex,
+    const char *suffix, void **p, size_t *n);
+void image_file_remove(const char *state_dir, const char *sha_hex,
+    const char *suffix);
+
 /* The image's row in the images table (a new name for a known image
  * replaces the old); SQLITE_DONE, or the SQLite error. */
 int image_row_put(struct sqlite3 *db, const char *sha_hex, const char *name,

@@ -354,6 +354,29 @@ link_cmd(struct link *l, uint8_t cmd, uint32_t arg0, uint32_t arg1)
 	return c.req_id;
 }
 
+bool
+link_send_frame(struct link *l, uint8_t type, const uint8_t *payload,
+    size_t len)
+{
+	size_t n;
+
+	if (l->fd < 0)
+		return false;
+	n = session_frame(&l->s, type, payload, len, l->tx + l->txlen,
+	    sizeof(l->tx) - l->txlen);
+	if (n == 0)
+		return false;
+	l->txlen += n;
+	link_write(l);
+	return true;
+}
+
+size_t
+link_tx_room(const struct link *l)
+{
+	return sizeof(l->tx) - l->txlen;
+}
+
 /* ---- scanning ---- */
 
 static bool

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "appcore/image.h"
 #include "appcore/wire.h"
 
 struct store_stats;
@@ -61,6 +62,17 @@ struct live_device {
 		uint64_t asked_hello, asked_ref;
 		struct ac_msg_stats agent;
 	} health;
+	/* Core-1 image slots (the agent's last IMAGE_STATUS) and the
+	 * update in hand or last over (update.c). */
+	bool have_slots;
+	struct ac_msg_image_status slots;
+	struct live_update {
+		int64_t id;		/* 0: none since appcored started */
+		char state[16];
+		uint32_t have, total;	/* bytes the board has, of all */
+		uint64_t sent;		/* bytes sent, resent ones too */
+		char error[200];
+	} update;
 	uint64_t next_display;
 	char *json;			/* GET /devices/{id}, cached */
 	size_t json_len;

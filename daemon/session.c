@@ -781,6 +781,10 @@ dispatch(struct session *s, const struct ac_frame *f)
 		DECODE_AND_CALL(s, f, struct ac_msg_stats, ac_stats_decode,
 		    stats);
 		break;
+	case AC_MSG_IMAGE_STATUS:
+		DECODE_AND_CALL(s, f, struct ac_msg_image_status,
+		    ac_image_status_decode, image_status);
+		break;
 	default:
 		malformed(s, f, "unknown message type");
 		break;
@@ -862,6 +866,16 @@ session_cmd(struct session *s, struct ac_msg_cmd *c, uint8_t *out, size_t cap)
 	ac_wr_init(&w, payload, sizeof(payload));
 	if (ac_cmd_encode(&w, c) < 0)
 		return 0;
-	return ac_frame_encode(out, cap, AC_MSG_CMD, s->tx_seq++, payload,
-	    w.len);
+	return session_frame(s, AC_MSG_CMD, payload, w.len, out, cap);
+}
+
+size_t
+session_frame(struct session *s, uint8_t type, const uint8_t *payload,
+    size_t len, uint8_t *out, size_t cap)
+{
+	size_t n = ac_frame_encode(out, cap, type, s->tx_seq, payload, len);
+
+	if (n > 0)
+		s->tx_seq++;
+	return n;
 }

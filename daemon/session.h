@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "appcore/image.h"
 #include "appcore/wire.h"
 
 enum session_event {
@@ -64,6 +65,7 @@ struct session_cb {
 	void (*dump_data)(void *arg, const struct ac_msg_dump_data *);
 	void (*reply)(void *arg, const struct ac_msg_reply *);
 	void (*stats)(void *arg, const struct ac_msg_stats *);
+	void (*image_status)(void *arg, const struct ac_msg_image_status *);
 	void (*event)(void *arg, enum session_event, uint64_t count,
 	    const char *detail);
 	/* Send a command to the agent; returns its req_id, 0 if not sent. */
@@ -155,6 +157,10 @@ void session_tick(struct session *, uint64_t now);
 /* Encodes a command frame; returns its length or 0.  Sets c->req_id. */
 size_t session_cmd(struct session *, struct ac_msg_cmd *c, uint8_t *out,
     size_t cap);
+/* Encodes any frame to the agent (IMAGE_OFFER, IMAGE_DATA); its length,
+ * or 0 when it does not fit cap. */
+size_t session_frame(struct session *, uint8_t type, const uint8_t *payload,
+    size_t len, uint8_t *out, size_t cap);
 /* Asks for HELLO and DESC again (rate-limited); why goes in the event. */
 void session_ask_hello(struct session *, const char *why);
 const char *session_event_name(enum session_event);

@@ -28,7 +28,8 @@ struct qsample {
 
 enum qkind {
 	Q_ROLLUP_1S, Q_ROLLUP_1M, Q_EVENT, Q_LOG, Q_STATE, Q_CRASH,
-	Q_SNAPSHOT, Q_STATS, Q_SEEN, Q_CRASH_DUMP, Q_BOOT_ACCOUNT, Q_COUNT
+	Q_SNAPSHOT, Q_STATS, Q_SEEN, Q_CRASH_DUMP, Q_BOOT_ACCOUNT, Q_UPDATE,
+	Q_COUNT
 };
 
 struct qrow {
@@ -51,7 +52,7 @@ struct agg {
 enum lookup {
 	L_LAST_SNAPSHOT, L_CRASH_KNOWN, L_DUMP_KNOWN, L_CLOCK_ANCHORS,
 	L_BOOT_ACCOUNT, L_BOOT_FIRST_SEEN, L_BOOT_STARTED, L_BLOB_REFERENCED,
-	L_COUNT
+	L_UPDATE_ROW, L_UPDATE_PENDING, L_COUNT
 };
 
 static const char *const l_sql[L_COUNT] = {
@@ -70,7 +71,12 @@ static const char *const l_sql[L_COUNT] = {
 	[L_BOOT_STARTED] = "UPDATE boots SET started = ?2 WHERE id = ?1",
 	[L_BLOB_REFERENCED] = "SELECT 1 FROM snapshots WHERE blob_key = ?1 "
 	    "UNION ALL SELECT 1 FROM crashes WHERE dump_key = ?1 UNION ALL "
-	    "SELECT 1 FROM images WHERE sha256 = ?1 LIMIT 1",
+	    "SELECT 1 FROM images WHERE sha256 = ?1 UNION ALL "
+	    "SELECT 1 FROM updates WHERE image_key = ?1 LIMIT 1",
+	[L_UPDATE_ROW] = "SELECT device_id, image_key, elf_hash, size, entry, "
+	    "trial_ms, have, state FROM updates WHERE id = ?1",
+	[L_UPDATE_PENDING] = "SELECT max(id) FROM updates WHERE device_id = ?1 "
+	    "AND finished IS NULL",
 };
 
 struct part {
@@ -138,6 +144,8 @@ static const char *const q_sql[Q_COUNT] = {
 	    "link = coalesce(?4, link) WHERE id = ?1",
 	[Q_BOOT_ACCOUNT] = "UPDATE boots SET samples_produced = ?2, "
 	    "samples_stored = ?3, samples_dup = ?4 WHERE id = ?1",
+	[Q_UPDATE] = "UPDATE updates SET state = ?2, have = ?3, "
+	    "error = coalesce(?4, error), finished = ?5 WHERE id = ?1",
 };
 
 void
@@ -880,6 +888,57 @@ store_blob_referenced(struct store *s, const char *blob_key)
 	return rc != SQLITE_DONE;
 }
 
+void
+store_update_state(struct store *s, int64_t id, const char *state,
+    uint32_t have, const char *error, int64_t finished)
+{
+	struct qrow *r = row(s, Q_UPDATE);
+
+	if (r == NULL)
+		return;
+	r->a[0] = id;
+	r->a[1] = have;
+	r->a[2] = finished;
+	r->s[0] = dup(state);
+	r->s[1] = error != NULL ? dup(error) : NULL;
+}
+
+static void
+column_text(sqlite3_stmt *st, int col, char *out, size_t cap)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	snprintf(out, cap, "%s", t != NULL ? (const char *)t : "");
+}
+
+bool
+store_update_row(struct store *s, int64_t id, struct update_row *u)
+{
+	sqlite3_stmt *st = lookup(s, L_UPDATE_ROW);
+	bool found;
+
+	memset(u, 0, sizeof(*u));
+	sqlite3_bind_int64(st, 1, id);
+	if ((found = lookup_row(s, st, "update row"))) {
+		u->device = sqlite3_column_int64(st, 0);
+		column_text(st, 1, u->image_key, sizeof(u->image_key));
+		column_text(st, 2, u->elf_hash, sizeof(u->elf_hash));
+		u->size = (uint32_t)sqlite3_column_int64(st, 3);
+		u->entry = (uint32_t)sqlite3_column_int64(st, 4);
+		u->trial_ms = (uint32_t)sqlite3_column_int64(st, 5);
+		u->have = (uint32_t)sqlite3_column_int64(st, 6);
+		column_text(st, 7, u->state, sizeof(u->state));
+	}
+	sqlite3_reset(st);
+	return found;
+}
+
+int64_t
+store_update_pending(struct store *s, int64_t device)
+{
+	return lookup_int64(s, L_UPDATE_PENDING, device, "update pending");
+}
+
 int64_t
 store_boot_first_seen(struct store *s, int64_t boot)
 {
@@ -1099,6 +1158,16 @@ write_rows(struct store *s)
 		case Q_BOOT_ACCOUNT:
 			for (int k = 0; k < 4; k++)
 				sqlite3_bind_int64(st, k + 1, r->a[k]);
+			break;
+		case Q_UPDATE:
+			sqlite3_bind_int64(st, 1, r->a[0]);
+			sqlite3_bind_text(st, 2, r->s[0], -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 3, r->a[1]);
+			if (r->s[1] != NULL)
+				sqlite3_bind_text(st, 4, r->s[1], -1,
+				    SQLITE_STATIC);
+			if (r->a[2] != 0)
+				sqlite3_bind_int64(st, 5, r->a[2]);
 			break;
 		case Q_COUNT:
 			break;

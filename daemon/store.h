@@ -92,7 +92,22 @@ void store_boot_account(struct store *, int64_t boot, uint64_t produced,
 void store_link_stats(struct store *, int64_t device, int64_t boot,
     uint64_t t, const struct ac_msg_stats *);
 
+/* A core-1 update's progress (docs/updates.md, "States"); finished 0
+ * while it is not over; error NULL keeps the row's. */
+void store_update_state(struct store *, int64_t id, const char *state,
+    uint32_t have, const char *error, int64_t finished);
+
 /* Lookups of committed rows (prepared once). */
+struct update_row {
+	int64_t device;
+	char image_key[65], elf_hash[65];
+	uint32_t size, entry, trial_ms, have;
+	char state[16];
+};
+/* An updates row; false when there is none. */
+bool store_update_row(struct store *, int64_t id, struct update_row *);
+/* The newest update of a device that is not over, or 0. */
+int64_t store_update_pending(struct store *, int64_t device);
 /* The newest snapshot time of a device, or 0. */
 int64_t store_last_snapshot(struct store *, int64_t device);
 /* Whether a crash is stored: a panic by generation, a hang by kind and a

@@ -35,6 +35,8 @@ struct sim_opts {
 	const char *device_id;
 	const char *image_path;
 	const char *store_path;		/* the crash store, or NULL */
+	const char *slots_dir;		/* core-1 image slots, or NULL */
+	uint32_t slot_size;
 	const char *dump_truth_path;
 	bool no_samples_ref;		/* the benchmark's baseline */
 	const char *core1;		/* NULL: in-process; "xtensa[:ELF]" */
@@ -72,6 +74,17 @@ void sim_workload_step(struct sim_workload *, struct ac_region *, double t);
 
 #define SIM_HANG_PC	0x42003a10u	/* "codec_wait_ready" */
 
+/* What the image in core 1's slot does (sim_slots.c). */
+enum sim_behaviour {
+	SIM_OK = 0,		/* the audio workload */
+	SIM_PANIC,		/* panics 50 ms after it starts */
+	SIM_HANG,		/* its heartbeat stops after 300 ms */
+	SIM_NO_HEARTBEAT,	/* runs, never beats */
+	SIM_SILENT,		/* never writes its region */
+	SIM_BEHAVIOUR_COUNT
+};
+const char *sim_behaviour_name(int);
+
 struct sim_core1 {
 	void *mem;			/* the shared region */
 	uint32_t size;
@@ -88,6 +101,7 @@ struct sim_core1 {
 	 * core 1 is (set at each stage of the workload and where it hangs). */
 	_Atomic uint32_t pc, sp;
 	atomic_bool stalled;		/* core1_stall: the agent stopped it */
+	int behaviour;			/* enum sim_behaviour, per start */
 };
 
 int sim_core1_start(struct sim_core1 *);
@@ -127,8 +141,14 @@ struct sim_qemu {
 	uint64_t wall0_us;		/* wall time of device time 0 */
 };
 
+struct sim_slots {
+	int slot_fd[2];			/* slot-a.bin, slot-b.bin */
+	int rec_fd[2];			/* record-0, record-1 */
+};
+
 struct sim_board {
 	struct sim_opts opts;
+	struct sim_slots slots;
 	struct sim_qemu qemu;
 	struct sim_core1 core1;
 	struct sim_link link;
@@ -147,6 +167,12 @@ int sim_board_init(struct sim_board *, const struct sim_opts *,
 /* Runs until *stop or the duration ends; then drains and closes. */
 int sim_board_run(struct sim_board *);
 void sim_board_free(struct sim_board *);
+
+/* ---- sim_slots.c: --slots DIR ---- */
+
+int sim_slots_open(struct sim_board *);
+void sim_slots_boot(struct sim_board *);
+void sim_slots_close(struct sim_board *);
 
 /* ---- sim_gdb.c: QEMU's gdbstub, for core 1's hardware controls ---- */
 

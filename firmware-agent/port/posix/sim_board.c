@@ -33,6 +33,7 @@ sim_opts_defaults(struct sim_opts *o)
 	o->duration = SIM_NEVER;
 	o->device_id = "sim-0";
 	o->seed = 1;
+	o->slot_size = 1u << 20;
 }
 
 /*
@@ -186,6 +187,8 @@ sim_board_init(struct sim_board *b, const struct sim_opts *o,
 	b->opts = *o;
 	b->stop = stop;
 	b->store_fd = -1;
+	for (int i = 0; i < 2; i++)
+		b->slots.slot_fd[i] = b->slots.rec_fd[i] = -1;
 	b->link.fd = b->link.listen_fd = b->link.slave_fd = -1;
 	b->qemu.truth_fd = b->qemu.ctl_fd = b->qemu.gdb_fd = -1;
 	b->qemu.hwreq_fd = b->qemu.hwans_fd = -1;
@@ -261,11 +264,19 @@ sim_board_init(struct sim_board *b, const struct sim_opts *o,
 		b->port.store_write = port_store_write;
 		b->port.store_clear = port_store_clear;
 	}
+	if (o->slots_dir != NULL && sim_slots_open(b) < 0) {
+		int e = errno;
+
+		sim_board_free(b);
+		errno = e;
+		return -1;
+	}
 	if (ac_agent_init(&b->agent, &cfg, &b->port, mem, o->region_size) < 0) {
 		sim_board_free(b);
 		errno = EINVAL;
 		return -1;
 	}
+	sim_slots_boot(b);
 	return 0;
 }
 
@@ -452,6 +463,7 @@ sim_board_free(struct sim_board *b)
 	if (b->store_fd >= 0)
 		close(b->store_fd);
 	b->store_fd = -1;
+	sim_slots_close(b);
 	free(b->core1.mem);
 	b->core1.mem = NULL;
 }

@@ -252,21 +252,54 @@ sim_workload_step(struct sim_workload *w, struct ac_region *r, double t)
 	ac_heartbeat(r);
 }
 
+/* An image that fails as its behaviour says; true once core 1 parked. */
+static bool
+image_fails(struct sim_core1 *c, struct ac_region *r, struct sim_workload *w,
+    uint64_t run_t0, uint64_t now)
+{
+	if (c->behaviour == SIM_PANIC && now - run_t0 >= 50000000u) {
+		do_panic(c, r);
+		return true;
+	}
+	if (c->behaviour == SIM_HANG && now - run_t0 >= 300000000u) {
+		ac_log(r, AC_LOG_WARN, (uint32_t)w->block,
+		    "waiting for codec ready...");
+		atomic_store(&c->pc, SIM_HANG_PC);
+		atomic_store(&c->sp, AC_REGION_DEFAULT_BASE + c->size - 0x220u);
+		park(c);
+		return true;
+	}
+	return false;
+}
+
 static void *
 core1_main(void *arg)
 {
 	struct sim_core1 *c = arg;
-	struct ac_region *r = ac_core1_init(c->mem, c->size);
+	struct ac_region *r;
 	struct sim_workload w;
 	uint64_t next, run_t0;
+
+	if (c->behaviour == SIM_SILENT) {
+		park(c);		/* never gets as far as its region */
+		return NULL;
+	}
+	r = ac_core1_init(c->mem, c->size);
 
 	if (r == NULL)
 		return NULL;
 	sim_workload_init(&w, r, c->counters, c->seed, atomic_load(&c->runs));
 	next = sim_now_ns();
 	run_t0 = next;
+	if (c->behaviour == SIM_NO_HEARTBEAT) {
+		park(c);		/* running, as far as its region says */
+		return NULL;
+	}
 	while (!atomic_load(&c->stop)) {
 		uint64_t now = sim_now_ns();
+
+		if (image_fails(c, r, &w, run_t0, now))
+			break;
 
 		if (due(c->panic_at, c->panic_each_run ? run_t0 : c->t0_ns,
 		    now)) {

@@ -35,6 +35,9 @@ sim_usage(FILE *f)
 "  --image FILE           report FILE's SHA-256 as the core-1 image hash\n"
 "  --crash-store FILE     keep an undelivered crash in FILE across runs (the\n"
 "                         board's flash partition); created when missing\n"
+"  --slots DIR            core-1 image slots A/B and their record, as files in\n"
+"                         DIR (the board's flash; updates: docs/updates.md)\n"
+"  --slot-size BYTES      size of each slot (default 1048576)\n"
 "  --restart POLICY       after a crash is safe: never (default), always,\n"
 "                         or N = at most N restarts of core 1 per hour\n"
 "  --dump-truth FILE      write the region as frozen for each crash dump\n"
@@ -92,6 +95,8 @@ sim_parse_args(struct sim_opts *o_, int argc, char **argv, FILE *out,
 		{ "dump-truth", required_argument, NULL, 'D' },
 		{ "no-samples-ref", no_argument, NULL, 'N' },
 		{ "core1", required_argument, NULL, 'K' },
+		{ "slots", required_argument, NULL, 'L' },
+		{ "slot-size", required_argument, NULL, 'Z' },
 		{ "fault", required_argument, NULL, 'F' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -117,6 +122,7 @@ sim_parse_args(struct sim_opts *o_, int argc, char **argv, FILE *out,
 		case 'i': o.device_id = optarg; break;
 		case 'I': o.image_path = optarg; break;
 		case 'S': o.store_path = optarg; break;
+		case 'L': o.slots_dir = optarg; break;
 		case 'D': o.dump_truth_path = optarg; break;
 		case 'X':
 			if (strcmp(optarg, "never") == 0)
@@ -161,7 +167,7 @@ sim_parse_args(struct sim_opts *o_, int argc, char **argv, FILE *out,
 		case 'V': fprintf(out, "appcore-sim %s\n", AC_AGENT_VERSION);
 			return 1;
 		case 'r': case 'n': case 'T': case 'B': case 'R': case 's':
-		case 'P': case 'H': case 'C': case 'd': {
+		case 'P': case 'H': case 'C': case 'd': case 'Z': {
 			static const struct {
 				int ch; double lo, hi;
 			} lim[] = {
@@ -172,6 +178,7 @@ sim_parse_args(struct sim_opts *o_, int argc, char **argv, FILE *out,
 				{ 's', 0, 4294967295.0 },
 				{ 'P', 0, 1e7 }, { 'H', 0, 1e7 }, { 'C', 0, 1e7 },
 				{ 'd', 0, 1e7 },
+				{ 'Z', AC_SLOT_SECTOR, AC_IMAGE_MAX },
 			};
 			size_t k = 0;
 
@@ -191,6 +198,8 @@ sim_parse_args(struct sim_opts *o_, int argc, char **argv, FILE *out,
 			case 'H': o.hang_after = v; break;
 			case 'C': o.corrupt_after = v; break;
 			case 'd': o.duration = v; break;
+			case 'Z': o.slot_size = (uint32_t)v /
+			    AC_SLOT_SECTOR * AC_SLOT_SECTOR; break;
 			}
 			break;
 		}
