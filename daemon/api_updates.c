@@ -64,6 +64,9 @@ add_live(struct http *h, json_object *o, int64_t dev, int64_t id)
 	json_object_object_add(o, "have", json_object_new_int64(u.have));
 	json_object_object_add(o, "sent", json_object_new_int64(
 	    (int64_t)u.sent));
+	if (u.finished != 0)
+		json_object_object_add(o, "finished", json_object_new_int64(
+		    (int64_t)u.finished));
 	if (u.error[0] != '\0')
 		json_object_object_add(o, "error", jv_string(u.error));
 }

@@ -172,6 +172,7 @@ struct update {
 	uint32_t status_have;			/* have at the last status */
 	uint64_t phase_t;			/* wall us the phase began */
 	uint64_t progress_t;			/* have last moved */
+	uint64_t back_t;			/* sent again from have */
 	uint64_t next_try;			/* offer, status asked */
 	uint64_t sent_bytes;			/* chunk bytes sent, resent too */
 	uint32_t restarts;			/* transfers begun again */

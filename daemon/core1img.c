@@ -188,9 +188,11 @@ core1img_parse(const uint8_t *body, size_t len, uint32_t base,
 	}
 	im->entry = le32_get(im->bytes);
 	if (slot_size != 0 && im->size > slot_size) {
+		uint32_t size = im->size;
+
 		core1img_free(im);
 		return fail(code, "oversized", why, whylen, "the image is %u "
-		    "bytes; the board's slots hold %u", im->size, slot_size);
+		    "bytes; the board's slots hold %u", size, slot_size);
 	}
 	if (im->entry < base + AC_IMAGE_HDR || im->entry - base >= im->size) {
 		uint32_t entry = im->entry, size = im->size;

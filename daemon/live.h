@@ -71,6 +71,7 @@ struct live_device {
 		char state[16];
 		uint32_t have, total;	/* bytes the board has, of all */
 		uint64_t sent;		/* bytes sent, resent ones too */
+		uint64_t finished;	/* wall us once over, else 0 */
 		char error[200];
 	} update;
 	uint64_t next_display;

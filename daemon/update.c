@@ -51,7 +51,7 @@ update_free(struct update *u)
 
 static void
 publish(struct device *dev, const char *state, const char *error,
-    uint64_t now)
+    uint64_t now, bool over)
 {
 	struct update *u = dev->upd;
 	json_object *o = json_object_new_object();
@@ -65,6 +65,7 @@ publish(struct device *dev, const char *state, const char *error,
 		ld->update.have = u->have;
 		ld->update.total = u->size;
 		ld->update.sent = u->sent_bytes;
+		ld->update.finished = over ? now : 0;
 		snprintf(ld->update.error, sizeof(ld->update.error), "%s",
 		    error != NULL ? error : "");
 	}
@@ -90,7 +91,7 @@ set_phase(struct device *dev, uint8_t phase, uint64_t now)
 	store_update_state(dev->d->store, u->id, phase_names[phase], u->have,
 	    NULL, 0);
 	u->stored_have = u->have;
-	publish(dev, phase_names[phase], NULL, now);
+	publish(dev, phase_names[phase], NULL, now, false);
 }
 
 static void
@@ -120,7 +121,7 @@ finish(struct device *dev, const char *state, const char *error,
 
 	store_update_state(dev->d->store, u->id, state, u->have, error,
 	    (int64_t)now);
-	publish(dev, state, error, now);
+	publish(dev, state, error, now, true);
 	dev->upd = NULL;
 	update_free(u);
 }
@@ -281,6 +282,15 @@ failed(struct device *dev, const struct ac_msg_image_status *m, uint64_t now)
 	finish(dev, "failed", ac_image_error_text(m->error), now);
 }
 
+/* Sends again from what the board has.  Chunks of the window already on
+ * their way still arrive and ask the same; once per STALL_US is enough. */
+static void
+go_back(struct update *u, uint64_t now)
+{
+	u->next = u->have;
+	u->back_t = now;
+}
+
 static void
 receiving(struct device *dev, const struct ac_msg_image_status *m,
     uint64_t now)
@@ -304,8 +314,9 @@ receiving(struct device *dev, const struct ac_msg_image_status *m,
 	}
 	if (m->have > u->have)
 		u->progress_t = now;
-	else if (m->have == u->status_have && u->next > m->have)
-		u->next = m->have;	/* a chunk was lost: from there */
+	else if (m->have == u->status_have && u->next > m->have &&
+	    now - u->back_t >= STALL_US)
+		go_back(u, now);	/* a chunk was lost: from there */
 	u->have = m->have;
 	u->status_have = m->have;
 }
@@ -429,10 +440,9 @@ pump_chunks(struct link *l, struct update *u, uint64_t now)
 		set_phase(l->dev, UPD_WAITING, now);	/* offer again */
 		return;
 	}
-	if (u->next > u->have && now - u->progress_t > STALL_US) {
-		u->next = u->have;	/* the window or its acks were lost */
-		u->progress_t = now;
-	}
+	if (u->next > u->have && now - u->progress_t > STALL_US &&
+	    now - u->back_t >= STALL_US)
+		go_back(u, now);	/* the window or its acks were lost */
 	while (u->next < u->size &&
 	    u->next - u->have < AC_IMAGE_WINDOW * AC_IMAGE_CHUNK &&
 	    send_chunk(l, u))
@@ -470,7 +480,7 @@ update_tick(struct link *l, uint64_t now)
 	}
 	if (dev->upd == u && now - u->published_t >= PUBLISH_US &&
 	    u->phase == UPD_SENDING)
-		publish(dev, phase_names[u->phase], NULL, now);
+		publish(dev, phase_names[u->phase], NULL, now, false);
 	if (dev->upd == u && u->have - u->stored_have >= STORE_EVERY) {
 		store_update_state(dev->d->store, u->id,
 		    phase_names[u->phase], u->have, NULL, 0);
