@@ -20,6 +20,10 @@
 
 static int
 fail(const char **code, const char *c, char *why, size_t whylen,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int
+fail(const char **code, const char *c, char *why, size_t whylen,
     const char *fmt, ...)
 {
 	va_list ap;
@@ -97,8 +101,8 @@ from_elf(const uint8_t *e, size_t len, uint32_t base, struct core1img *im,
     const char **code, char *why, size_t wl)
 {
 	struct seg segs[PHDR_MAX];
-	unsigned nseg;
-	uint32_t lo, hi, entry;
+	unsigned nseg = 0;
+	uint32_t lo = 0, hi = 0, entry;
 
 	if (len < 52)
 		return fail(code, "bad_elf", why, wl, "%zu bytes: shorter than "
