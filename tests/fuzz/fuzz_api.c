@@ -217,10 +217,12 @@ static const char *const routes[] = {
 	"/openapi.json", "/api/v1/", "/../etc/passwd", "/api/v1/devices/%",
 	"/api/v1/status", "/api/v1/ports/release", "/api/v1/ports/reclaim",
 	"/api/v1/devices/1/rate", "/format.js",
+	"/api/v1/devices/1/core1/update", "/api/v1/devices/1/core1",
+	"/api/v1/devices/1/updates", "/api/v1/updates/1",
 };
 static const char *const params[] = { "from", "to", "step", "limit",
 	"offset", "length", "sql", "device", "crash", "format", "name",
-	"kind" };
+	"kind", "confirm_after", "sha256" };
 
 /* method, path (a route and a fuzzed tail), query, headers, body; *whole
  * is false when Content-Length promises more than the body. */
