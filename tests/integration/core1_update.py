@@ -8,7 +8,11 @@ and the simulator's own word on which slot core 1 runs.
 A proxy between daemon and board can slow the host-to-board direction,
 corrupt it, and follow the board to a new port after a kill -9.
 
+Every JSON answer of the update routes is checked against
+web/openapi.json.
+
 usage: core1_update.py APPCORED APPCORE_SIM APPCORECTL CORE1_IMAGE_PY
+       OPENAPI_JSON
 TAP output."""
 import hashlib
 import json
@@ -26,9 +30,11 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from openapi_check import Spec  # noqa: E402
 from tap import check, finish, wait_for  # noqa: E402
 
-appcored, sim_bin, ctl, mkimage = sys.argv[1:5]
+appcored, sim_bin, ctl, mkimage, spec_path = sys.argv[1:6]
+spec = Spec(spec_path)
 tmp = tempfile.mkdtemp()
 slots = tmp + "/slots"
 os.mkdir(slots)
@@ -205,9 +211,19 @@ env = dict(os.environ, APPCORE_SOCKET=tmp + "/d.sock",
            APPCORE_TOKEN_FILE=tmp + "/state/api-token")
 
 
+def documented(method, path, status, body):
+    """The answer is as web/openapi.json says (a failed check if not)."""
+    if "core1" in path or "updates" in path:
+        problem = spec.problem(path, method, status, body)
+        if problem:
+            check(False, "%s %s: %s" % (method, path, problem))
+
+
 def get(path):
     with urllib.request.urlopen(url + path, timeout=10) as r:
-        return json.loads(r.read())
+        body = json.loads(r.read())
+    documented("GET", path, 200, body)
+    return body
 
 
 def post(path, body):
@@ -215,9 +231,11 @@ def post(path, body):
                                  headers={"Authorization": "Bearer " + token})
     try:
         with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, json.loads(r.read())
+            st, answer = r.status, json.loads(r.read())
     except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
+        st, answer = e.code, json.loads(e.read())
+    documented("POST", path, st, answer)
+    return st, answer
 
 
 def stored():
