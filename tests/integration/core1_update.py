@@ -18,230 +18,60 @@ import hashlib
 import json
 import os
 import random
-import select
-import signal
-import socket
 import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import updlib  # noqa: E402
 from openapi_check import Spec  # noqa: E402
 from tap import check, finish, wait_for  # noqa: E402
+from updlib import BASE, Rig, read  # noqa: E402
 
 appcored, sim_bin, ctl, mkimage, spec_path = sys.argv[1:6]
 spec = Spec(spec_path)
 tmp = tempfile.mkdtemp()
-slots = tmp + "/slots"
-os.mkdir(slots)
 SLOT_SIZE = 262144
-BASE = 0x42400000
-procs = []
+rig = Rig(tmp, appcored, sim_bin, SLOT_SIZE)
+proxy = rig.proxy
+rig.start_sim()
+rig.start_daemon()
+record, slot_bytes, core1_lines = rig.record, rig.slot_bytes, rig.core1_lines
+slots = rig.slots
 
-
-# ---- the slot record, decoded from its layout, not by the agent's code --
-
-def crc32c(data):
-    crc = 0xFFFFFFFF
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
-    return crc ^ 0xFFFFFFFF
-
-
-def record_copy(path):
-    try:
-        b = open(path, "rb").read(200)
-    except FileNotFoundError:
-        return None
-    if len(b) != 200 or struct.unpack_from("<I", b, 196)[0] != crc32c(b[:196]):
-        return None
-    magic, seq, active, prev, trial, attempts, err, trial_ms, xfer, have = \
-        struct.unpack_from("<IIBBBBBIII", b, 0)
-    if magic != 0x31534341:
-        return None
-    slot = []
-    for i in range(2):
-        st, size, entry = struct.unpack_from("<BII", b, 25 + 73 * i)
-        sha = b[25 + 73 * i + 9:25 + 73 * i + 41]
-        slot.append({"state": st, "size": size, "entry": entry,
-                     "sha": sha.hex()})
-    return {"seq": seq, "active": active, "previous": prev, "trial": trial,
-            "attempts": attempts, "error": err, "have": have, "slot": slot}
-
-
-def record():
-    """The newer of the two copies (the rule the agent follows)."""
-    c = [record_copy(slots + "/record-%d" % i) for i in range(2)]
-    c = [x for x in c if x is not None]
-    if not c:
-        return None
-    if len(c) == 2 and ((c[1]["seq"] - c[0]["seq"]) & 0xFFFFFFFF) < 2**31:
-        return c[1]
-    return c[-1] if len(c) == 1 else c[0]
-
-
-def slot_bytes(i, n):
-    with open(slots + "/slot-%s.bin" % "ab"[i], "rb") as f:
-        return f.read(n)
-
-
-# ---- images ----
 
 def sim_image(behaviour, size, name):
-    path = "%s/%s.bin" % (tmp, name)
-    subprocess.run([sys.executable, mkimage, "--sim", behaviour, path,
-                    "--size", str(size)], check=True, stdout=subprocess.DEVNULL)
-    return path
+    return updlib.sim_image(mkimage, tmp, behaviour, size, name)
 
 
-def read(path):
-    return open(path, "rb").read()
-
-
-# ---- the proxy: daemon <-> board ----
-
-class Proxy:
-    def __init__(self):
-        self.srv = socket.socket()
-        self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.srv.bind(("127.0.0.1", 0))
-        self.srv.listen(4)
-        self.port = self.srv.getsockname()[1]
-        self.target = None
-        self.rate = 0            # host -> board bytes/s, 0: as fast as it comes
-        self.corrupt = 0.0       # chance per forwarded piece of a flipped byte
-        self.flipped = 0
-        self.rng = random.Random(7)
-        threading.Thread(target=self.run, daemon=True).start()
-
-    def run(self):
-        while True:
-            host, _ = self.srv.accept()
-            if self.target is None:
-                host.close()
-                continue
-            try:
-                up = socket.create_connection(("127.0.0.1", self.target))
-            except OSError:
-                host.close()
-                continue
-            self.pipe(host, up)
-
-    def pipe(self, host, up):
-        sent_t, budget = time.time(), 0.0
-        try:
-            while True:
-                r, _, _ = select.select([host, up], [], [], 0.05)
-                if up in r:
-                    d = up.recv(65536)
-                    if not d:
-                        break
-                    host.sendall(d)
-                if host in r:
-                    d = host.recv(1024 if self.rate else 65536)
-                    if not d:
-                        break
-                    d = bytearray(d)
-                    if self.corrupt and self.rng.random() < self.corrupt:
-                        d[self.rng.randrange(len(d))] ^= 1 << self.rng.randrange(8)
-                        self.flipped += 1
-                    if self.rate:
-                        budget -= len(d)
-                        while budget < 0:
-                            time.sleep(0.01)
-                            now = time.time()
-                            budget += (now - sent_t) * self.rate
-                            sent_t = now
-                    up.sendall(bytes(d))
-        except OSError:
-            pass
-        host.close()
-        up.close()
-
-
-proxy = Proxy()
-
-
-# ---- the board and the daemon ----
-
-sim_log = tmp + "/sim.err"
-
-
-def start_sim():
-    out = tmp + "/sim.out"
-    p = subprocess.Popen([sim_bin, "--link", "tcp:0", "--rate", "200",
-                          "--counters", "8", "--device-id", "upd-board",
-                          "--slots", slots, "--slot-size", str(SLOT_SIZE)],
-                         stdout=open(out, "w"), stderr=open(sim_log, "a"))
-    procs.append(p)
-    line = wait_for(lambda: [x for x in open(out).read().split("\n")
-                             if "link tcp" in x], 10)
-    proxy.target = int(line[0].rsplit(":", 1)[1])
-    return p
-
-
-def start_daemon():
-    out = tmp + "/d.out"
-    p = subprocess.Popen([appcored, "--state-dir", tmp + "/state", "--user",
-                          "root", "--no-autodetect", "--listen", "127.0.0.1:0",
-                          "--socket", tmp + "/d.sock", "--port",
-                          "tcp://127.0.0.1:%d" % proxy.port],
-                         stdout=open(out, "w"), stderr=open(tmp + "/d.err", "a"))
-    procs.append(p)
-    line = wait_for(lambda: [x for x in open(out).read().split("\n")
-                             if "dashboard on" in x], 10)
-    return p, line[-1].split("dashboard on ")[1].rstrip("/")
-
-
-def core1_lines():
-    """What the simulator says about core 1's slots, in order."""
-    return [x for x in open(sim_log).read().split("\n") if "slot" in x]
-
-
-board = start_sim()
-daemon, url = start_daemon()
-token = open(tmp + "/state/api-token").read().strip()
-env = dict(os.environ, APPCORE_SOCKET=tmp + "/d.sock",
-           APPCORE_TOKEN_FILE=tmp + "/state/api-token")
-
-
-def documented(method, path, status, body):
-    """The answer is as web/openapi.json says (a failed check if not)."""
-    if "core1" in path or "updates" in path:
-        problem = spec.problem(path, method, status, body)
-        if problem:
-            check(False, "%s %s: %s" % (method, path, problem))
+def documented():
+    """Every answer of the update routes so far is as web/openapi.json
+    says (a failed check for each that is not)."""
+    for method, path, status, body in rig.answered:
+        if "core1" in path or "updates" in path:
+            problem = spec.problem(path, method, status, body)
+            if problem:
+                check(False, "%s %s: %s" % (method, path, problem))
+    rig.answered.clear()
 
 
 def get(path):
-    with urllib.request.urlopen(url + path, timeout=10) as r:
-        body = json.loads(r.read())
-    documented("GET", path, 200, body)
+    body = rig.get(path)
+    documented()
     return body
 
 
 def post(path, body):
-    req = urllib.request.Request(url + path, data=body, method="POST",
-                                 headers={"Authorization": "Bearer " + token})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            st, answer = r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        st, answer = e.code, json.loads(e.read())
-    documented("POST", path, st, answer)
-    return st, answer
+    answer = rig.post(path, body)
+    documented()
+    return answer
 
 
 def stored():
     try:
-        d = get("/api/v1/devices/1")
-        return d["link_health"]["samples_stored"]
+        return get("/api/v1/devices/1")["link_health"]["samples_stored"]
     except Exception:
         return 0
 
@@ -249,7 +79,7 @@ def stored():
 def update(path, confirm=3):
     """appcorectl core1 update: its exit status and the update's id."""
     r = subprocess.run([ctl, "--json", "core1", "update", path,
-                        "--confirm-after", str(confirm)], env=env,
+                        "--confirm-after", str(confirm)], env=rig.env,
                        capture_output=True, text=True, timeout=120)
     try:
         return r.returncode, json.loads(r.stdout)
@@ -257,18 +87,7 @@ def update(path, confirm=3):
         return r.returncode, {"raw": r.stdout + r.stderr}
 
 
-def newest_sample():
-    try:
-        return get("/api/v1/devices/1")["last_sample_us"] or 0
-    except Exception:
-        return 0
-
-
-def flowing():
-    """Samples of core 1's counters are stored again: the newest stored
-    sample's time moves on by a second (across boots too)."""
-    a = newest_sample()
-    return wait_for(lambda: newest_sample() > a + 1000000, 10) is not None
+flowing = rig.flowing
 
 
 check(wait_for(lambda: get("/api/v1/devices/1/core1")["slots"], 10) is not None,
@@ -355,7 +174,7 @@ check(slot_bytes(rec["active"], len(img)) == img, "the slot holds the image")
 
 def update_async(path, confirm):
     return subprocess.Popen([ctl, "--json", "core1", "update", path,
-                             "--confirm-after", str(confirm)], env=env,
+                             "--confirm-after", str(confirm)], env=rig.env,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             text=True)
 
@@ -388,9 +207,8 @@ last = latest()["id"]
 p = update_async(tmp + "/ok3.bin", 1)
 check(wait_for(lambda: live_have(last) >= 60000, 30) is not None,
       "a slow transfer is under way")
-board.send_signal(signal.SIGKILL)
-board.wait()
-board = start_sim()
+rig.kill_sim()
+rig.start_sim()
 out = json.loads(p.communicate(timeout=60)[0])
 proxy.rate = 0
 at = resumed_at(last + 1)
@@ -405,9 +223,8 @@ active = record()["active"]
 p = update_async(tmp + "/ok4.bin", 30)
 check(wait_for(lambda: record()["trial"] == 1, 10) is not None,
       "on trial for 30 s")
-board.send_signal(signal.SIGKILL)
-board.wait()
-board = start_sim()
+rig.kill_sim()
+rig.start_sim()
 out = json.loads(p.communicate(timeout=60)[0])
 rec = record()
 check(out.get("state") == "rolled-back" and "reset" in (out.get("error") or ""),
@@ -424,10 +241,9 @@ last = latest()["id"]
 p = update_async(tmp + "/ok5.bin", 1)
 check(wait_for(lambda: live_have(last) >= 40000, 30) is not None,
       "another slow transfer")
-daemon.send_signal(signal.SIGKILL)
-daemon.wait()
+rig.kill_daemon()
 p.kill()
-daemon, url = start_daemon()
+rig.start_daemon()
 check(wait_for(lambda: latest()["state"] == "confirmed", 60) is not None,
       "kill -9 of the daemon mid-transfer: the new daemon goes on and the "
       "update is confirmed")
@@ -437,7 +253,5 @@ check(len(at) == 1 and at[0] >= 40000,
       "it resumed where the board was, not at a checkpoint (%s bytes)" % at)
 check(slot_bytes(record()["active"], len(img)) == img, "the slot holds the image")
 
-for p in procs:
-    if p.poll() is None:
-        p.kill()
+rig.stop()
 finish()
