@@ -144,6 +144,12 @@ struct sim_qemu {
 struct sim_slots {
 	int slot_fd[2];			/* slot-a.bin, slot-b.bin */
 	int rec_fd[2];			/* record-0, record-1 */
+	/* The last switch, until the new run's first heartbeat. */
+	uint64_t stopped_ns;		/* core 1 stopped, or 0 */
+	uint32_t switch_gen;		/* the run before */
+	uint8_t switch_slot;
+	bool hb_seen;			/* the new run's region is there */
+	uint32_t hb0;			/* its first heartbeat count */
 };
 
 struct sim_board {
@@ -172,6 +178,8 @@ void sim_board_free(struct sim_board *);
 
 int sim_slots_open(struct sim_board *);
 void sim_slots_boot(struct sim_board *);
+/* From the board's loop: says when a new image first beats. */
+void sim_slots_watch(struct sim_board *);
 void sim_slots_close(struct sim_board *);
 
 /* ---- sim_gdb.c: QEMU's gdbstub, for core 1's hardware controls ---- */

@@ -435,6 +435,7 @@ sim_board_run(struct sim_board *b)
 		bool sent;
 
 		note_dump(b);
+		sim_slots_watch(b);
 		sent = link_send(b);
 
 		wait_io(b, deadline, !sent);

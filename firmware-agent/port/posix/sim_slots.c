@@ -145,6 +145,9 @@ port_core1_switch(void *ctx, uint8_t slot, const struct ac_slot_info *s)
 	struct sim_board *b = ctx;
 
 	sim_core1_stop(&b->core1);
+	b->slots.stopped_ns = sim_now_ns();
+	b->slots.switch_gen = b->agent.generation;
+	b->slots.switch_slot = slot;
 	b->core1.behaviour = slot_behaviour(b->slots.slot_fd[slot], s);
 	if (!b->opts.quiet)
 		fprintf(stderr, "appcore-sim: core 1 runs slot %c (%s)\n",
@@ -196,6 +199,34 @@ sim_slots_boot(struct sim_board *b)
 	if (!b->opts.quiet)
 		fprintf(stderr, "appcore-sim: core 1 boots slot %c (%s)\n",
 		    'a' + slot, sim_behaviour_name(b->core1.behaviour));
+}
+
+/*
+ * After a switch: the first heartbeat of the new run, as the agent sees
+ * it, said with the time since core 1 was stopped (docs/benchmarks.md).
+ */
+void
+sim_slots_watch(struct sim_board *b)
+{
+	struct sim_slots *s = &b->slots;
+	const struct ac_agent *a = &b->agent;
+
+	if (s->stopped_ns == 0 || !a->region_ok ||
+	    a->generation == s->switch_gen)
+		return;
+	if (!s->hb_seen) {
+		s->hb_seen = true;
+		s->hb0 = a->last_hb;
+		return;
+	}
+	if (a->last_hb == s->hb0)
+		return;
+	if (!b->opts.quiet)
+		fprintf(stderr, "appcore-sim: first heartbeat of slot %c %.3f ms "
+		    "after core 1 was stopped\n", 'a' + s->switch_slot,
+		    (double)(sim_now_ns() - s->stopped_ns) / 1e6);
+	s->stopped_ns = 0;
+	s->hb_seen = false;
 }
 
 void
