@@ -229,6 +229,9 @@ async function select(id) {
   await refreshDevice(true, link.counters);
   loadDevices();
   loadLogs();
+  $('core1-status').textContent = '';
+  $('core1-progress').hidden = true;
+  loadCore1();
   await loadCrashes();
   loadHistory();
   if (link.crash) showCrash(link.crash);
@@ -1010,6 +1013,109 @@ async function setRate() {
   if (await control('rate', { hz })) state.rateDirty = false;
 }
 
+// ---- core-1 images (docs/updates.md) ----
+
+const UPDATE_OVER = ['confirmed', 'rolled-back', 'failed'];
+
+function core1Facts(c) {
+  const dl = $('core1-facts');
+  dl.replaceChildren();
+  const s = c.slots;
+  if (!s) {
+    fact(dl, 'slots', 'not reported', 'an agent without image slots, or not connected since appcored started');
+  } else {
+    fact(dl, 'runs', `slot ${s.active.toUpperCase()}`, `each slot holds ${s.slot_size} bytes`);
+    fact(dl, 'image', `${s.active_image.slice(0, 16)}…`, s.active_image);
+    fact(dl, 'last', s.error ? `${s.state}: ${s.error}` : s.state);
+  }
+  if (c.update) showUpdate(c.update);
+}
+
+async function loadCore1() {
+  if (state.selected === null) return;
+  try {
+    core1Facts(await api(`/api/v1/devices/${state.selected}/core1`));
+  } catch (e) {
+    $('core1-status').textContent = e.message;
+  }
+}
+
+// An update's state: the bar shows the bytes the board has.
+function showUpdate(u) {
+  const bar = $('core1-progress');
+  const total = u.total ?? u.size;
+  bar.hidden = UPDATE_OVER.includes(u.state) && u.state !== 'confirmed';
+  bar.max = total || 1;
+  bar.value = u.have || 0;
+  const pct = total ? Math.floor((100 * (u.have || 0)) / total) : 0;
+  const id = u.update ?? u.id;
+  const text = {
+    confirmed: `update ${id} confirmed: core 1 runs the new image`,
+    'rolled-back': `update ${id} rolled back: ${u.error}`,
+    failed: `update ${id} failed: ${u.error}`,
+    trial: `update ${id}: the new image runs on trial`,
+  }[u.state] || `update ${id}: ${u.state}, ${pct} % on the board`;
+  $('core1-status').textContent = text;
+  $('core1-status').dataset.state = u.state;
+}
+
+// POST with upload progress (fetch has none); the token asked once.
+function postWithProgress(path, body, onProgress) {
+  const send = () => new Promise((resolve) => {
+    const x = new XMLHttpRequest();
+    x.open('POST', path);
+    if (state.token) x.setRequestHeader('Authorization', `Bearer ${state.token}`);
+    x.setRequestHeader('Content-Type', 'application/octet-stream');
+    x.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded, e.total);
+    x.onload = () => {
+      let b = null;
+      try { b = JSON.parse(x.responseText); } catch (e) { /* not JSON */ }
+      resolve({ status: x.status, body: b });
+    };
+    x.onerror = () => resolve({ status: 0, body: null });
+    x.send(body);
+  });
+  return send().then(async (r) => {
+    if (r.status !== 401) return r;
+    await tokenFor(r.body && r.body.error ? r.body.error.message : 'appcored asks for its API token.');
+    return send();
+  });
+}
+
+async function updateCore1() {
+  const d = state.device;
+  const f = $('core1-file').files[0];
+  const secs = Number($('core1-confirm').value);
+  const out = $('core1-status');
+  if (!d) return;
+  if (!f) { out.textContent = 'choose the image (core1_image.py) or the core-1 ELF first'; return; }
+  if (!Number.isInteger(secs) || secs < 1 || secs > 3600) {
+    out.textContent = 'confirm after 1 to 3600 s';
+    return;
+  }
+  if (!await confirmDialog(`Put ${f.name} (${f.size} bytes) on core 1 of ${d.name}?  It goes to the ` +
+    `slot core 1 does not run, runs on trial for ${secs} s, and the image before comes back ` +
+    'if it panics, hangs or stays silent.', 'Update core 1'))
+    return;
+  const bar = $('core1-progress');
+  bar.hidden = false;
+  const r = await postWithProgress(
+    `/api/v1/devices/${state.selected}/core1/update?confirm_after=${secs}&name=${encodeURIComponent(f.name)}`,
+    await f.arrayBuffer(), (loaded, total) => {
+      bar.max = total;
+      bar.value = loaded;
+      out.textContent = `uploading to appcored: ${Math.floor((100 * loaded) / total)} %`;
+    });
+  if (r.status !== 202) {
+    bar.hidden = true;
+    out.textContent = r.body && r.body.error ? `refused: ${r.body.error.message}` :
+      `refused (HTTP ${r.status})`;
+    out.dataset.state = 'refused';
+    return;
+  }
+  showUpdate(r.body);
+}
+
 // ---- the stream ----
 
 function connect() {
@@ -1041,6 +1147,12 @@ function connect() {
     if (c.device !== state.selected) return;
     loadCrashes();
     setTimeout(loadCrashes, 1500);	// in case the write was paused
+  });
+  es.addEventListener('update', (ev) => {
+    const u = JSON.parse(ev.data);
+    if (u.device !== state.selected) return;
+    showUpdate(u);
+    if (UPDATE_OVER.includes(u.state)) loadCore1();
   });
   // The dump arrived: a crash on show gains its downloads and diff.
   es.addEventListener('crash-dump', (ev) => {
@@ -1089,6 +1201,7 @@ $('crash-prev').onclick = () => crashStep(1);
 $('crash-next').onclick = () => crashStep(-1);
 $('crash-close').onclick = () => { state.shownCrash = null; $('crash-panel').hidden = true; writeLink(); };
 $('btn-restart').onclick = restart;
+$('btn-update').onclick = updateCore1;
 $('btn-snapshot').onclick = () => control('snapshot');
 $('btn-rate').onclick = setRate;
 $('rate-hz').oninput = () => { state.rateDirty = true; };

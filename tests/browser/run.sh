@@ -7,6 +7,8 @@
 #   outage.mjs     appcored with appcore-sim on TCP (64 counters) that
 #                  stops and comes back
 #   emulated.mjs   the demo on the emulated board: a real CPU exception
+#   update.mjs     the demo with image slots (--slots): core-1 updates
+#                  from the page, checked against the slot record
 # Screenshots go to OUTDIR (kept as test artefacts).  One TAP stream.
 # usage: run.sh APPCORED APPCORE_SIM OUTDIR
 set -u
@@ -83,7 +85,18 @@ start_daemon emulated --demo --listen 127.0.0.1:0 \
 run emulated emulated.mjs "$url" "$out"
 stop_daemon
 
-cat "$tmp/demo.tap" "$tmp/token.tap" "$tmp/outage.tap" "$tmp/emulated.tap" | awk '
+mkimage=$here/../../firmware-agent/tools/core1_image.py
+python3 "$mkimage" --sim ok "$tmp/ok.bin" --size 60000 > /dev/null
+python3 "$mkimage" --sim panic "$tmp/panic.bin" --size 20000 > /dev/null
+mkdir -p "$tmp/slots"
+start_daemon update --demo --listen 127.0.0.1:0 \
+    --sim-args "--rate 100 --counters 8 --slots $tmp/slots"
+run update update.mjs "$url" "$out" "$tmp/update/api-token" "$tmp/slots" \
+    "$tmp/ok.bin" "$tmp/panic.bin"
+stop_daemon
+
+cat "$tmp/demo.tap" "$tmp/token.tap" "$tmp/outage.tap" "$tmp/emulated.tap" \
+    "$tmp/update.tap" | awk '
     /^(not )?ok [0-9]+/ { n++; sub(/ok [0-9]+/, "ok " n); print; next }
     /^1\.\.[0-9]+$/ { next }
     { print }
