@@ -356,6 +356,13 @@ update_status(struct link *l, const struct ac_msg_image_status *m)
 		break;
 	case AC_IMG_READY:
 		u->have = u->size;
+		if (u->phase == UPD_ACTIVATING && now - u->phase_t >=
+		    STATUS_EVERY_US) {
+			/* Still ready: the command or its answer was lost. */
+			u->phase_t = now;
+			(void)link_cmd(l, AC_CMD_IMAGE_ACTIVATE, u->xfer_id,
+			    u->trial_ms);
+		}
 		if (u->phase >= UPD_ACTIVATING)
 			break;
 		say(dev, now, "the board verified the image (%u bytes, %" PRIu64
@@ -441,8 +448,11 @@ pump_chunks(struct link *l, struct update *u, uint64_t now)
 		return;
 	}
 	if (u->next > u->have && now - u->progress_t > STALL_US &&
-	    now - u->back_t >= STALL_US)
+	    now - u->back_t >= STALL_US) {
 		go_back(u, now);	/* the window or its acks were lost */
+		/* The board may have it all and be verifying: ask. */
+		(void)link_cmd(l, AC_CMD_IMAGE_STATUS, 0, 0);
+	}
 	while (u->next < u->size &&
 	    u->next - u->have < AC_IMAGE_WINDOW * AC_IMAGE_CHUNK &&
 	    send_chunk(l, u))
