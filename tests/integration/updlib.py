@@ -2,6 +2,7 @@
 with its slots in files (appcore-sim --slots), the real daemon, a proxy
 between them, and the slot record decoded from its documented layout
 (docs/protocol.md, "The slot record"), not by the agent's code."""
+import atexit
 import json
 import os
 import random
@@ -167,6 +168,7 @@ class Rig:
         self.board = self.daemon = None
         self.url = None
         self.answered = []      # (method, path, status, body), newest last
+        atexit.register(self.stop)
 
     def start_sim(self):
         out = self.tmp + "/sim.out"

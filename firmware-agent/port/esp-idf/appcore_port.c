@@ -164,6 +164,166 @@ static struct ac_port s_port = {
 	.core1_stall = port_core1_stall,
 };
 
+#if CONFIG_APPCORE_CORE1_FROM_PARTITION
+/*
+ * Core-1 image slots (docs/updates.md): two partitions of the same size,
+ * mapped at APPCORE_CORE1_VADDR in turn, and the slot record's partition
+ * (copy k in sector k).  Every erase, write and read of flash happens
+ * with core 1 stalled: the cache is off meanwhile, and core 1 runs from
+ * flash through it.  A 4 KiB sector's erase takes tens to hundreds of ms,
+ * which core 1 feels as a pause once per sector of a transfer.
+ */
+static const esp_partition_t *s_slot[2], *s_slots_rec;
+
+static int
+flash_op(esp_err_t (*op)(const esp_partition_t *, size_t, void *, size_t),
+    const esp_partition_t *p, uint32_t off, void *buf, uint32_t n)
+{
+	bool held = core1_hold();
+	esp_err_t err = op(p, off, buf, n);
+
+	core1_unhold(held);
+	return err == ESP_OK ? 0 : -EIO;
+}
+
+static esp_err_t
+part_read(const esp_partition_t *p, size_t off, void *buf, size_t n)
+{
+	return esp_partition_read(p, off, buf, n);
+}
+
+static esp_err_t
+part_write(const esp_partition_t *p, size_t off, void *buf, size_t n)
+{
+	return esp_partition_write(p, off, buf, n);
+}
+
+static esp_err_t
+part_erase(const esp_partition_t *p, size_t off, void *buf, size_t n)
+{
+	(void)buf;
+	return esp_partition_erase_range(p, off, n);
+}
+
+static int
+port_slot_erase(void *ctx, uint8_t slot, uint32_t off, uint32_t n)
+{
+	(void)ctx;
+	return slot > 1 ? -EINVAL : flash_op(part_erase, s_slot[slot], off,
+	    NULL, n);
+}
+
+static int
+port_slot_write(void *ctx, uint8_t slot, uint32_t off, const void *buf,
+    uint32_t n)
+{
+	(void)ctx;
+	return slot > 1 ? -EINVAL : flash_op(part_write, s_slot[slot], off,
+	    (void *)(uintptr_t)buf, n);
+}
+
+static int
+port_slot_read(void *ctx, uint8_t slot, uint32_t off, void *buf, uint32_t n)
+{
+	(void)ctx;
+	return slot > 1 ? -EINVAL : flash_op(part_read, s_slot[slot], off,
+	    buf, n);
+}
+
+static int
+port_rec_read(void *ctx, uint8_t copy, void *buf, uint32_t n)
+{
+	(void)ctx;
+	return copy > 1 ? -EINVAL : flash_op(part_read, s_slots_rec,
+	    copy * STORE_SECTOR, buf, n);
+}
+
+/* Erase the copy's sector, then write it: the other copy stays whole. */
+static int
+port_rec_write(void *ctx, uint8_t copy, const void *buf, uint32_t n)
+{
+	(void)ctx;
+	if (copy > 1 || flash_op(part_erase, s_slots_rec, copy * STORE_SECTOR,
+	    NULL, STORE_SECTOR) < 0)
+		return -EIO;
+	return flash_op(part_write, s_slots_rec, copy * STORE_SECTOR,
+	    (void *)(uintptr_t)buf, n);
+}
+
+/* Core 1 stops, the slot's partition takes the mapping, core 1 starts
+ * at the entry its header gives (the agent checked it against the
+ * slot record's). */
+static int
+port_core1_switch(void *ctx, uint8_t slot, const struct ac_slot_info *info)
+{
+	uint8_t sha[32];
+	uint32_t entry;
+
+	(void)ctx;
+	if (slot > 1)
+		return -EINVAL;
+	(void)appcore_core1_stall(true);
+	s_core1_stalled = false;
+	if (appcore_core1_map(s_slot[slot], &entry, sha) != ESP_OK ||
+	    (info->size != 0 && entry != info->entry))
+		return -EIO;
+	return appcore_core1_boot(entry) == ESP_OK ? 0 : -EIO;
+}
+
+/* The slots when both partitions and the record's are there. */
+static void
+slots_init(void)
+{
+	static const char *const label[2] = {
+		CONFIG_APPCORE_CORE1_PARTITION_LABEL,
+		CONFIG_APPCORE_CORE1_B_PARTITION_LABEL,
+	};
+
+	if (CONFIG_APPCORE_CORE1_B_PARTITION_LABEL[0] == '\0' ||
+	    CONFIG_APPCORE_SLOTS_PARTITION_LABEL[0] == '\0')
+		return;
+	for (int i = 0; i < 2; i++)
+		s_slot[i] = esp_partition_find_first(ESP_PARTITION_TYPE_ANY,
+		    ESP_PARTITION_SUBTYPE_ANY, label[i]);
+	s_slots_rec = esp_partition_find_first(ESP_PARTITION_TYPE_DATA,
+	    ESP_PARTITION_SUBTYPE_ANY, CONFIG_APPCORE_SLOTS_PARTITION_LABEL);
+	if (s_slot[0] == NULL || s_slot[1] == NULL || s_slots_rec == NULL ||
+	    s_slots_rec->size < 2 * STORE_SECTOR) {
+		ESP_LOGW(TAG, "no core-1 image slots (partitions \"%s\", \"%s\" "
+		    "and \"%s\" of 8 KiB): updates are off", label[0], label[1],
+		    CONFIG_APPCORE_SLOTS_PARTITION_LABEL);
+		return;
+	}
+	s_port.slot_size = s_slot[0]->size < s_slot[1]->size ?
+	    s_slot[0]->size : s_slot[1]->size;
+	s_port.image_base = CONFIG_APPCORE_CORE1_VADDR;
+	s_port.slot_erase = port_slot_erase;
+	s_port.slot_write = port_slot_write;
+	s_port.slot_read = port_slot_read;
+	s_port.rec_read = port_rec_read;
+	s_port.rec_write = port_rec_write;
+	s_port.core1_switch = port_core1_switch;
+}
+
+/* After the agent read the slot record: the slot core 1 boots (the
+ * agent reports that slot's image hash itself). */
+static esp_err_t
+slots_boot(uint32_t *entry)
+{
+	const struct ac_slot_info *info;
+	uint8_t slot, sha[32];
+	esp_err_t err;
+
+	if ((info = ac_agent_core1_slot(&s_agent, &slot)) == NULL ||
+	    slot == 0)
+		return ESP_OK;	/* slot A, mapped already */
+	if ((err = appcore_core1_map(s_slot[slot], entry, sha)) != ESP_OK)
+		return err;
+	return info->size != 0 && *entry != info->entry ?
+	    ESP_ERR_INVALID_RESPONSE : ESP_OK;
+}
+#endif
+
 /* ---- the link: both directions non-blocking ---- */
 
 #if CONFIG_APPCORE_LINK_UART
@@ -324,6 +484,9 @@ appcore_start(uint32_t entry)
 	} else if (CONFIG_APPCORE_CRASH_PARTITION_LABEL[0] != '\0')
 		ESP_LOGW(TAG, "no data partition \"%s\": crashes are not kept "
 		    "across resets", CONFIG_APPCORE_CRASH_PARTITION_LABEL);
+#if CONFIG_APPCORE_CORE1_FROM_PARTITION
+	slots_init();
+#endif
 	if ((err = esp_efuse_mac_get_default(cfg.device_id)) != ESP_OK)
 		return err;
 	cfg.device_id_len = 6;
@@ -336,6 +499,12 @@ appcore_start(uint32_t entry)
 	if (ac_agent_init(&s_agent, &cfg, &s_port,
 	    (void *)CONFIG_APPCORE_REGION_BASE, CONFIG_APPCORE_REGION_SIZE) != 0)
 		return ESP_ERR_INVALID_ARG;
+#if CONFIG_APPCORE_CORE1_FROM_PARTITION
+	/* The slot record may name slot B (or have rolled back from it). */
+	if (s_port.core1_switch != NULL &&
+	    (err = slots_boot(&entry)) != ESP_OK)
+		return err;
+#endif
 	if ((err = link_init()) != ESP_OK)
 		return err;
 	if (xTaskCreatePinnedToCore(agent_task, "appcore",

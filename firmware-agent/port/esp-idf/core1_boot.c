@@ -183,28 +183,34 @@ map_image(const esp_partition_t *p, const void **out)
 	return err;
 }
 
+static const void *s_map;	/* the slot mapped now, or NULL */
+
+/*
+ * Maps a core-1 partition at APPCORE_CORE1_VADDR, in place of the one
+ * mapped before (a slot switch: core 1 is stalled by then, and its old
+ * mapping is given back first so that the MMU driver can hand out the
+ * same range again before ESP-IDF 6.1).
+ */
 esp_err_t
-appcore_core1_load(uint32_t *entry, uint8_t sha256[32])
+appcore_core1_map(const void *part, uint32_t *entry, uint8_t sha256[32])
 {
-	const esp_partition_t *p;
+	const esp_partition_t *p = part;
 	const volatile struct appcore_core1_header *h;
 	const void *map;
 	esp_err_t err;
 
-	p = esp_partition_find_first(ESP_PARTITION_TYPE_ANY,
-	    ESP_PARTITION_SUBTYPE_ANY, CONFIG_APPCORE_CORE1_PARTITION_LABEL);
-	if (p == NULL) {
-		ESP_LOGE(TAG, "no partition labelled \"%s\"",
-		    CONFIG_APPCORE_CORE1_PARTITION_LABEL);
-		return ESP_ERR_NOT_FOUND;
-	}
 	if (p->address % 0x10000 != 0 || CONFIG_APPCORE_CORE1_VADDR % 0x10000 !=
 	    0)
 		return ESP_ERR_INVALID_ARG;
+	if (s_map != NULL) {
+		(void)esp_mmu_unmap((void *)s_map);
+		s_map = NULL;
+	}
 	if ((err = esp_partition_get_sha256(p, sha256)) != ESP_OK)
 		memset(sha256, 0, 32);
 	if ((err = map_image(p, &map)) != ESP_OK)
 		return err;
+	s_map = map;
 	h = (const volatile struct appcore_core1_header *)map;
 	*entry = h->entry;
 	if (h->magic == APPCORE_CORE1_MAGIC)	/* the ELF's hash */
@@ -215,14 +221,38 @@ appcore_core1_load(uint32_t *entry, uint8_t sha256[32])
 		    (unsigned long)*entry);
 		return ESP_ERR_INVALID_RESPONSE;
 	}
-	ESP_LOGI(TAG, "core-1 image: %lu bytes at flash 0x%08lx -> %p",
-	    (unsigned long)p->size, (unsigned long)p->address, map);
+	ESP_LOGI(TAG, "core-1 image %s: %lu bytes at flash 0x%08lx -> %p",
+	    p->label, (unsigned long)p->size, (unsigned long)p->address, map);
 	return ESP_OK;
+}
+
+esp_err_t
+appcore_core1_load(uint32_t *entry, uint8_t sha256[32])
+{
+	const esp_partition_t *p;
+
+	p = esp_partition_find_first(ESP_PARTITION_TYPE_ANY,
+	    ESP_PARTITION_SUBTYPE_ANY, CONFIG_APPCORE_CORE1_PARTITION_LABEL);
+	if (p == NULL) {
+		ESP_LOGE(TAG, "no partition labelled \"%s\"",
+		    CONFIG_APPCORE_CORE1_PARTITION_LABEL);
+		return ESP_ERR_NOT_FOUND;
+	}
+	return appcore_core1_map(p, entry, sha256);
 }
 #else
 esp_err_t
 appcore_core1_load(uint32_t *entry, uint8_t sha256[32])
 {
+	(void)entry;
+	(void)sha256;
+	return ESP_ERR_NOT_SUPPORTED;
+}
+
+esp_err_t
+appcore_core1_map(const void *p, uint32_t *entry, uint8_t sha256[32])
+{
+	(void)p;
 	(void)entry;
 	(void)sha256;
 	return ESP_ERR_NOT_SUPPORTED;

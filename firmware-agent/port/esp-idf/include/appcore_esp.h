@@ -46,6 +46,11 @@ esp_err_t appcore_core1_stall_pcsp(uint32_t *pc, uint32_t *sp);
 esp_err_t appcore_core1_restart(void);
 /* Maps the core-1 partition and returns its entry address. */
 esp_err_t appcore_core1_load(uint32_t *entry, uint8_t sha256[32]);
+/* Maps partition p (const esp_partition_t *) at APPCORE_CORE1_VADDR in
+ * place of the one mapped before, and returns its entry and image hash
+ * (docs/updates.md: the slot switch). */
+esp_err_t appcore_core1_map(const void *p, uint32_t *entry,
+    uint8_t sha256[32]);
 
 #ifdef __cplusplus
 }
