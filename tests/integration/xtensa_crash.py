@@ -151,8 +151,9 @@ def one_fault(fault, cause, tmp):
              for f in frames[:4]]
     addrs = ["%x" % (f.get("call", f.get("address", 0))) for f in frames[:4]]
     a2l = subprocess.run(["xtensa-lx106-elf-addr2line", "-e", elf] + addrs,
-                         capture_output=True, text=True).stdout.split()
-    a2l = [os.path.basename(x).split(" ")[0] for x in a2l]
+                         capture_output=True, text=True).stdout.splitlines()
+    # One line per address; "(discriminator N)" may follow the line.
+    a2l = [os.path.basename(x.split(" ")[0]) for x in a2l]
     check(len(lines) == 4 and lines == a2l and
           all(x.startswith("core1_demo.c:") for x in lines),
           "%s: and its lines, as addr2line gives them: %s" %

@@ -167,6 +167,14 @@ board_init_xtensa(struct sim_board *b)
 			return -1;
 		setvbuf(b->truth, NULL, _IOFBF, 1 << 20);
 	}
+	/* The slot files, opened here, are the guest's to read and write
+	 * (semihosting): the agent runs in the guest. */
+	if (o->slots_dir != NULL && sim_slots_open(b) < 0) {
+		e = errno;
+		sim_board_free(b);
+		errno = e;
+		return -1;
+	}
 	if (sim_link_open(&b->link, o->link) == 0 && sim_qemu_start(b) == 0)
 		return 0;
 	e = errno;

@@ -37,6 +37,8 @@
 #define GUEST_CTL_FD	5
 #define GUEST_HWREQ_FD	6		/* core 0 asks for RUNSTALL/RESET */
 #define GUEST_HWANS_FD	7
+#define GUEST_SLOT_FD	8		/* slot A, B, record 0, 1: 8..11 */
+#define GUEST_FDS	9
 #define REC_SAMPLE	0x31544341u	/* "ACT1" */
 #define REC_CLOCK	0x31434341u	/* "ACC1" */
 
@@ -104,8 +106,13 @@ semihosting_config(const struct sim_board *b, uint64_t boot, char *out,
 		    "arg=fault=%s", (unsigned)(o->panic_after * 1000),
 		    o->fault != NULL ? o->fault : "illegal");
 	if (o->hang_after >= 0 && (size_t)n < cap)
-		snprintf(out + n, cap - (size_t)n, ",arg=hang=%u",
+		n += snprintf(out + n, cap - (size_t)n, ",arg=hang=%u",
 		    (unsigned)(o->hang_after * 1000));
+	if (b->slots.slot_fd[0] >= 0 && (size_t)n < cap)
+		snprintf(out + n, cap - (size_t)n, ",arg=slota=%d,arg=slotb=%d,"
+		    "arg=rec0=%d,arg=rec1=%d,arg=slotsize=%u", GUEST_SLOT_FD,
+		    GUEST_SLOT_FD + 1, GUEST_SLOT_FD + 2, GUEST_SLOT_FD + 3,
+		    o->slot_size);
 }
 
 /* QEMU's command line.  APPCORE_QEMU_EXTRA_ARGS (space-separated) adds
@@ -142,16 +149,17 @@ qemu_argv(const char *elf, const char *semi, const char *gdb)
  * targets, so placing one never clobbers another. */
 static void
 exec_qemu(const char *elf, const char *semi, const char *gdb,
-    const int from[5])
+    const int from[GUEST_FDS])
 {
-	static const int to[5] = { GUEST_LINK_FD, GUEST_TRUTH_FD,
-	    GUEST_CTL_FD, GUEST_HWREQ_FD, GUEST_HWANS_FD };
-	int high[5];
+	static const int to[GUEST_FDS] = { GUEST_LINK_FD, GUEST_TRUTH_FD,
+	    GUEST_CTL_FD, GUEST_HWREQ_FD, GUEST_HWANS_FD, GUEST_SLOT_FD,
+	    GUEST_SLOT_FD + 1, GUEST_SLOT_FD + 2, GUEST_SLOT_FD + 3 };
+	int high[GUEST_FDS];
 
-	for (int i = 0; i < 5; i++)
-		high[i] = from[i] >= 0 ? fcntl(from[i], F_DUPFD_CLOEXEC, 10) :
+	for (int i = 0; i < GUEST_FDS; i++)
+		high[i] = from[i] >= 0 ? fcntl(from[i], F_DUPFD_CLOEXEC, 20) :
 		    -1;
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < GUEST_FDS; i++)
 		if (high[i] >= 0 && dup2(high[i], to[i]) < 0)
 			_exit(127);
 	/* Two vCPUs, each a host thread: core 0 spins between samples and
@@ -212,8 +220,10 @@ sim_qemu_start(struct sim_board *b)
 		return -1;
 	}
 	if (pid == 0)
-		exec_qemu(elf, semi, gdb, (const int[5]){ b->link.fd, tp[1],
-		    cp[0], rq[1], an[0] });
+		exec_qemu(elf, semi, gdb, (const int[GUEST_FDS]){ b->link.fd,
+		    tp[1], cp[0], rq[1], an[0], b->slots.slot_fd[0],
+		    b->slots.slot_fd[1], b->slots.rec_fd[0],
+		    b->slots.rec_fd[1] });
 	if (tp[1] >= 0)
 		close(tp[1]);
 	close(cp[0]);

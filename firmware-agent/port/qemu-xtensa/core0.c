@@ -24,11 +24,12 @@
 extern uint32_t ac_boot_core1[2];
 
 _Alignas(64) uint8_t board_region[BOARD_REGION_SIZE];
-volatile struct board_core1_cfg board_core1_cfg;
 
 static struct ac_agent agent;
 static int link_fd = -1, truth_fd = -1, ctl_fd = -1;
 static int hw_req_fd = -1, hw_ans_fd = -1;	/* core 1's RUNSTALL/RESET */
+static int slot_fds[4] = { -1, -1, -1, -1 };	/* slot A, B, record 0, 1 */
+static uint32_t slot_size;
 static uint32_t cycles_per_us = 40;
 
 /* ---- time: CCOUNT, extended to 64 bits, in microseconds ---- */
@@ -130,18 +131,52 @@ port_core1_stall(void *ctx, uint32_t *pc, uint32_t *sp)
 	return 0;
 }
 
-static int
-port_core1_restart(void *ctx)
+/* What core 1 runs: the built-in program, or a slot's image. */
+static uint32_t core1_entry;
+
+int
+board_core1_hold(void)
 {
-	uint32_t entry = (uint32_t)(uintptr_t)core1_demo_main;
+	uint8_t a[9];
+
+	return hw_request((const uint8_t *)"s", 1, a, sizeof(a));
+}
+
+int
+board_core1_start_at(uint32_t entry)
+{
 	uint32_t stack = (uint32_t)(uintptr_t)(board_region +
 	    BOARD_REGION_SIZE);
 	uint8_t req[9] = { 'r' }, a[1];
 
-	(void)ctx;
+	core1_entry = entry;
 	memcpy(req + 1, &entry, 4);
 	memcpy(req + 5, &stack, 4);
 	return hw_request(req, sizeof(req), a, sizeof(a));
+}
+
+static int
+port_core1_restart(void *ctx)
+{
+	(void)ctx;
+	return board_core1_start_at(core1_entry);
+}
+
+/* Core 1 stopped, the slot's image copied where images run (or the
+ * built-in program for the image the board was made with), core 1
+ * started at its entry. */
+static int
+port_core1_switch(void *ctx, uint8_t slot, const struct ac_slot_info *s)
+{
+	uint32_t entry = s->size == 0 ? (uint32_t)(uintptr_t)core1_demo_main :
+	    0;
+
+	(void)ctx;
+	if (board_core1_hold() < 0)
+		return -1;
+	if (entry == 0 && (entry = board_slot_load(slot, s)) == 0)
+		return -1;
+	return board_core1_start_at(entry);
 }
 
 static struct ac_port port = {
@@ -186,8 +221,13 @@ apply_arg(const char *a, struct ac_agent_cfg *cfg)
 		hw_req_fd = (int)parse_num(v, 10);
 	else if (KEY("hwans"))
 		hw_ans_fd = (int)parse_num(v, 10);
+	else if (KEY("slota") || KEY("slotb") || KEY("rec0") || KEY("rec1"))
+		slot_fds[a[0] == 's' ? a[4] - 'a' : 2 + a[3] - '0'] =
+		    (int)parse_num(v, 10);
+	else if (KEY("slotsize"))
+		slot_size = (uint32_t)parse_num(v, 10);
 	else if (KEY("counters"))
-		board_core1_cfg.counters = (uint32_t)parse_num(v, 10);
+		board_boot.cfg.counters = (uint32_t)parse_num(v, 10);
 	else if (KEY("rate"))
 		cfg->rate_hz = (uint32_t)parse_num(v, 10);
 	else if (KEY("boot"))
@@ -198,13 +238,13 @@ apply_arg(const char *a, struct ac_agent_cfg *cfg)
 		cfg->restart = strcmp(v, "always") == 0 ? AC_RESTART_ALWAYS :
 		    AC_RESTART_NEVER;
 	else if (KEY("panic"))
-		board_core1_cfg.panic_after_ms = (uint32_t)parse_num(v, 10);
+		board_boot.cfg.panic_after_ms = (uint32_t)parse_num(v, 10);
 	else if (KEY("hang"))
-		board_core1_cfg.hang_after_ms = (uint32_t)parse_num(v, 10);
+		board_boot.cfg.hang_after_ms = (uint32_t)parse_num(v, 10);
 	else if (KEY("seed"))
-		board_core1_cfg.seed = (uint32_t)parse_num(v, 10);
+		board_boot.cfg.seed = (uint32_t)parse_num(v, 10);
 	else if (KEY("fault"))
-		board_core1_cfg.fault = strcmp(v, "unaligned") == 0 ?
+		board_boot.cfg.fault = strcmp(v, "unaligned") == 0 ?
 		    FAULT_UNALIGNED : strcmp(v, "bus") == 0 ? FAULT_BUS :
 		    FAULT_ILLEGAL;
 	else if (KEY("image") && strlen(v) == 64)
@@ -309,18 +349,24 @@ main(void)
 	cfg.device_id_len = 11;
 	cfg.boot_id = 1;
 	cfg.region_base = (uint32_t)(uintptr_t)board_region;
-	board_core1_cfg.counters = 16;
-	board_core1_cfg.fault = FAULT_ILLEGAL;
-	board_core1_cfg.seed = 1;
+	board_boot.cfg.counters = 16;
+	board_boot.cfg.fault = FAULT_ILLEGAL;
+	board_boot.cfg.seed = 1;
 	read_args(&cfg);
 	if (hw_req_fd >= 0 && hw_ans_fd >= 0) {
 		port.core1_stall = port_core1_stall;
 		port.core1_restart = port_core1_restart;
+		/* Switching slots stops and starts core 1: only with the
+		 * hardware controls. */
+		board_slots_init(&port, slot_fds, slot_size);
+		if (port.slot_size != 0)
+			port.core1_switch = port_core1_switch;
 	}
-	if (board_core1_cfg.counters == 0 ||
-	    board_core1_cfg.counters > AC_MAX_COUNTERS)
-		board_core1_cfg.counters = 16;
-	board_core1_cfg.cycles_per_ms = cycles_per_us * 1000;
+	board_boot.region = (uint32_t)(uintptr_t)board_region;
+	if (board_boot.cfg.counters == 0 ||
+	    board_boot.cfg.counters > AC_MAX_COUNTERS)
+		board_boot.cfg.counters = 16;
+	board_boot.cfg.cycles_per_ms = cycles_per_us * 1000;
 	last_ccount = xt_ccount();
 	ac_rt_timer_init();
 	/* Core 1 lays the region out itself; the agent reports OFF until
@@ -329,10 +375,21 @@ main(void)
 	if (ac_agent_init(&agent, &cfg, &port, board_region,
 	    BOARD_REGION_SIZE) != 0)
 		return 2;
+	core1_entry = (uint32_t)(uintptr_t)core1_demo_main;
+	{	/* The slot the record names, when it holds an image. */
+		uint8_t slot;
+		const struct ac_slot_info *s = ac_agent_core1_slot(&agent,
+		    &slot);
+		uint32_t e = s != NULL && s->size != 0 ?
+		    board_slot_load(slot, s) : 0;
+
+		if (e != 0)
+			core1_entry = e;
+	}
 	ac_boot_core1[1] = (uint32_t)(uintptr_t)(board_region +
 	    BOARD_REGION_SIZE);
 	__asm__ volatile ("memw" : : : "memory");
-	ac_boot_core1[0] = (uint32_t)(uintptr_t)core1_demo_main;
+	ac_boot_core1[0] = core1_entry;
 	for (;;) {
 		uint64_t now = port_now_us(NULL);
 

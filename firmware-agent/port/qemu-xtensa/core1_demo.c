@@ -14,6 +14,11 @@
 
 extern uint8_t __text_start[], __text_end[];
 
+/* Its first log line says which program this is. */
+#ifndef DEMO_HELLO
+#define DEMO_HELLO	"core1 up (xtensa)"
+#endif
+
 void demo_fault(uint32_t);
 void demo_mixer(uint32_t);
 void demo_process(uint32_t);
@@ -39,8 +44,8 @@ demo_fault(uint32_t kind)
 	__asm__ volatile ("ssai 11");	/* a SAR the crash must show */
 	if (kind == FAULT_ILLEGAL)
 		__asm__ volatile ("ill");
-	demo_bad_address = kind == FAULT_UNALIGNED ? (uintptr_t)board_region +
-	    1 : 0x10000000u;
+	demo_bad_address = kind == FAULT_UNALIGNED ? board_boot.region + 1 :
+	    0x10000000u;
 	demo_sink = *(volatile uint32_t *)demo_bad_address;
 }
 
@@ -111,27 +116,32 @@ one_block(struct ac_region *r, uint32_t n, uint32_t block, uint32_t *rng)
 void
 core1_demo_main(void)
 {
-	const uint32_t n = board_core1_cfg.counters;
-	const uint32_t per_ms = board_core1_cfg.cycles_per_ms;
-	struct ac_region *r = ac_core1_init(board_region, BOARD_REGION_SIZE);
-	uint32_t rng = board_core1_cfg.seed, next = ccount() + per_ms;
+	const uint32_t n = board_boot.cfg.counters;
+	const uint32_t per_ms = board_boot.cfg.cycles_per_ms;
+	uint8_t *region = (uint8_t *)(uintptr_t)board_boot.region;
+	struct ac_region *r = ac_core1_init(region, BOARD_REGION_SIZE);
+	uint32_t rng = board_boot.cfg.seed, next = ccount() + per_ms;
 
 	ac_rt_init(&(struct ac_rt_cfg){ r, (uint32_t)(uintptr_t)__text_start,
 	    (uint32_t)(uintptr_t)__text_end,
-	    (uint32_t)(uintptr_t)(board_region + BOARD_REGION_SIZE) });
+	    (uint32_t)(uintptr_t)(region + BOARD_REGION_SIZE) });
 	register_counters(r, n);
-	ac_log(r, AC_LOG_INFO, 0, "core1 up (xtensa)");
+	ac_log(r, AC_LOG_INFO, 0, DEMO_HELLO);
 	ac_set_running(r);
 	for (uint32_t block = 1;; block++) {
 		while ((int32_t)(ccount() - next) < 0)
 			ac_rt_sleep_until(next);
 		next += per_ms;
 		one_block(r, n, block, &rng);
-		if (board_core1_cfg.panic_after_ms != 0 &&
-		    block >= board_core1_cfg.panic_after_ms)
-			demo_process(board_core1_cfg.fault);
-		if (board_core1_cfg.hang_after_ms != 0 &&
-		    block >= board_core1_cfg.hang_after_ms)
+		if (board_boot.cfg.panic_after_ms != 0 &&
+		    block >= board_boot.cfg.panic_after_ms)
+			demo_process(board_boot.cfg.fault);
+#ifdef DEMO_PANIC_AFTER_MS	/* a program that fails on its own */
+		if (block >= DEMO_PANIC_AFTER_MS)
+			demo_process(FAULT_ILLEGAL);
+#endif
+		if (board_boot.cfg.hang_after_ms != 0 &&
+		    block >= board_boot.cfg.hang_after_ms)
 			for (;;)
 				demo_sink++;
 	}
