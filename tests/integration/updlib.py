@@ -211,7 +211,7 @@ class Rig:
     def core1_lines(self):
         """What the simulator says about core 1's slots, in order."""
         return [x for x in open(self.sim_log).read().split("\n")
-                if "slot" in x]
+                if "runs slot" in x or "boots slot" in x]
 
     def record(self):
         return record(self.slots)
