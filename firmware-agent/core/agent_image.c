@@ -393,8 +393,9 @@ switch_to(struct ac_agent *a, uint8_t slot, uint64_t now)
 	return rc;
 }
 
+/* The record says: the previous slot runs, the trial's is bad. */
 static void
-rollback(struct ac_agent *a, uint8_t why, uint64_t now)
+record_rollback(struct ac_agent *a, uint8_t why)
 {
 	struct ac_image *im = &a->img;
 	struct ac_slot_rec *rec = &im->rec;
@@ -408,7 +409,13 @@ rollback(struct ac_agent *a, uint8_t why, uint64_t now)
 	(void)rec_save(a);
 	im->target = bad;
 	set_state(a, AC_IMG_ROLLED_BACK, why);
-	(void)switch_to(a, rec->active, now);
+}
+
+static void
+rollback(struct ac_agent *a, uint8_t why, uint64_t now)
+{
+	record_rollback(a, why);
+	(void)switch_to(a, a->img.rec.active, now);
 }
 
 static uint8_t
@@ -598,19 +605,10 @@ agent_image_init(struct ac_agent *a)
 	}
 	rec_load(a);
 	resume_state(a);
-	if (rec->trial && rec->attempts >= MAX_ATTEMPTS) {
-		/* The board reset while the image was on trial. */
-		uint8_t bad = rec->active;
-
-		rec->slot[bad].state = AC_SLOT_BAD;
-		rec->active = rec->previous;
-		rec->previous = AC_SLOT_NONE;
-		rec->trial = 0;
-		rec->last_error = AC_IMGE_RESET;
-		(void)rec_save(a);
-		im->target = bad;
-		set_state(a, AC_IMG_ROLLED_BACK, AC_IMGE_RESET);
-	}
+	/* The board reset while the image was on trial: the port starts
+	 * the previous slot (ac_agent_core1_slot). */
+	if (rec->trial && rec->attempts >= MAX_ATTEMPTS)
+		record_rollback(a, AC_IMGE_RESET);
 	if (rec->slot[rec->active].size != 0)
 		memcpy(a->cfg.image_hash, rec->slot[rec->active].image_hash,
 		    32);

@@ -200,13 +200,19 @@ def resumed_at(uid):
             if "resumes at" in e["detail"] and asked and e["t"] >= asked[0]]
 
 
+def slow_update(name, have, what):
+    """An update through a slow link, once the board has have bytes:
+    the image, the id before it, the appcorectl process."""
+    img = read(sim_image("ok", 200000, name))
+    proxy.rate = 20000
+    last = latest()["id"]
+    p = update_async(tmp + "/%s.bin" % name, 1)
+    check(wait_for(lambda: live_have(last) >= have, 30) is not None, what)
+    return img, last, p
+
+
 # 5. kill -9 of the board during the transfer: resumed from its checkpoint.
-img = read(sim_image("ok", 200000, "ok3"))
-proxy.rate = 20000
-last = latest()["id"]
-p = update_async(tmp + "/ok3.bin", 1)
-check(wait_for(lambda: live_have(last) >= 60000, 30) is not None,
-      "a slow transfer is under way")
+img, last, p = slow_update("ok3", 60000, "a slow transfer is under way")
 rig.kill_sim()
 rig.start_sim()
 out = json.loads(p.communicate(timeout=60)[0])
@@ -235,12 +241,7 @@ check(rec["active"] == active and rec["trial"] == 0 and
 check(flowing(), "and its counters flow")
 
 # 7. A daemon restart mid-transfer: the update goes on.
-img = read(sim_image("ok", 200000, "ok5"))
-proxy.rate = 20000
-last = latest()["id"]
-p = update_async(tmp + "/ok5.bin", 1)
-check(wait_for(lambda: live_have(last) >= 40000, 30) is not None,
-      "another slow transfer")
+img, last, p = slow_update("ok5", 40000, "another slow transfer")
 rig.kill_daemon()
 p.kill()
 rig.start_daemon()
