@@ -21,6 +21,7 @@
 #define RETRY_US	1000000u	/* retry a failed commit after 1 s */
 #define MAX_PARTITIONS	480		/* < SQLITE_MAX_COMPOUND_SELECT */
 #define BUDGET_PASSES	32		/* trims of history per retention run */
+#define UPDATES_KEPT	20		/* per board, however old */
 
 struct qsample {
 	int64_t counter, t, value;
@@ -1321,6 +1322,14 @@ history_by_age(struct store *s, uint64_t now)
 	    "clock WHERE boot_id IN (SELECT id FROM boots WHERE last_seen < %"
 	    PRId64 ")", (int64_t)(now - s->cfg.snapshot_window_us), hist, hist,
 	    hist, hist, (int64_t)(now - s->cfg.rollup_1m_window_us));
+	if (exec(s, sql) < 0)
+		return -1;
+	/* Core-1 updates: the last UPDATES_KEPT of each board, and any
+	 * newer than the history window; their images go with the rest. */
+	snprintf(sql, sizeof(sql), "DELETE FROM updates WHERE finished < %"
+	    PRId64 " AND id NOT IN (SELECT u.id FROM updates u WHERE "
+	    "u.device_id = updates.device_id ORDER BY u.id DESC LIMIT %d)",
+	    hist, UPDATES_KEPT);
 	return exec(s, sql);
 }
 

@@ -113,8 +113,27 @@ check_blobs(struct store *s, struct blobs *b)
 	}
 	CHECK(n > 0 && orphans == 0 && missing == 0, "%zu blobs: %zu that no "
 	    "row names, %zu rows whose blob is gone", n, orphans, missing);
-	CHECK((int64_t)n == q1(s, "SELECT count(DISTINCT blob_key) FROM "
-	    "snapshots"), "as many blobs as snapshots name (%zu)", n);
+	CHECK((int64_t)n == q1(s, "SELECT count(*) FROM (SELECT blob_key FROM "
+	    "snapshots UNION SELECT image_key FROM updates)"), "as many blobs "
+	    "as snapshots and core-1 updates name (%zu)", n);
+}
+
+/* A core-1 update over at t, its image a blob of its own. */
+static void
+add_update(struct store *s, struct blobs *b, int64_t dev, uint64_t t, int i)
+{
+	uint8_t img[64], key[BLOB_KEY_LEN];
+	char hex[BLOB_HEX_LEN], sql[512];
+
+	memset(img, i, sizeof(img));
+	if (blobs_put(b, img, sizeof(img), key) < 0)
+		return;
+	blob_key_hex(key, hex);
+	snprintf(sql, sizeof(sql), "INSERT INTO updates (device_id, image_key, "
+	    "elf_hash, name, size, entry, trial_ms, requested, state, "
+	    "finished) VALUES (%" PRId64 ", '%s', '%s', 'u%d', 64, 0, 10000, "
+	    "%" PRIu64 ", 'confirmed', %" PRIu64 ")", dev, hex, hex, i, t, t);
+	(void)sqlite3_exec(store_db(s), sql, NULL, NULL, NULL);
 }
 
 int
@@ -158,6 +177,9 @@ main(void)
 		snprintf(ci.name, sizeof(ci.name), "counter%u", i);
 		ctr[i] = store_counter(s, dev, i, &ci, t);
 	}
+	/* 30 core-1 updates, over before the week began. */
+	for (int i = 0; i < 30; i++)
+		add_update(s, b, dev, t + (uint64_t)i, i);
 	for (uint64_t step = 0; step < 7 * DAY / STEP; step++) {
 		t = t0 + step * STEP;
 		one_minute(s, b, dev, boot, ctr, t, step);
@@ -198,8 +220,12 @@ main(void)
 	oldest = q1(s, "SELECT min(t) FROM rollup_1m");
 	CHECK(q1(s, "SELECT count(*) FROM rollup_1m") > 0, "1 min roll-ups "
 	    "kept from %.1f days back", (double)(t - (uint64_t)oldest) / DAY);
-	CHECK(removed >= 7 * DAY / STEP - DAY / STEP - 12, "%" PRIu64 " blobs "
-	    "of expired snapshots removed", removed);
+	CHECK(q1(s, "SELECT count(*) FROM updates") == 20 &&
+	    q1(s, "SELECT min(requested) FROM updates") == (int64_t)t0 + 10,
+	    "core-1 updates older than the window: the newest 20 of the "
+	    "board stay, the 10 oldest go");
+	CHECK(removed >= 7 * DAY / STEP - DAY / STEP - 12 + 10, "%" PRIu64
+	    " blobs of expired snapshots and updates removed", removed);
 	check_blobs(s, b);
 
 	/* The budget cut to 1 MiB: history goes oldest first until the
