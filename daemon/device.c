@@ -683,6 +683,31 @@ store_values(struct device *dev, int64_t t, const uint32_t *vals, uint32_t n)
 }
 
 /* Stores a sample whose (boot, index) is new or fills a gap. */
+/*
+ * Whether a late sample's wall time t lies where a later anchor has
+ * begun: after the anchor moved back (a sample from the future), device
+ * times on both sides of the move map onto the same stretch of wall
+ * time, and a sample that fills an older gap there could take the time
+ * of one stored since.  Such a sample is not stored (it stays counted
+ * lost), so no wall time ever holds two samples of a counter.
+ */
+static bool
+late_time_taken(const struct device *dev, uint64_t device_us, int64_t t)
+{
+	uint32_t n = dev->nanchor < DEV_ANCHORS ? dev->nanchor : DEV_ANCHORS;
+
+	for (uint32_t k = 0; k < n; k++) {
+		const struct clock_anchor *a =
+		    &dev->anchor[(dev->nanchor - 1 - k) % DEV_ANCHORS];
+
+		if (a->from_us <= device_us)
+			break;		/* this one and older: in force */
+		if (t >= (int64_t)a->from_us + a->offset_us)
+			return true;
+	}
+	return false;
+}
+
 static void
 keep_sample(struct device *dev, enum idx_class cls, uint64_t index,
     uint64_t t_us, const uint32_t *vals, uint32_t n, uint64_t now)
@@ -698,6 +723,12 @@ keep_sample(struct device *dev, enum idx_class cls, uint64_t index,
 		dev->newest_t = t;
 	} else {
 		t = device_wall(dev, t_us);
+		if (late_time_taken(dev, t_us, t)) {
+			log_info("%s: a late sample (index %" PRIu64 ") not "
+			    "stored: a later clock anchor maps its time to "
+			    "another sample", dev->name, index);
+			return;		/* lost: produced, not stored */
+		}
 	}
 	store_values(dev, t, vals, n);
 	idx_mark(dev, index);

@@ -429,14 +429,18 @@ in_force(const struct anchor *an, int n, int k, int64_t tdev)
 	    (k == n - 1 || an[k + 1].from_us > tdev);
 }
 
-/* The truth index whose device time maps to wall time t through the
- * anchor in force at that device time; -1 if none.  (Any offset at all
- * would let a row stored after the anchor moved by a whole sample period
- * match its neighbour.) */
-static int64_t
-index_at(const struct truth *tr, const struct anchor *an, int noff,
-    int64_t t)
+/* The truth indices whose device time maps to wall time t through the
+ * anchor in force at that device time, at most one per anchor; how many.
+ * (Any offset at all would let a row stored after the anchor moved by a
+ * whole sample period match its neighbour.  An anchor that moved back
+ * makes two device times map to one wall time; the daemon stores at most
+ * one of them there, and the row must be one of them.) */
+static int
+indices_at(const struct truth *tr, const struct anchor *an, int noff,
+    int64_t t, int64_t *out)
 {
+	int found = 0;
+
 	for (int k = 0; k < noff; k++) {
 		int64_t tdev = t - an[k].offset_us;
 		uint64_t lo = 0, hi = tr->produced < MAX_IDX ? tr->produced :
@@ -452,8 +456,21 @@ index_at(const struct truth *tr, const struct anchor *an, int noff,
 		}
 		if (lo < MAX_IDX && lo < tr->produced &&
 		    (int64_t)tr->t[lo] == tdev && in_force(an, noff, k, tdev))
-			return (int64_t)lo;
+			out[found++] = (int64_t)lo;
 	}
+	return found;
+}
+
+/* The index among the candidates whose sample has value v in column idx
+ * (one not yet counted, for column 0), or -1. */
+static int64_t
+matching(const struct truth *tr, const int64_t *cand, int n, int idx,
+    int64_t v, const uint8_t *seen)
+{
+	for (int i = 0; i < n; i++)
+		if ((uint32_t)v == tr->v[cand[i]][idx] &&
+		    (idx != 0 || !seen[cand[i]]))
+			return cand[i];
 	return -1;
 }
 
@@ -488,11 +505,12 @@ check_boot(sqlite3 *db, int64_t boot, const char *key, int64_t produced,
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			int64_t t = sqlite3_column_int64(st, 0);
 			int64_t v = sqlite3_column_int64(st, 1);
-			int64_t k = index_at(tr, an, noff, t);
+			int64_t cand[MAX_ANCHORS], k;
+			int nc = indices_at(tr, an, noff, t, cand);
 
-			if (k < 0)
+			if (nc == 0)
 				continue;	/* another boot's */
-			if ((uint32_t)v != tr->v[k][idx])
+			if ((k = matching(tr, cand, nc, idx, v, seen)) < 0)
 				fail("a stored value differs from the "
 				    "agent's sample");
 			if (idx == 0) {
