@@ -11,6 +11,7 @@ the PC and backtrace the daemon stored.
 
 usage: xtensa_update.py APPCORED SLOT_ELF PANIC_ELF
 TAP output."""
+import atexit
 import hashlib
 import os
 import re
@@ -36,6 +37,7 @@ d = subprocess.Popen([appcored, "--demo", "--state-dir", tmp + "/st",
                       "--sim-args", "--core1 xtensa --rate 100 --slots " + slots],
                      stdout=subprocess.PIPE, stderr=open(tmp + "/d.err", "w"),
                      text=True)
+atexit.register(d.terminate)    # it stops QEMU, however the test ends
 url = None
 for line in d.stdout:
     m = re.search(r"dashboard on (http://[^/]+)/", line)
