@@ -134,6 +134,49 @@ port_core1_stall(void *ctx, uint32_t *pc, uint32_t *sp)
 /* What core 1 runs: the built-in program, or a slot's image. */
 static uint32_t core1_entry;
 
+/* The last slot switch, until the new run's first heartbeat, which goes
+ * to the host's stderr with the time since core 1 was stopped
+ * (docs/benchmarks.md). */
+static struct {
+	uint64_t stopped_us;		/* 0: none pending */
+	uint32_t gen;			/* the run before */
+	bool run_seen;
+	uint32_t hb0;
+} sw;
+
+static void
+say_first_beat(uint64_t us)
+{
+	static const char pre[] = "appcore-board: first heartbeat ",
+	    post[] = " us after core 1 was stopped\n";
+	char digits[20];
+	int k = 0;
+
+	do {
+		digits[k++] = (char)('0' + us % 10);
+		us /= 10;
+	} while (us != 0 && k < (int)sizeof(digits));
+	(void)sh_write_all(2, pre, sizeof(pre) - 1);
+	while (k > 0)
+		(void)sh_write_all(2, &digits[--k], 1);
+	(void)sh_write_all(2, post, sizeof(post) - 1);
+}
+
+static void
+watch_switch(uint64_t now)
+{
+	if (sw.stopped_us == 0 || !agent.region_ok ||
+	    agent.generation == sw.gen)
+		return;
+	if (!sw.run_seen) {
+		sw.run_seen = true;
+		sw.hb0 = agent.last_hb;
+	} else if (agent.last_hb != sw.hb0) {
+		say_first_beat(now - sw.stopped_us);
+		sw.stopped_us = 0;
+	}
+}
+
 int
 board_core1_hold(void)
 {
@@ -174,6 +217,9 @@ port_core1_switch(void *ctx, uint8_t slot, const struct ac_slot_info *s)
 	(void)ctx;
 	if (board_core1_hold() < 0)
 		return -1;
+	sw.stopped_us = port_now_us(NULL);
+	sw.gen = agent.generation;
+	sw.run_seen = false;
 	if (entry == 0 && (entry = board_slot_load(slot, s)) == 0)
 		return -1;
 	return board_core1_start_at(entry);
@@ -395,6 +441,7 @@ main(void)
 
 		if (now >= next) {
 			next = ac_agent_poll(&agent);
+			watch_switch(now);
 			link_send();
 		}
 		if (now >= next_io) {		/* the host, once a ms */
