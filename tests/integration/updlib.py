@@ -154,6 +154,28 @@ class Proxy:
 
 
 
+class Api:
+    """appcored's JSON API at url, with its token for POSTs."""
+
+    def __init__(self, url, token):
+        self.url, self.token = url, token
+
+    def get(self, path):
+        with urllib.request.urlopen(self.url + path, timeout=10) as r:
+            return json.loads(r.read())
+
+    def post(self, path, body):
+        """(status, answer), errors included."""
+        req = urllib.request.Request(
+            self.url + path, data=body, method="POST",
+            headers={"Authorization": "Bearer " + self.token})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read())
+
+
 class Rig:
     """A board with slot files, the daemon, the proxy between them."""
 
@@ -220,20 +242,12 @@ class Rig:
         return slot_bytes(self.slots, i, n)
 
     def get(self, path):
-        with urllib.request.urlopen(self.url + path, timeout=10) as r:
-            body = json.loads(r.read())
+        body = Api(self.url, self.token).get(path)
         self.answered.append(("GET", path, 200, body))
         return body
 
     def post(self, path, body):
-        req = urllib.request.Request(
-            self.url + path, data=body, method="POST",
-            headers={"Authorization": "Bearer " + self.token})
-        try:
-            with urllib.request.urlopen(req, timeout=30) as r:
-                st, answer = r.status, json.loads(r.read())
-        except urllib.error.HTTPError as e:
-            st, answer = e.code, json.loads(e.read())
+        st, answer = Api(self.url, self.token).post(path, body)
         self.answered.append(("POST", path, st, answer))
         return st, answer
 

@@ -20,8 +20,6 @@ import sys
 import tempfile
 import time
 import urllib.error
-import urllib.request
-import json
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import updlib  # noqa: E402
@@ -47,19 +45,8 @@ for line in d.stdout:
 token = open(tmp + "/st/api-token").read().strip()
 
 
-def get(path):
-    with urllib.request.urlopen(url + path, timeout=10) as r:
-        return json.loads(r.read())
-
-
-def post(path, body):
-    req = urllib.request.Request(url + path, data=body, method="POST",
-                                 headers={"Authorization": "Bearer " + token})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
+api = updlib.Api(url, token)
+get, post = api.get, api.post
 
 
 def over(uid):
