@@ -6,7 +6,6 @@ from core 1 stopped to the new image's first heartbeat as the agent saw
 it (the simulator's log).  Prints figures only.
 
 usage: bench/update.py BUILDDIR"""
-import json
 import os
 import re
 import socket
@@ -84,39 +83,18 @@ def qemu_first_beats(tmp, n=5):
     """The emulated board (real Xtensa code under QEMU, 1 kHz): n updates
     with the demo's slot program; core 1 stopped to the new image's first
     heartbeat, as the guest's agent saw it (its stderr line)."""
-    import subprocess
-    import urllib.request
     elf = bdir + "/firmware-agent/port/qemu-xtensa/appcore-core1-xtensa.elf"
     os.makedirs(tmp + "/qslots")
-    err = open(tmp + "/q.err", "w")
-    d = subprocess.Popen([bdir + "/daemon/appcored", "--demo", "--state-dir",
-                          tmp + "/qst", "--user", "root", "--listen",
-                          "127.0.0.1:0", "--sim-args", "--core1 xtensa "
-                          "--rate 1000 --slots " + tmp + "/qslots"],
-                         stdout=subprocess.PIPE, stderr=err, text=True)
-    url = None
-    for line in d.stdout:
-        m = re.search(r"dashboard on (http://[^/]+)/", line)
-        if m:
-            url = m.group(1)
-            break
-    token = open(tmp + "/qst/api-token").read().strip()
+    d, api = updlib.start_demo(bdir + "/daemon/appcored", tmp + "/qst",
+                               "--core1 xtensa --rate 1000 --slots " + tmp +
+                               "/qslots", tmp + "/q.err")
     body = open(elf, "rb").read()
     for _ in range(n):
-        req = urllib.request.Request(
-            url + "/api/v1/devices/1/core1/update?confirm_after=1",
-            data=body, method="POST",
-            headers={"Authorization": "Bearer " + token})
-        uid = None
-        for _ in range(100):
-            try:
-                uid = json.loads(urllib.request.urlopen(req).read())["id"]
-                break
-            except Exception:
-                time.sleep(0.1)     # the board is not there yet
-        wait_for(lambda: json.loads(urllib.request.urlopen(
-            url + "/api/v1/updates/%d" % uid).read())["state"] in
-            ("confirmed", "rolled-back", "failed"), 30)
+        u = wait_for(lambda: (lambda r: r[1] if r[0] == 202 else None)(
+            api.post("/api/v1/devices/1/core1/update?confirm_after=1",
+                     body)), 10)    # the board may not be there yet
+        wait_for(lambda: api.get("/api/v1/updates/%d" % u["id"])["state"] in
+                 ("confirmed", "rolled-back", "failed"), 30)
     d.terminate()
     d.wait(timeout=30)
     return [int(x) / 1000 for x in re.findall(

@@ -6,6 +6,7 @@ import atexit
 import json
 import os
 import random
+import re
 import select
 import socket
 import struct
@@ -174,6 +175,23 @@ class Api:
                 return r.status, json.loads(r.read())
         except urllib.error.HTTPError as e:
             return e.code, json.loads(e.read())
+
+
+def start_demo(appcored, state_dir, sim_args, err_path):
+    """appcored --demo with its simulated board given sim_args: the
+    process (stopped at exit, and QEMU with it) and an Api on it."""
+    d = subprocess.Popen([appcored, "--demo", "--state-dir", state_dir,
+                          "--user", "root", "--listen", "127.0.0.1:0",
+                          "--sim-args", sim_args], stdout=subprocess.PIPE,
+                         stderr=open(err_path, "w"), text=True)
+    atexit.register(d.terminate)
+    url = None
+    for line in d.stdout:
+        m = re.search(r"dashboard on (http://[^/]+)/", line)
+        if m:
+            url = m.group(1)
+            break
+    return d, Api(url, open(state_dir + "/api-token").read().strip())
 
 
 class Rig:

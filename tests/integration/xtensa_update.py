@@ -11,10 +11,8 @@ the PC and backtrace the daemon stored.
 
 usage: xtensa_update.py APPCORED SLOT_ELF PANIC_ELF
 TAP output."""
-import atexit
 import hashlib
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -30,22 +28,8 @@ BASE = 0x64000000
 tmp = tempfile.mkdtemp()
 slots = tmp + "/slots"
 os.mkdir(slots)
-d = subprocess.Popen([appcored, "--demo", "--state-dir", tmp + "/st",
-                      "--user", "root", "--listen", "127.0.0.1:0",
-                      "--sim-args", "--core1 xtensa --rate 100 --slots " + slots],
-                     stdout=subprocess.PIPE, stderr=open(tmp + "/d.err", "w"),
-                     text=True)
-atexit.register(d.terminate)    # it stops QEMU, however the test ends
-url = None
-for line in d.stdout:
-    m = re.search(r"dashboard on (http://[^/]+)/", line)
-    if m:
-        url = m.group(1)
-        break
-token = open(tmp + "/st/api-token").read().strip()
-
-
-api = updlib.Api(url, token)
+d, api = updlib.start_demo(appcored, tmp + "/st", "--core1 xtensa --rate "
+                           "100 --slots " + slots, tmp + "/d.err")
 get, post = api.get, api.post
 
 
