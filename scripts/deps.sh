@@ -25,6 +25,9 @@ if [ "$what" != demo ]; then
 		clang libclang-rt-14-dev
 		# tests: Xtensa programs under emulation
 		qemu-system-misc
+		# tests: the Rust crate with Debian's rustc 1.63 (also what builds
+		# --core1 rust where no other cargo is on the PATH)
+		rustc cargo
 		# the dashboard's browser test
 		chromium fonts-dejavu-core
 		# benchmarks

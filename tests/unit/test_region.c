@@ -15,6 +15,20 @@
 #include "check.h"
 #include "session.h"
 
+#ifdef AC_TEST_RUST
+/* The same tests with the region written by the Rust crate appcore-core1
+ * (its C ABI in libappcore_core1_host.a): meson test rust-region. */
+#include "appcore_core1_host.h"
+#define ac_core1_init(b, s)	((struct ac_region *)acr_core1_init((b), (s)))
+#define ac_counter_register(r, i, n, u, k, f) \
+	acr_counter_register((r), (i), (n), (u), (uint32_t)(k), (f))
+#define ac_counter_add(r, i, d)	acr_counter_add((r), (i), (d))
+#define ac_heartbeat(r)		acr_heartbeat(r)
+#define ac_set_running(r)	acr_set_running(r)
+#define ac_log(r, l, s, t)	acr_log((r), (uint32_t)(l), (s), (t))
+#define ac_panic_record(r, p)	acr_panic_record((r), (p))
+#endif
+
 #define SIZE	(64 * 1024)
 
 static _Alignas(64) uint8_t mem[SIZE];

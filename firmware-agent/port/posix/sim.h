@@ -39,7 +39,8 @@ struct sim_opts {
 	uint32_t slot_size;
 	const char *dump_truth_path;
 	bool no_samples_ref;		/* the benchmark's baseline */
-	const char *core1;		/* NULL: in-process; "xtensa[:ELF]" */
+	const char *core1;		/* NULL: in-process C; "rust";
+					 * "xtensa[:ELF]" */
 	const char *fault;		/* xtensa: illegal, unaligned or bus */
 	uint8_t restart;		/* enum ac_restart_policy */
 	uint32_t restart_max;
@@ -102,6 +103,7 @@ struct sim_core1 {
 	_Atomic uint32_t pc, sp;
 	atomic_bool stalled;		/* core1_stall: the agent stopped it */
 	int behaviour;			/* enum sim_behaviour, per start */
+	bool rust;			/* the Rust workload (--core1 rust) */
 };
 
 int sim_core1_start(struct sim_core1 *);

@@ -259,6 +259,7 @@ sim_board_init(struct sim_board *b, const struct sim_opts *o,
 		.panic_at = o->panic_after, .hang_at = o->hang_after,
 		.panic_each_run = o->panic_each_run,
 		.corrupt_at = o->corrupt_after,
+		.rust = o->core1 != NULL && strcmp(o->core1, "rust") == 0,
 	};
 	b->port = (struct ac_port){
 		.ctx = b, .now_us = port_now_us,

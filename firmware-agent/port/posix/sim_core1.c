@@ -11,6 +11,9 @@
 
 #include "appcore/core1.h"
 #include "sim.h"
+#ifdef APPCORE_HAVE_RUST
+#include "appcore_core1_host.h"
+#endif
 
 enum {
 	C_FRAMES, C_BLOCKS, C_UNDERRUNS, C_OVERRUNS, C_DSP_LOAD, C_DSP_PEAK,
@@ -252,22 +255,128 @@ sim_workload_step(struct sim_workload *w, struct ac_region *r, double t)
 	ac_heartbeat(r);
 }
 
+/*
+ * The code core 1 runs: the C workload above, or the same workload written
+ * in Rust against the appcore-core1 crate (--core1 rust), whose panics are
+ * Rust panics recorded by its #[panic_handler].
+ */
+struct core1_run {
+	struct sim_core1 *c;
+	struct ac_region *r;
+	struct sim_workload w;		/* C */
+	_Alignas(16) unsigned char rust[2048];	/* Rust: its own state */
+	uint64_t rng;			/* the corruption's, either way */
+};
+
+#ifdef APPCORE_HAVE_RUST
+static _Thread_local struct sim_core1 *parked_core;
+
+/* After a Rust panic: parked until reset, then the thread ends here (the
+ * panic handler's frames never return). */
+static _Noreturn void
+rust_parked(void)
+{
+	park(parked_core);
+	pthread_exit(NULL);
+}
+#endif
+
+static bool
+run_start(struct core1_run *k)
+{
+	struct sim_core1 *c = k->c;
+	int run = atomic_load(&c->runs);
+
+	k->rng = (c->seed ^ (uint64_t)run * 0x9E3779B97F4A7C15ull) | 1;
+#ifdef APPCORE_HAVE_RUST
+	if (c->rust) {
+		parked_core = c;
+		k->r = c->mem;
+		return acr_workload_init(k->rust, sizeof(k->rust), c->mem,
+		    c->size, c->counters, c->seed, run, rust_parked) == 0;
+	}
+#endif
+	if ((k->r = ac_core1_init(c->mem, c->size)) == NULL)
+		return false;
+	sim_workload_init(&k->w, k->r, c->counters, c->seed, run);
+	return true;
+}
+
+static void
+run_step(struct core1_run *k, double t)
+{
+#ifdef APPCORE_HAVE_RUST
+	if (k->c->rust) {
+		acr_workload_step(k->rust, t);
+		return;
+	}
+#endif
+	sim_workload_step(&k->w, k->r, t);
+}
+
+static void
+run_panic(struct core1_run *k)
+{
+#ifdef APPCORE_HAVE_RUST
+	if (k->c->rust)
+		acr_workload_panic(k->rust);
+#endif
+	do_panic(k->c, k->r);
+}
+
+/* Spinning in codec_wait_ready() on its own frame, after a last word. */
+static void
+run_hang(struct core1_run *k)
+{
+	struct sim_core1 *c = k->c;
+
+#ifdef APPCORE_HAVE_RUST
+	if (c->rust)
+		acr_workload_hang(k->rust);
+	else
+#endif
+		ac_log(k->r, AC_LOG_WARN, (uint32_t)k->w.block,
+		    "waiting for codec ready...");
+	atomic_store(&c->pc, SIM_HANG_PC);
+	atomic_store(&c->sp, AC_REGION_DEFAULT_BASE + c->size - 0x220u);
+	park(c);
+}
+
 /* An image that fails as its behaviour says; true once core 1 parked. */
 static bool
-image_fails(struct sim_core1 *c, struct ac_region *r, struct sim_workload *w,
-    uint64_t run_t0, uint64_t now)
+image_fails(struct core1_run *k, uint64_t run_t0, uint64_t now)
 {
-	if (c->behaviour == SIM_PANIC && now - run_t0 >= 50000000u) {
-		do_panic(c, r);
+	if (k->c->behaviour == SIM_PANIC && now - run_t0 >= 50000000u) {
+		run_panic(k);
 		return true;
 	}
-	if (c->behaviour == SIM_HANG && now - run_t0 >= 300000000u) {
-		ac_log(r, AC_LOG_WARN, (uint32_t)w->block,
-		    "waiting for codec ready...");
-		atomic_store(&c->pc, SIM_HANG_PC);
-		atomic_store(&c->sp, AC_REGION_DEFAULT_BASE + c->size - 0x220u);
-		park(c);
+	if (k->c->behaviour == SIM_HANG && now - run_t0 >= 300000000u) {
+		run_hang(k);
 		return true;
+	}
+	return false;
+}
+
+/* The injections of the command line; true once core 1 parked. */
+static bool
+injected_fails(struct core1_run *k, uint64_t run_t0, uint64_t now)
+{
+	struct sim_core1 *c = k->c;
+
+	if (due(c->panic_at, c->panic_each_run ? run_t0 : c->t0_ns, now)) {
+		if (!c->panic_each_run)
+			c->panic_at = SIM_NEVER;
+		run_panic(k);
+		return true;
+	}
+	if (due(c->hang_at, c->t0_ns, now)) {
+		c->hang_at = SIM_NEVER;
+		run_hang(k);
+		return true;
+	}
+	if (due(c->corrupt_at, c->t0_ns, now)) {
+		c->corrupt_at = SIM_NEVER;
+		do_corrupt(k->r, &k->rng);
 	}
 	return false;
 }
@@ -276,19 +385,15 @@ static void *
 core1_main(void *arg)
 {
 	struct sim_core1 *c = arg;
-	struct ac_region *r;
-	struct sim_workload w;
+	struct core1_run k = { .c = c };
 	uint64_t next, run_t0;
 
 	if (c->behaviour == SIM_SILENT) {
 		park(c);		/* never gets as far as its region */
 		return NULL;
 	}
-	r = ac_core1_init(c->mem, c->size);
-
-	if (r == NULL)
+	if (!run_start(&k))
 		return NULL;
-	sim_workload_init(&w, r, c->counters, c->seed, atomic_load(&c->runs));
 	next = sim_now_ns();
 	run_t0 = next;
 	if (c->behaviour == SIM_NO_HEARTBEAT) {
@@ -298,32 +403,10 @@ core1_main(void *arg)
 	while (!atomic_load(&c->stop)) {
 		uint64_t now = sim_now_ns();
 
-		if (image_fails(c, r, &w, run_t0, now))
+		if (image_fails(&k, run_t0, now) ||
+		    injected_fails(&k, run_t0, now))
 			break;
-
-		if (due(c->panic_at, c->panic_each_run ? run_t0 : c->t0_ns,
-		    now)) {
-			if (!c->panic_each_run)
-				c->panic_at = SIM_NEVER;
-			do_panic(c, r);
-			break;
-		}
-		if (due(c->hang_at, c->t0_ns, now)) {
-			c->hang_at = SIM_NEVER;
-			ac_log(r, AC_LOG_WARN, (uint32_t)w.block,
-			    "waiting for codec ready...");
-			/* Spinning in codec_wait_ready() on its own frame. */
-			atomic_store(&c->pc, SIM_HANG_PC);
-			atomic_store(&c->sp, AC_REGION_DEFAULT_BASE + c->size -
-			    0x220u);
-			park(c);
-			break;
-		}
-		if (due(c->corrupt_at, c->t0_ns, now)) {
-			c->corrupt_at = SIM_NEVER;
-			do_corrupt(r, &w.rng);
-		}
-		sim_workload_step(&w, r, (double)(now - c->t0_ns) / 1e9);
+		run_step(&k, (double)(now - c->t0_ns) / 1e9);
 		next += SIM_BLOCK_US * 1000u;
 		if (next < now)
 			next = now;	/* the host was busy: do not catch up */

@@ -41,6 +41,8 @@ sim_usage(FILE *f)
 "  --restart POLICY       after a crash is safe: never (default), always,\n"
 "                         or N = at most N restarts of core 1 per hour\n"
 "  --dump-truth FILE      write the region as frozen for each crash dump\n"
+"  --core1 rust           core 1 runs the workload written in Rust (the\n"
+"                         appcore-core1 crate; Rust panics are recorded)\n"
 "  --core1 xtensa[:ELF]   core 0 and core 1 as real Xtensa code under QEMU\n"
 "                         (two LX106 CPUs; default ELF: the bundled demo);\n"
 "                         --panic-after takes --fault illegal|unaligned|bus\n"
@@ -143,12 +145,21 @@ sim_parse_args(struct sim_opts *o_, int argc, char **argv, FILE *out,
 		case 'q': o.quiet = true; break;
 		case 'K':
 			if (strcmp(optarg, "host") != 0 &&
+			    strcmp(optarg, "rust") != 0 &&
 			    strcmp(optarg, "xtensa") != 0 &&
 			    strncmp(optarg, "xtensa:", 7) != 0) {
 				snprintf(err, errlen, "--core1: '%s' is none "
-				    "of host, xtensa, xtensa:FILE.elf", optarg);
+				    "of host, rust, xtensa, xtensa:FILE.elf",
+				    optarg);
 				return -1;
 			}
+#ifndef APPCORE_HAVE_RUST
+			if (strcmp(optarg, "rust") == 0) {
+				snprintf(err, errlen, "--core1 rust: this "
+				    "appcore-sim was built without cargo");
+				return -1;
+			}
+#endif
 			o.core1 = strcmp(optarg, "host") == 0 ? NULL : optarg;
 			break;
 		case 'F':
