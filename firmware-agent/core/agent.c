@@ -217,6 +217,7 @@ agent_send_hello(struct ac_agent *a, uint64_t now)
 	if (a->desc_valid)
 		send_desc(a);
 	a->force_key = true;
+	agent_rtt_hello(a);
 }
 
 void
@@ -1105,6 +1106,7 @@ ac_agent_poll(struct ac_agent *a)
 	if (a->restart_due)
 		policy_restart(a, now);
 	dump_pump(a, now);
+	agent_rtt_poll(a, now);
 	next = agent_image_poll(a, now);
 	if (now >= a->next_stats_t) {
 		send_stats(a, now);
@@ -1154,6 +1156,7 @@ ac_agent_init(struct ac_agent *a, const struct ac_agent_cfg *cfg,
 	a->dump_seq = (uint32_t)cfg->boot_id;
 	dump_load(a);
 	agent_image_init(a);
+	agent_rtt_init(a);
 	agent_send_hello(a, now);
 	if (a->dump.state == DUMP_OFFER)
 		dump_offer(a, now);

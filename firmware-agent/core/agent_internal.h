@@ -34,4 +34,13 @@ uint64_t agent_image_poll(struct ac_agent *, uint64_t now);
 /* A trial is running: crashes roll back instead of restarting. */
 bool agent_image_on_trial(const struct ac_agent *);
 
+/* ---- agent_rtt.c ---- */
+
+/* RTT on when the configuration names a core-1 range. */
+void agent_rtt_init(struct ac_agent *);
+/* A host said hello: it learns the control block and channels again. */
+void agent_rtt_hello(struct ac_agent *);
+/* Searches for the control block, or streams its up-buffers. */
+void agent_rtt_poll(struct ac_agent *, uint64_t now);
+
 #endif /* APPCORE_AGENT_INTERNAL_H */

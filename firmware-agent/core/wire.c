@@ -120,6 +120,7 @@ ac_msg_name(unsigned type)
 	case AC_MSG_DUMP_DATA:	return "DUMP_DATA";
 	case AC_MSG_SAMPLES_REF: return "SAMPLES_REF";
 	case AC_MSG_IMAGE_STATUS: return "IMAGE_STATUS";
+	case AC_MSG_RTT:	return "RTT";
 	case AC_MSG_CMD:	return "CMD";
 	case AC_MSG_IMAGE_OFFER: return "IMAGE_OFFER";
 	case AC_MSG_IMAGE_DATA:	return "IMAGE_DATA";

@@ -38,6 +38,7 @@ fi
 objs=
 for f in firmware-agent/core/wire.c firmware-agent/core/agent.c \
     firmware-agent/core/image_wire.c firmware-agent/core/agent_image.c \
+    firmware-agent/core/rtt_wire.c firmware-agent/core/agent_rtt.c \
     firmware-agent/core/sha256.c \
     tests/xtensa/core1_api.c tests/xtensa/layout.c; do
 	o=$work/$(basename "$f" .c).xt.o

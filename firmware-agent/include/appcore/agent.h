@@ -89,6 +89,12 @@ struct ac_agent_cfg {
 	uint8_t restart;		/* enum ac_restart_policy */
 	uint32_t restart_max;		/* AC_RESTART_LIMIT: 1..AC_RESTART_MAX */
 	bool no_samples_ref;		/* answer SAMPLES_REF as unknown */
+	/* SEGGER RTT (docs/rtt.md): the core-1 range searched for a control
+	 * block, as the agent reads it (rtt_mem) and as core 1 addresses it
+	 * (rtt_addr), rtt_size bytes, all 4-aligned; NULL or 0: off. */
+	void *rtt_mem;
+	uint32_t rtt_addr;
+	uint32_t rtt_size;
 };
 
 void ac_agent_cfg_defaults(struct ac_agent_cfg *);
@@ -117,6 +123,22 @@ struct ac_dump {
 	uint64_t wait_t;		/* the host last answered, or offer */
 	struct ac_sha256 sha;
 	struct ac_msg_dump_info info;
+};
+
+/* SEGGER RTT (agent_rtt.c). */
+struct ac_rtt {
+	uint8_t state;			/* RTT_* in agent_rtt.c */
+	bool found_told;		/* FOUND sent to this host */
+	uint16_t told;			/* channels announced to this host */
+	uint16_t binary;		/* channels named as binary (defmt) */
+	uint32_t cb;			/* the control block's range offset */
+	uint32_t nup;			/* its up-buffers */
+	uint32_t scan_pos;
+	uint64_t next_scan_t;
+	uint8_t refused_why;		/* the refusal last told */
+	uint32_t refused_addr;
+	uint64_t bytes;			/* streamed */
+	uint32_t refused;		/* control blocks refused */
 };
 
 /* Core-1 image updates (agent_image.c). */
@@ -194,6 +216,7 @@ struct ac_agent {
 	uint32_t ref_next;
 
 	struct ac_xfer xfer;
+	struct ac_rtt rtt;
 	struct ac_image img;
 	struct ac_dump dump;
 	bool crash_dumped;		/* the kept crash has its dump */

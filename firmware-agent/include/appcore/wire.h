@@ -64,6 +64,7 @@ enum ac_msg_type {
 	AC_MSG_DUMP_DATA = 0x0b,
 	AC_MSG_SAMPLES_REF = 0x0c,	/* a delta reference, on request */
 	AC_MSG_IMAGE_STATUS = 0x0d,	/* core-1 updates (appcore/image.h) */
+	AC_MSG_RTT = 0x0e,		/* core 1's RTT buffers (appcore/rtt.h) */
 	AC_MSG_CMD = 0x40,	/* host to agent */
 	AC_MSG_IMAGE_OFFER = 0x41,	/* host to agent */
 	AC_MSG_IMAGE_DATA = 0x42	/* host to agent */

@@ -38,7 +38,7 @@ fn generate_c_layout(out: &PathBuf) {
     let o = Command::new(&exe).output().expect("gen_layout");
     assert!(o.status.success(), "gen_layout failed");
     std::fs::write(out.join("c_layout.rs"), o.stdout).unwrap();
-    for f in ["region.h", "region_layout.h"] {
+    for f in ["region.h", "region_layout.h", "rtt.h", "wire.h"] {
         println!("cargo:rerun-if-changed={}", inc.join("appcore").join(f).display());
     }
     println!("cargo:rerun-if-changed={}", src.display());

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "appcore/core1.h"
+#include "appcore/rtt_write.h"
 
 /* core1.h's API, written by the Rust crate. */
 void *acr_core1_init(void *base, uint32_t size);
@@ -22,6 +23,12 @@ void acr_heartbeat(void *base);
 void acr_set_running(void *base);
 void acr_log(void *base, uint32_t level, uint32_t stamp, const char *text);
 void acr_panic_record(void *base, const struct ac_panic_info *pi);
+
+/* rtt_write.h's writer, through the crate (appcore_core1::Rtt). */
+int acr_rtt_init(void *area, uint32_t area_addr, uint32_t area_size,
+    const struct ac_rtt_chan *up, uint32_t nup);
+uint32_t acr_rtt_write(void *area, uint32_t area_addr, uint32_t area_size,
+    uint32_t ch, const void *p, uint32_t n);
 
 /* The workload.  state: acr_workload_size() bytes or more, 8-aligned.
  * After a Rust panic (recorded in the region by the panic handler) the

@@ -2,7 +2,7 @@
 //! conformance test; and the workload's entry points for appcore-sim.  The
 //! FFI's unsafe (C pointers and strings) is kept in this module.
 
-use appcore_core1::{Kind, Level, PanicInfo, PanicReason, Region};
+use appcore_core1::{Channel, Kind, Level, Mode, PanicInfo, PanicReason, Region, Rtt};
 
 use crate::workload::Workload;
 
@@ -259,3 +259,62 @@ pub extern "C" fn acr_workload_size() -> usize {
     core::mem::size_of::<Workload>()
 }
 
+
+// ---- RTT, for the conformance test ----
+
+/// `struct ac_rtt_chan` of rtt_write.h.
+#[repr(C)]
+pub struct AcRttChan {
+    name: *const u8,
+    size: u32,
+    mode: u8,
+}
+
+/// `ac_rtt_init` through the crate: the same area layout.
+///
+/// # Safety
+/// `area` is `area_size` writable bytes, 4-aligned; `up` is `nup`
+/// channels whose names are C strings.
+#[no_mangle]
+pub unsafe extern "C" fn acr_rtt_init(area: *mut u8, area_addr: u32, area_size: u32, up: *const AcRttChan, nup: u32) -> i32 {
+    if area.is_null() || area as usize & 3 != 0 || up.is_null() || nup as usize > appcore_core1::rtt::MAX_BUFFERS {
+        return -1;
+    }
+    let mut names: [&str; 16] = [""; 16];
+    let mut chans = [Channel { name: "", size: 0, mode: Mode::Skip }; 16];
+    // SAFETY: the caller's promise.
+    let (area, up) = unsafe {
+        (
+            core::slice::from_raw_parts_mut(area as *mut u32, area_size as usize / 4),
+            core::slice::from_raw_parts(up, nup as usize),
+        )
+    };
+    for (i, c) in up.iter().enumerate() {
+        // SAFETY: the caller's promise.
+        names[i] = core::str::from_utf8(unsafe { c_str(c.name) }).unwrap_or("");
+        let mode = match c.mode {
+            1 => Mode::Trim,
+            2 => Mode::Block,
+            _ => Mode::Skip,
+        };
+        chans[i] = Channel { name: names[i], size: c.size, mode };
+    }
+    Rtt::init(area, area_addr, &chans[..nup as usize]).map_or(-1, |_| 0)
+}
+
+/// `ac_rtt_write` through the crate.
+///
+/// # Safety
+/// `area` holds a control block `acr_rtt_init` laid out, `area_size`
+/// bytes; `p` is `n` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn acr_rtt_write(area: *mut u8, area_addr: u32, area_size: u32, ch: u32, p: *const u8, n: u32) -> u32 {
+    // SAFETY: the caller's promise.
+    let rtt = match unsafe { Rtt::attach(area, area_size as usize, area_addr) } {
+        Some(r) => r,
+        None => return 0,
+    };
+    // SAFETY: the caller's promise.
+    let data = unsafe { core::slice::from_raw_parts(p, n as usize) };
+    rtt.write(ch as usize, data) as u32
+}

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "appcore/region_layout.h"
+#include "appcore/rtt.h"
 
 #define S(t) printf("    (\"%s\", usize::MAX, %zu),\n", #t, \
     sizeof(struct t));
@@ -29,6 +30,7 @@ main(void)
 	printf("/// (constant, value)\n");
 	printf("pub const C_CONSTANTS: &[(&str, u64)] = &[\n");
 	AC_REGION_CONSTANTS(C)
+	AC_RTT_CONSTANTS(C)
 	printf("];\n");
 	return 0;
 }

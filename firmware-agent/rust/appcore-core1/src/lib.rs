@@ -25,6 +25,7 @@ pub mod layout;
 mod panic;
 mod raw;
 mod region;
+pub mod rtt;
 mod text;
 
 pub use layout::{Kind, Level, PanicReason, State, FLAG_SIGNED, REGION_DEFAULT_BASE, REGION_DEFAULT_SIZE, REGION_MIN_SIZE};
@@ -32,4 +33,5 @@ pub use panic::{panic_message, record_panic};
 #[doc(hidden)]
 pub use raw::rust_layout;
 pub use region::{Error, PanicInfo, Region};
+pub use rtt::{Channel, Mode, Rtt};
 pub use text::FmtBuf;

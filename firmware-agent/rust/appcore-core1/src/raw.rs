@@ -5,7 +5,7 @@
 
 use core::mem::{align_of, size_of, MaybeUninit};
 use core::ptr::addr_of;
-use core::sync::atomic::AtomicU32;
+use core::sync::atomic::{AtomicU32, AtomicU8};
 
 use crate::layout::*;
 
@@ -120,4 +120,36 @@ pub fn rust_layout() -> [(&'static str, usize, usize); 59] {
         field!(RegionFixed, "ac_region", panic),
         field!(RegionFixed, "ac_region", log),
     ]
+}
+
+/// An area of core-1 RAM as words and as bytes, for the RTT writer: the
+/// control block's words and the buffers' bytes are never the same
+/// location, so each location is only ever accessed at one size.
+pub(crate) fn area_views(area: &mut [u32]) -> (&[AtomicU32], &[AtomicU8]) {
+    let n = area.len();
+    let p = area.as_mut_ptr();
+    // SAFETY: AtomicU32 and AtomicU8 have the layout of u32 and u8; the
+    // exclusive borrow of `area` becomes these two shared views for its
+    // lifetime, and every access through them is atomic.
+    unsafe {
+        (
+            core::slice::from_raw_parts(p as *const AtomicU32, n),
+            core::slice::from_raw_parts(p as *const AtomicU8, n * 4),
+        )
+    }
+}
+
+/// `area_views` of memory laid out earlier, at an address.
+///
+/// # Safety
+/// `base` is 4-aligned, `len` bytes valid for `'a`, and only accessed
+/// through atomics (by this crate and by core 0).
+pub(crate) unsafe fn area_views_at<'a>(base: *mut u8, len: usize) -> (&'a [AtomicU32], &'a [AtomicU8]) {
+    // SAFETY: the caller's promise.
+    unsafe {
+        (
+            core::slice::from_raw_parts(base as *const AtomicU32, len / 4),
+            core::slice::from_raw_parts(base as *const AtomicU8, len),
+        )
+    }
 }

@@ -3,6 +3,7 @@
 #![cfg(c_layout)]
 
 use appcore_core1::layout::*;
+use appcore_core1::rtt;
 
 include!(concat!(env!("OUT_DIR"), "/c_layout.rs"));
 
@@ -46,6 +47,19 @@ fn rust_constant(name: &str) -> Option<u64> {
         "AC_LOG_WARN" => Level::Warn as u64,
         "AC_LOG_INFO" => Level::Info as u64,
         "AC_LOG_DEBUG" => Level::Debug as u64,
+        "AC_RTT_ID_LEN" => rtt::ID_LEN as u64,
+        "AC_RTT_HDR" => rtt::HDR as u64,
+        "AC_RTT_DESC" => rtt::DESC as u64,
+        "AC_RTT_MAX_BUFFERS" => rtt::MAX_BUFFERS as u64,
+        "AC_RTT_MODE_SKIP" => rtt::Mode::Skip as u64,
+        "AC_RTT_MODE_TRIM" => rtt::Mode::Trim as u64,
+        "AC_RTT_MODE_BLOCK" => rtt::Mode::Block as u64,
+        "AC_RTT_D_NAME" => rtt::D_NAME as u64,
+        "AC_RTT_D_BUFFER" => rtt::D_BUFFER as u64,
+        "AC_RTT_D_SIZE" => rtt::D_SIZE as u64,
+        "AC_RTT_D_WR" => rtt::D_WR as u64,
+        "AC_RTT_D_RD" => rtt::D_RD as u64,
+        "AC_RTT_D_FLAGS" => rtt::D_FLAGS as u64,
         _ => return None,
     })
 }
@@ -65,7 +79,7 @@ fn every_offset_and_size_equals_the_c_headers() {
 
 #[test]
 fn every_constant_equals_the_c_headers() {
-    assert!(C_CONSTANTS.len() > 30);
+    assert!(C_CONSTANTS.len() > 50);
     for &(name, value) in C_CONSTANTS {
         let r = rust_constant(name).unwrap_or_else(|| panic!("{} has no Rust counterpart", name));
         assert_eq!(r, value, "{}", name);
