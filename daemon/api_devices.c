@@ -347,6 +347,19 @@ event_kinds(struct MHD_Connection *c, struct api_reply *a)
 }
 
 /* events and logs share their shape: rows between from and to. */
+/* A log row's record, and its RTT channel (docs/rtt.md). */
+static void
+log_extra(json_object *r, sqlite3_stmt *st)
+{
+	const char *ch = (const char *)sqlite3_column_text(st, 6);
+	bool binary = sqlite3_column_type(st, 7) == SQLITE_BLOB;
+
+	json_object_object_add(r, "record",
+	    json_object_new_int64(sqlite3_column_int64(st, 5)));
+	json_object_object_add(r, "channel", ch != NULL ? jv_string(ch) : NULL);
+	json_object_object_add(r, "binary", json_object_new_boolean(binary));
+}
+
 void
 get_rows(struct http *h, struct MHD_Connection *c, int64_t dev,
     bool logs, struct api_reply *a)
@@ -356,7 +369,8 @@ get_rows(struct http *h, struct MHD_Connection *c, int64_t dev,
 	sqlite3_stmt *st;
 	const char *kinds = "";
 	const char *sql = logs ?
-	    "SELECT id, t, level, text, generation, record FROM logs WHERE "
+	    "SELECT id, t, level, text, generation, record, channel, data "
+	    "FROM logs WHERE "
 	    "device_id = ?1 AND t >= ?2 AND t < ?3 ORDER BY t DESC, id DESC "
 	    "LIMIT ?4" :
 	    "SELECT id, t, kind, detail, count FROM events WHERE device_id = "
@@ -399,8 +413,7 @@ get_rows(struct http *h, struct MHD_Connection *c, int64_t dev,
 		json_object_object_add(r, logs ? "generation" : "count",
 		    json_object_new_int64(sqlite3_column_int64(st, 4)));
 		if (logs)
-			json_object_object_add(r, "record",
-			    json_object_new_int64(sqlite3_column_int64(st, 5)));
+			log_extra(r, st);
 		json_object_array_add(arr, r);
 	}
 	sqlite3_finalize(st);

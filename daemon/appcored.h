@@ -127,7 +127,16 @@ struct device {
 	bool have_slots;
 	struct ac_msg_image_status slots;
 	struct update *upd;
+
+	struct dev_rtt *rtt;			/* device_rtt.c, or NULL */
 };
+
+/* ---- device_rtt.c: core 1's RTT up-buffers as log lines ---- */
+void device_rtt(struct device *, const struct ac_msg_rtt *);
+/* Stores partial lines idle for idle_us (0: all of them). */
+void device_rtt_flush(struct device *, uint64_t now, uint64_t idle_us);
+void device_rtt_tick(struct device *, uint64_t now);
+void device_rtt_free(struct device *);
 
 /* Session callbacks for link l (arg is the link). */
 extern const struct session_cb device_session_cb;

@@ -87,6 +87,7 @@ device_free(struct device *dev)
 		close(dev->part_fd);
 	free(dev->pending);
 	free(dev->pending_vals);
+	device_rtt_free(dev);
 	free(dev);
 }
 
@@ -919,6 +920,15 @@ on_log(void *arg, const struct ac_msg_log *m)
 }
 
 static void
+on_rtt(void *arg, const struct ac_msg_rtt *m)
+{
+	struct link *l = arg;
+
+	if (l->dev != NULL)
+		device_rtt(l->dev, m);
+}
+
+static void
 on_state(void *arg, const struct ac_msg_state *m)
 {
 	struct link *l = arg;
@@ -1572,7 +1582,7 @@ const struct session_cb device_session_cb = {
 	.log = on_log, .state = on_state, .crash = on_crash, .mem = on_mem,
 	.dump_info = on_dump_info, .dump_data = on_dump_data,
 	.reply = on_reply, .stats = on_stats, .event = on_event,
-	.image_status = on_image_status,
+	.image_status = on_image_status, .rtt = on_rtt,
 	.produced = on_produced, .duplicates = on_duplicates, .ask = on_ask,
 };
 
@@ -1585,6 +1595,7 @@ device_link_lost(struct link *l, uint64_t now, const char *why)
 	if (dev == NULL)
 		return;
 	settle_clock(dev, now);
+	device_rtt_flush(dev, now, 0);
 	account_close(dev, now, "not received before the link went down");
 	device_event(dev, now, "link-down", 1, why);
 	dev->link = NULL;
@@ -1666,6 +1677,7 @@ device_tick(struct daemon *d, struct link *l, uint64_t now)
 	if (dev->counters_pending)
 		on_desc(l, &l->s);
 	update_tick(l, now);
+	device_rtt_tick(dev, now);
 	if (now >= dev->next_seen_update && dev->id > 0) {
 		struct live_device *ld;
 

@@ -781,6 +781,9 @@ dispatch(struct session *s, const struct ac_frame *f)
 		DECODE_AND_CALL(s, f, struct ac_msg_stats, ac_stats_decode,
 		    stats);
 		break;
+	case AC_MSG_RTT:
+		DECODE_AND_CALL(s, f, struct ac_msg_rtt, ac_rtt_decode, rtt);
+		break;
 	case AC_MSG_IMAGE_STATUS:
 		DECODE_AND_CALL(s, f, struct ac_msg_image_status,
 		    ac_image_status_decode, image_status);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "appcore/image.h"
+#include "appcore/rtt.h"
 #include "appcore/wire.h"
 
 enum session_event {
@@ -66,6 +67,7 @@ struct session_cb {
 	void (*reply)(void *arg, const struct ac_msg_reply *);
 	void (*stats)(void *arg, const struct ac_msg_stats *);
 	void (*image_status)(void *arg, const struct ac_msg_image_status *);
+	void (*rtt)(void *arg, const struct ac_msg_rtt *);
 	void (*event)(void *arg, enum session_event, uint64_t count,
 	    const char *detail);
 	/* Send a command to the agent; returns its req_id, 0 if not sent. */

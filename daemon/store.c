@@ -126,7 +126,8 @@ static const char *const q_sql[Q_COUNT] = {
 	[Q_EVENT] = "INSERT INTO events (device_id, boot_id, t, kind, count, "
 	    "detail) VALUES (nullif(?1, 0), nullif(?2, 0), ?3, ?4, ?5, ?6)",
 	[Q_LOG] = "INSERT INTO logs (device_id, boot_id, t, generation, record, "
-	    "level, stamp, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	    "level, stamp, text, channel, data) VALUES (?1, ?2, ?3, ?4, ?5, "
+	    "?6, ?7, ?8, ?9, ?10)",
 	[Q_STATE] = "INSERT INTO states (device_id, boot_id, t, state, prev, "
 	    "generation, heartbeat, detail) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
 	[Q_CRASH] = "INSERT INTO crashes (device_id, boot_id, t, generation, "
@@ -621,6 +622,30 @@ store_log(struct store *s, int64_t device, int64_t boot, uint64_t t,
 }
 
 void
+store_rtt_line(struct store *s, int64_t device, int64_t boot, uint64_t t,
+    uint32_t generation, const char *channel, const char *text,
+    const uint8_t *data, size_t len)
+{
+	struct qrow *r = row(s, Q_LOG);
+
+	if (r == NULL)
+		return;
+	r->a[0] = device;
+	r->a[1] = boot;
+	r->a[2] = (int64_t)t;
+	r->a[3] = generation;
+	r->a[4] = 0;
+	r->a[5] = 0;
+	r->s[0] = dup("info");
+	r->s[1] = dup(text);
+	r->s[2] = dup(channel);
+	if (data != NULL && (r->s[3] = malloc(len > 0 ? len : 1)) != NULL) {
+		memcpy(r->s[3], data, len);
+		r->a[6] = (int64_t)len;
+	}
+}
+
+void
 store_state(struct store *s, int64_t device, int64_t boot, uint64_t t,
     const struct ac_msg_state *m)
 {
@@ -1108,6 +1133,13 @@ write_rows(struct store *s)
 			sqlite3_bind_text(st, 6, r->s[0], -1, SQLITE_STATIC);
 			sqlite3_bind_int64(st, 7, r->a[5]);
 			sqlite3_bind_text(st, 8, r->s[1], -1, SQLITE_STATIC);
+			/* RTT: the channel, and a binary channel's bytes. */
+			sqlite3_bind_text(st, 9, r->s[2], -1, SQLITE_STATIC);
+			if (r->s[3] != NULL)
+				sqlite3_bind_blob(st, 10, r->s[3], (int)r->a[6],
+				    SQLITE_STATIC);
+			else
+				sqlite3_bind_null(st, 10);
 			break;
 		case Q_STATE:
 			for (int k = 0; k < 3; k++)

@@ -72,6 +72,10 @@ void store_event(struct store *, int64_t device, int64_t boot, uint64_t t,
     const char *kind, uint64_t count, const char *detail);
 void store_log(struct store *, int64_t device, int64_t boot, uint64_t t,
     uint32_t generation, const struct ac_msg_log *);
+/* A line of a core-1 RTT channel; data: a binary channel's bytes. */
+void store_rtt_line(struct store *, int64_t device, int64_t boot, uint64_t t,
+    uint32_t generation, const char *channel, const char *text,
+    const uint8_t *data, size_t len);
 void store_state(struct store *, int64_t device, int64_t boot, uint64_t t,
     const struct ac_msg_state *);
 void store_crash(struct store *, int64_t device, int64_t boot, uint64_t t,

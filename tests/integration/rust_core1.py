@@ -99,6 +99,35 @@ try:
               for x in logs),
           "the panic handler's log line names file:line")
 
+    # RTT: the workload logs once a second through its own SEGGER RTT
+    # control block, a text line on "Terminal" and the same block and
+    # load as a binary frame on "defmt"; the agent finds and streams it.
+    rows = get(url, "/api/v1/devices/1/logs?limit=500")["logs"]
+    text = {}
+    for x in rows:
+        m = re.match(r"^rtt: block (\d+) dsp\.load (\d+) permil$", x["text"])
+        if x["channel"] == "rtt0 Terminal" and m and not x["binary"]:
+            text[int(m.group(1))] = int(m.group(2))
+    frames = {}
+    for x in rows:
+        if x["channel"] == "rtt1 defmt" and x["binary"]:
+            b = bytes.fromhex(x["text"].replace(" ", ""))
+            if len(b) == 7 and b[0] == 1:
+                frames[int.from_bytes(b[1:5], "little")] = \
+                    int.from_bytes(b[5:7], "little")
+    m = re.search(r"at block (\d+)$", c.get("message") or "")
+    last = int(m.group(1)) if m else 0
+    want = list(range(0, last, 1000))
+    check(len(want) >= 2 and sorted(text) == want,
+          "RTT text lines of every 1000th block before the panic's (%d), "
+          "each whole, tagged with their channel: %s" % (last, sorted(text)))
+    check(frames == text, "the defmt channel's frames kept as bytes (shown "
+          "as hex) say the same blocks and loads: %s" % frames)
+    ev = get(url, "/api/v1/devices/1/events?limit=500")["events"]
+    check(any(e["kind"] == "rtt-found" for e in ev) and
+          not any(e["kind"] == "rtt-refused" for e in ev),
+          "an rtt-found event, no refusal")
+
     check(s.wait(timeout=30) == 0, "the simulator finished")
     wait_for(lambda: lines_with(tmp + "/d.out", "link down") or
              lines_with(tmp + "/d.err", "link down"), 10)

@@ -104,6 +104,7 @@ struct sim_core1 {
 	atomic_bool stalled;		/* core1_stall: the agent stopped it */
 	int behaviour;			/* enum sim_behaviour, per start */
 	bool rust;			/* the Rust workload (--core1 rust) */
+	uint32_t core1_addr;		/* the region's address for core 1 */
 };
 
 int sim_core1_start(struct sim_core1 *);

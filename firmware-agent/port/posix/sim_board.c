@@ -226,6 +226,10 @@ sim_board_init(struct sim_board *b, const struct sim_opts *o,
 	if ((mem = aligned_alloc(64, o->region_size)) == NULL)
 		return -1;
 	memset(mem, 0, o->region_size);
+	/* RTT (docs/rtt.md): core 1's RAM past the region's fixed part. */
+	cfg.rtt_mem = (uint8_t *)mem + AC_REGION_MIN_SIZE;
+	cfg.rtt_addr = cfg.region_base + AC_REGION_MIN_SIZE;
+	cfg.rtt_size = (o->region_size - AC_REGION_MIN_SIZE) & ~3u;
 	if (o->truth_path != NULL) {
 		if ((b->truth = fopen(o->truth_path, "w")) == NULL) {
 			free(mem);
@@ -260,6 +264,7 @@ sim_board_init(struct sim_board *b, const struct sim_opts *o,
 		.panic_each_run = o->panic_each_run,
 		.corrupt_at = o->corrupt_after,
 		.rust = o->core1 != NULL && strcmp(o->core1, "rust") == 0,
+		.core1_addr = cfg.region_base,
 	};
 	b->port = (struct ac_port){
 		.ctx = b, .now_us = port_now_us,

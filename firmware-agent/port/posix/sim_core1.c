@@ -293,7 +293,8 @@ run_start(struct core1_run *k)
 		parked_core = c;
 		k->r = c->mem;
 		return acr_workload_init(k->rust, sizeof(k->rust), c->mem,
-		    c->size, c->counters, c->seed, run, rust_parked) == 0;
+		    c->size, c->core1_addr, c->counters, c->seed, run,
+		    rust_parked) == 0;
 	}
 #endif
 	if ((k->r = ac_core1_init(c->mem, c->size)) == NULL)

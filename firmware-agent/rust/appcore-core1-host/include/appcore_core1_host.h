@@ -30,12 +30,15 @@ int acr_rtt_init(void *area, uint32_t area_addr, uint32_t area_size,
 uint32_t acr_rtt_write(void *area, uint32_t area_addr, uint32_t area_size,
     uint32_t ch, const void *p, uint32_t n);
 
-/* The workload.  state: acr_workload_size() bytes or more, 8-aligned.
- * After a Rust panic (recorded in the region by the panic handler) the
- * thread calls park, which must not return. */
+/* The workload.  state: acr_workload_size() bytes or more, 8-aligned;
+ * mem: the region, core1_addr its address for core 1 (its RTT control
+ * block goes at the start of the user area).  After a Rust panic
+ * (recorded in the region by the panic handler) the thread calls park,
+ * which must not return. */
 size_t acr_workload_size(void);
 int acr_workload_init(void *state, size_t cap, void *mem, uint32_t size,
-    uint32_t counters, uint64_t seed, int run, void (*park)(void));
+    uint32_t core1_addr, uint32_t counters, uint64_t seed, int run,
+    void (*park)(void));
 void acr_workload_step(void *state, double t);
 _Noreturn void acr_workload_panic(void *state);
 void acr_workload_hang(void *state);

@@ -191,6 +191,9 @@ pub(crate) fn park(f: usize) -> ! {
 
 // ---- the workload, for appcore-sim ----
 
+/// Bytes of the user area the workload's RTT control block and buffers use.
+const RTT_AREA: u32 = 4096;
+
 /// Lays out the region at `mem` and starts the workload in `state`
 /// (`cap` bytes, 8-aligned, owned by the caller until the next init).
 /// Returns 0, or -1 when `cap` is too small or the region cannot be laid
@@ -200,8 +203,9 @@ pub(crate) fn park(f: usize) -> ! {
 /// `state` is `cap` writable bytes; `mem` is the region, written only by
 /// this workload from now on.
 #[no_mangle]
-pub unsafe extern "C" fn acr_workload_init(state: *mut u8, cap: usize, mem: *mut u8, size: u32, counters: u32, seed: u64, run: i32, park: Option<extern "C" fn() -> !>) -> i32 {
-    if cap < core::mem::size_of::<Workload>() || state as usize % core::mem::align_of::<Workload>() != 0 {
+pub unsafe extern "C" fn acr_workload_init(state: *mut u8, cap: usize, mem: *mut u8, size: u32, core1_addr: u32, counters: u32, seed: u64, run: i32, park: Option<extern "C" fn() -> !>) -> i32 {
+    let fixed = appcore_core1::REGION_MIN_SIZE;
+    if cap < core::mem::size_of::<Workload>() || state as usize % core::mem::align_of::<Workload>() != 0 || size < fixed + RTT_AREA {
         return -1;
     }
     // SAFETY: the caller's promise.
@@ -210,7 +214,10 @@ pub unsafe extern "C" fn acr_workload_init(state: *mut u8, cap: usize, mem: *mut
         Err(_) => return -1,
     };
     crate::set_panic_target(mem, park);
-    let w = Workload::start(region, counters, seed, run);
+    // SAFETY: the user area's first RTT_AREA bytes, past the fixed part
+    // the region handle covers: this workload's alone.
+    let area = unsafe { core::slice::from_raw_parts_mut(mem.add(fixed as usize) as *mut u32, RTT_AREA as usize / 4) };
+    let w = Workload::start(region, area, core1_addr + fixed, counters, seed, run);
     // SAFETY: checked size and alignment above.
     unsafe { (state as *mut Workload).write(w) };
     0

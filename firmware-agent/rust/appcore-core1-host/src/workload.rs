@@ -3,7 +3,7 @@
 //! logs, one 1 ms block per step.  Only its failure is Rust's own: a real
 //! `panic!` with a formatted message, which the panic handler records.
 
-use appcore_core1::{ac_log, Kind, Level, Region, FLAG_SIGNED};
+use appcore_core1::{ac_log, rtt_write, Channel, Kind, Level, Mode, Region, Rtt, FLAG_SIGNED};
 
 extern "C" {
     fn sin(x: f64) -> f64; // the C library's: no_std core has none
@@ -49,8 +49,15 @@ const BASE_COUNTERS: [(&str, &str, Kind); C_BASE as usize] = [
     ("clock.sync_slips", "events", Kind::Counter),
 ];
 
+/// Its RTT up-buffers: text lines, and defmt-like binary frames.
+const RTT_CHANNELS: [Channel<'static>; 2] = [
+    Channel { name: "Terminal", size: 1024, mode: Mode::Trim },
+    Channel { name: "defmt", size: 512, mode: Mode::Skip },
+];
+
 pub struct Workload {
     r: Region<'static>,
+    rtt: Option<Rtt<'static>>,
     rng: u64,
     counters: u32,
     nch: u32,
@@ -97,9 +104,11 @@ impl Workload {
     }
 
     /// Registers the counters, says so in the log, and runs.
-    pub fn start(r: Region<'static>, counters: u32, seed: u64, run: i32) -> Workload {
+    /// `rtt_area` at core-1 address `rtt_addr` gets an RTT control block.
+    pub fn start(r: Region<'static>, rtt_area: &'static mut [u32], rtt_addr: u32, counters: u32, seed: u64, run: i32) -> Workload {
         let mut w = Workload {
             r,
+            rtt: Rtt::init(rtt_area, rtt_addr, &RTT_CHANNELS).ok(),
             rng: (seed ^ (run as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1,
             counters: counters.min(128),
             nch: if counters > C_BASE { (counters.min(128) - C_BASE + 1) / 2 } else { 0 },
@@ -163,12 +172,27 @@ impl Workload {
         if block % 10 == 0 {
             self.meters(t);
         }
+        if block % 1000 == 0 {
+            self.rtt_report(block, load);
+        }
         if block % 5000 == 4999 {
             ac_log!(self.r, Level::Info, block as u32, "buf fill min {} max {}", self.fill_min, self.fill_max);
             self.fill_min = 256;
             self.fill_max = 0;
         }
         self.r.heartbeat();
+    }
+
+    /// Once a second through RTT, as an RTT-only program would: a text
+    /// line, and a binary frame (a tag byte, the block and the load,
+    /// little-endian) on the defmt channel.
+    fn rtt_report(&self, block: u64, load: u32) {
+        if let Some(rtt) = &self.rtt {
+            rtt_write!(rtt, 0, "rtt: block {} dsp.load {} permil\n", block, load);
+            let b = (block as u32).to_le_bytes();
+            let l = (load as u16).to_le_bytes();
+            rtt.write(1, &[0x01, b[0], b[1], b[2], b[3], l[0], l[1]]);
+        }
     }
 
     /// Level meters: instant attack, 1.5 dB per 10 ms release.
