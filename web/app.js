@@ -602,8 +602,12 @@ function showTypedRange(ev) {
 
 // ---- log, crashes ----
 
-function addLog(level, text, t, front = true) {
-  const li = el('li', `${when(t)}  ${level.padEnd(5)}  ${text}`, level);
+// A line of appcore's log ring, or of a core-1 RTT channel ("rtt0
+// Terminal", its bytes in hex when the channel is binary).
+function addLog(level, text, t, front = true, channel = null, binary = false) {
+  const tag = channel ? `[${channel}${binary ? ', hex' : ''}]  ` : '';
+  const li = el('li', `${when(t)}  ${level.padEnd(5)}  ${tag}${text}`, level);
+  if (channel) li.classList.add('rtt');
   const ol = $('log');
   if (front) ol.prepend(li); else ol.append(li);
   while (ol.children.length > 300) ol.lastChild.remove();
@@ -614,7 +618,7 @@ async function loadLogs() {
   try {
     const b = await api(`/api/v1/devices/${state.selected}/logs?limit=100`);
     $('log').replaceChildren();
-    for (const l of b.logs) addLog(l.level, l.text, l.t, false);
+    for (const l of b.logs) addLog(l.level, l.text, l.t, false, l.channel, l.binary);
   } catch (e) { /* shown by the next event */ }
 }
 
@@ -1132,7 +1136,7 @@ function connect() {
   });
   es.addEventListener('log', (ev) => {
     const l = JSON.parse(ev.data);
-    if (l.device === state.selected) addLog(l.level, l.text, l.t);
+    if (l.device === state.selected) addLog(l.level, l.text, l.t, true, l.channel, l.binary);
   });
   es.addEventListener('event', (ev) => {
     const e = JSON.parse(ev.data);

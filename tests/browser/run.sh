@@ -9,6 +9,8 @@
 #   emulated.mjs   the demo on the emulated board: a real CPU exception
 #   update.mjs     the demo with image slots (--slots): core-1 updates
 #                  from the page, checked against the slot record
+#   rust.mjs       the demo with the Rust core 1 (--core1 rust): its
+#                  panic, RTT channels and counters (when built with cargo)
 # Screenshots go to OUTDIR (kept as test artefacts).  One TAP stream.
 # usage: run.sh APPCORED APPCORE_SIM OUTDIR
 set -u
@@ -95,8 +97,17 @@ run update update.mjs "$url" "$out" "$tmp/update/api-token" "$tmp/slots" \
     "$tmp/ok.bin" "$tmp/panic.bin"
 stop_daemon
 
+touch "$tmp/rust.tap"
+if "$sim" --core1 rust --help > /dev/null 2>&1; then
+	start_daemon rust --demo --listen 127.0.0.1:0 \
+	    --sim-args "--core1 rust --rate 200 --counters 16 --panic-after 5"
+	run rust rust.mjs "$url" "$out" \
+	    "$here/../../firmware-agent/rust/appcore-core1-host/src/workload.rs"
+	stop_daemon
+fi
+
 cat "$tmp/demo.tap" "$tmp/token.tap" "$tmp/outage.tap" "$tmp/emulated.tap" \
-    "$tmp/update.tap" | awk '
+    "$tmp/update.tap" "$tmp/rust.tap" | awk '
     /^(not )?ok [0-9]+/ { n++; sub(/ok [0-9]+/, "ok " n); print; next }
     /^1\.\.[0-9]+$/ { next }
     { print }

@@ -450,6 +450,11 @@ appcore_start(uint32_t entry)
 	cfg.rate_hz = CONFIG_APPCORE_SAMPLE_RATE_HZ;
 	cfg.hang_timeout_ms = CONFIG_APPCORE_HANG_TIMEOUT_MS;
 	cfg.region_base = CONFIG_APPCORE_REGION_BASE;
+	/* SEGGER RTT: the same address for the agent and for core 1. */
+	cfg.rtt_mem = (void *)CONFIG_APPCORE_RTT_BASE;
+	cfg.rtt_addr = CONFIG_APPCORE_RTT_BASE;
+	cfg.rtt_size = CONFIG_APPCORE_RTT_BASE != 0 ? CONFIG_APPCORE_RTT_SIZE :
+	    0;
 #if CONFIG_APPCORE_RESTART_ALWAYS
 	cfg.restart = AC_RESTART_ALWAYS;
 #elif CONFIG_APPCORE_RESTART_LIMIT
