@@ -30,8 +30,9 @@ enum { RTT_OFF, RTT_SEARCH, RTT_FOLLOW };
 static uint32_t
 range_word(const struct ac_agent *a, uint32_t off)
 {
-	return AC_LOAD((const uint32_t *)((const uint8_t *)a->cfg.rtt_mem +
-	    off));
+	/* 4-aligned: the range (agent_rtt_init) and every word offset. */
+	return AC_LOAD((const uint32_t *)(const void *)
+	    ((const uint8_t *)a->cfg.rtt_mem + off));
 }
 
 static uint8_t
@@ -178,10 +179,16 @@ channel_name(const struct ac_agent *a, uint32_t ch, char *name)
 	name[i] = '\0';
 }
 
+/* defmt-rtt names its channel "defmt". */
 static bool
 named_binary(const char *name)
 {
-	return strncmp(name, "defmt", 5) == 0;
+	static const char defmt[] = "defmt";
+
+	for (size_t i = 0; i < sizeof(defmt) - 1; i++)
+		if (name[i] != defmt[i])
+			return false;
+	return true;
 }
 
 /* FOUND, then a CHANNEL for each buffer in use, each once per host. */
@@ -311,7 +318,8 @@ drain_channel(struct ac_agent *a, uint64_t now, uint32_t ch,
 			return false;
 		rd = rd + n == b->size ? 0 : rd + n;
 		AC_FENCE_REL();
-		AC_STORE((uint32_t *)((uint8_t *)a->cfg.rtt_mem + rd_off), rd);
+		AC_STORE((uint32_t *)(void *)((uint8_t *)a->cfg.rtt_mem +
+		    rd_off), rd);
 		a->rtt.bytes += n;
 		*budget -= n;
 	}

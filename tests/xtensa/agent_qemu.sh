@@ -29,9 +29,8 @@ flags="--specs=/usr/lib/xtensa-lx106-elf/picolibc.specs -ffreestanding
 
 # The guest: the agent's core, the replay, the runtime.
 objs=
-for f in firmware-agent/core/wire.c firmware-agent/core/agent.c \
-    firmware-agent/core/image_wire.c firmware-agent/core/agent_image.c \
-    firmware-agent/core/sha256.c tests/xtensa/replay.c \
+core=$(sed 's|^|firmware-agent/core/|' "$src/firmware-agent/core/sources.txt")
+for f in $core tests/xtensa/replay.c \
     tests/xtensa/replay_guest.c firmware-agent/port/qemu-xtensa/libgcc_extra.c; do
 	o=$work/$(basename "$f" .c).o
 	$XCC $flags -c "$src/$f" -o "$o" || { check 1 "xtensa build of $f"; echo "1..$n"; exit 1; }

@@ -36,11 +36,15 @@ fi
 
 # 2. Freestanding Xtensa build of the core, the core-1 API and the layout.
 objs=
-for f in firmware-agent/core/wire.c firmware-agent/core/agent.c \
-    firmware-agent/core/image_wire.c firmware-agent/core/agent_image.c \
-    firmware-agent/core/rtt_wire.c firmware-agent/core/agent_rtt.c \
-    firmware-agent/core/sha256.c \
-    tests/xtensa/core1_api.c tests/xtensa/layout.c; do
+missing=$(cd "$src/firmware-agent/core" && ls ./*.c | sed 's|^\./||' |
+    grep -vxF -f sources.txt || true)
+if [ -z "$missing" ]; then
+	ok "firmware-agent/core/sources.txt names every file of the core"
+else
+	nok "not in firmware-agent/core/sources.txt: $missing"
+fi
+core=$(sed 's|^|firmware-agent/core/|' "$src/firmware-agent/core/sources.txt")
+for f in $core tests/xtensa/core1_api.c tests/xtensa/layout.c; do
 	o=$work/$(basename "$f" .c).xt.o
 	if $XCC $flags -c "$src/$f" -o "$o" 2>"$o.log"; then
 		ok "xtensa build of $f, no warnings"
