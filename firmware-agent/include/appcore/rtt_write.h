@@ -27,6 +27,7 @@ struct ac_rtt_chan {
 struct ac_rtt_writer {
 	uint8_t *area;
 	uint32_t addr;			/* area's core-1 address */
+	uint32_t size;			/* area's bytes */
 	uint32_t nup;
 };
 
@@ -53,6 +54,7 @@ ac_rtt_init(struct ac_rtt_writer *w, void *area, uint32_t area_addr,
 		return -1;
 	w->area = area;
 	w->addr = area_addr;
+	w->size = area_size;
 	w->nup = nup;
 	for (uint32_t i = 0; i < AC_RTT_ID_LEN; i++)
 		AC_STORE(&w->area[i], (uint8_t)0);
@@ -98,7 +100,8 @@ ac_rtt__free(const uint32_t *d, uint32_t size, uint32_t wr)
 /*
  * Writes n bytes to up-buffer ch as its mode says: skip drops a write that
  * does not fit whole, trim writes what fits, block waits for the reader.
- * Returns the bytes written.
+ * Returns the bytes written; 0 when the descriptor no longer describes a
+ * buffer inside the area (something scribbled over it).
  */
 static inline uint32_t
 ac_rtt_write(struct ac_rtt_writer *w, uint32_t ch, const void *p, uint32_t n)
@@ -113,6 +116,8 @@ ac_rtt_write(struct ac_rtt_writer *w, uint32_t ch, const void *p, uint32_t n)
 	wr = AC_LOAD(&d[AC_RTT_D_WR]);
 	mode = AC_LOAD(&d[AC_RTT_D_FLAGS]) & 3u;
 	off = AC_LOAD(&d[AC_RTT_D_BUFFER]) - w->addr;
+	if (size < 2 || wr >= size || off > w->size || size > w->size - off)
+		return 0;
 	if (mode == AC_RTT_MODE_SKIP && ac_rtt__free(d, size, wr) < n)
 		return 0;
 	while (done < n) {
