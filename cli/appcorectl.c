@@ -552,6 +552,12 @@ print_row(const struct ctx *c, json_object *r, bool logs)
 	if (c->json)
 		printf("%s\n", json_object_to_json_string_ext(r,
 		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	else if (logs && str(r, "channel")[0] != '\0')
+		/* A core-1 RTT line (docs/rtt.md): its channel, hex if bytes. */
+		printf("%s  %-7s [%s%s] %s\n", when(num(r, "t"), t, sizeof(t)),
+		    str(r, "level"), str(r, "channel"), json_object_get_boolean(
+		    json_object_object_get(r, "binary")) ? ", hex" : "",
+		    str(r, "text"));
 	else
 		printf("%s  %-7s %s\n", when(num(r, "t"), t, sizeof(t)),
 		    str(r, logs ? "level" : "kind"), str(r, logs ? "text" :

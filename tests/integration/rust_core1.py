@@ -6,7 +6,7 @@ in SQLite (check_db.py), its counters, log lines and its Rust panic (the
 message and file:line of the panic! in src/workload.rs, found in the
 source, not in the daemon) come out of the API as the C workload's do.
 
-usage: rust_core1.py APPCORED APPCORE_SIM SHIM"""
+usage: rust_core1.py APPCORED APPCORE_SIM SHIM APPCORECTL"""
 import json
 import os
 import re
@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from tap import check, finish, wait_for  # noqa: E402
 
 here = os.path.dirname(os.path.abspath(__file__))
-appcored, sim, shim = sys.argv[1:4]
+appcored, sim, shim, ctl = sys.argv[1:5]
 workload_rs = os.path.join(here, "../../firmware-agent/rust/"
                            "appcore-core1-host/src/workload.rs")
 
@@ -60,7 +60,8 @@ try:
     pty = link[0].split()[3]
     d = subprocess.Popen(
         [appcored, "--state-dir", tmp + "/state", "--user", "root",
-         "--no-autodetect", "--listen", "127.0.0.1:0", "--port", pty],
+         "--no-autodetect", "--listen", "127.0.0.1:0", "--port", pty,
+         "--socket", tmp + "/d.sock"],
         env=dict(os.environ, LD_PRELOAD=shim, ASAN_OPTIONS=os.environ.get(
             "ASAN_OPTIONS", "") + ":verify_asan_link_order=0"),
         stdout=open(tmp + "/d.out", "w"), stderr=open(tmp + "/d.err", "w"))
@@ -123,6 +124,12 @@ try:
           "each whole, tagged with their channel: %s" % (last, sorted(text)))
     check(frames == text, "the defmt channel's frames kept as bytes (shown "
           "as hex) say the same blocks and loads: %s" % frames)
+    out = subprocess.run([ctl, "--socket", tmp + "/d.sock", "logs",
+                          "--limit", "200"], capture_output=True,
+                         text=True).stdout
+    check(re.search(r"\[rtt0 Terminal\] rtt: block \d+ dsp\.load", out) and
+          re.search(r"\[rtt1 defmt, hex\] 01( [0-9a-f]{2}){6}\n", out),
+          "appcorectl logs tags both RTT channels")
     ev = get(url, "/api/v1/devices/1/events?limit=500")["events"]
     check(any(e["kind"] == "rtt-found" for e in ev) and
           not any(e["kind"] == "rtt-refused" for e in ev),
