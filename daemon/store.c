@@ -601,20 +601,32 @@ store_event(struct store *s, int64_t device, int64_t boot, uint64_t t,
 	r->s[1] = dup(detail != NULL ? detail : "");
 }
 
+/* A logs row with what every line has: board, boot, time, generation. */
+static struct qrow *
+log_row(struct store *s, int64_t device, int64_t boot, uint64_t t,
+    uint32_t generation)
+{
+	struct qrow *r = row(s, Q_LOG);
+
+	if (r != NULL) {
+		r->a[0] = device;
+		r->a[1] = boot;
+		r->a[2] = (int64_t)t;
+		r->a[3] = generation;
+	}
+	return r;
+}
+
 void
 store_log(struct store *s, int64_t device, int64_t boot, uint64_t t,
     uint32_t generation, const struct ac_msg_log *m)
 {
 	static const char *const lv[] = { "?", "error", "warn", "info",
 	    "debug" };
-	struct qrow *r = row(s, Q_LOG);
+	struct qrow *r = log_row(s, device, boot, t, generation);
 
 	if (r == NULL)
 		return;
-	r->a[0] = device;
-	r->a[1] = boot;
-	r->a[2] = (int64_t)t;
-	r->a[3] = generation;
 	r->a[4] = m->record;
 	r->a[5] = m->stamp;
 	r->s[0] = dup(m->level <= 4 ? lv[m->level] : "?");
@@ -626,14 +638,10 @@ store_rtt_line(struct store *s, int64_t device, int64_t boot, uint64_t t,
     uint32_t generation, const char *channel, const char *text,
     const uint8_t *data, size_t len)
 {
-	struct qrow *r = row(s, Q_LOG);
+	struct qrow *r = log_row(s, device, boot, t, generation);
 
 	if (r == NULL)
 		return;
-	r->a[0] = device;
-	r->a[1] = boot;
-	r->a[2] = (int64_t)t;
-	r->a[3] = generation;
 	r->a[4] = 0;
 	r->a[5] = 0;
 	r->s[0] = dup("info");

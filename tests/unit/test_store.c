@@ -231,8 +231,10 @@ main(void)
 		    "1, 'h', 0, 0, 100); INSERT INTO crashes (device_id, boot_id, "
 		    "t, generation, kind, reason, message, file, line, pc, sp, "
 		    "backtrace, image_hash) VALUES (1, 1, 5, 1, 'panic', 'assert', "
-		    "'m', 'f', 1, 2, 3, '', 'h'); PRAGMA user_version = 1",
-		    NULL, NULL, NULL);
+		    "'m', 'f', 1, 2, 3, '', 'h'); INSERT INTO logs (device_id, "
+		    "boot_id, t, generation, record, level, stamp, text) VALUES "
+		    "(1, 1, 6, 1, 0, 'info', 0, 'old line'); "
+		    "PRAGMA user_version = 1", NULL, NULL, NULL);
 		sqlite3_close(db);
 		s = store_open(old, &cfg, err, sizeof(err));
 		CHECK(s != NULL && q1(s, "PRAGMA user_version") ==
@@ -242,6 +244,21 @@ main(void)
 		    q1(s, "SELECT count(*) FROM images") == 0,
 		    "schema 1 migrated to %d, the crash row kept, images there",
 		    SQL_SCHEMA_VERSION);
+		CHECK(q1(s, "SELECT count(*) FROM logs_named WHERE text = "
+		    "'old line' AND channel IS NULL") == 1,
+		    "its log line kept, with no RTT channel (schema 8)");
+		/* An RTT line of a binary channel: its bytes as a BLOB. */
+		store_rtt_line(s, 1, 1, 7, 1, "rtt1 defmt", "01 00 ff",
+		    (const uint8_t *)"\x01\x00\xff", 3);
+		store_rtt_line(s, 1, 1, 8, 1, "rtt0 Terminal", "a line", NULL,
+		    0);
+		(void)store_commit(s, 9);
+		CHECK(q1(s, "SELECT count(*) FROM logs WHERE channel = 'rtt1 "
+		    "defmt' AND data = x'0100ff' AND text = '01 00 ff'") == 1 &&
+		    q1(s, "SELECT count(*) FROM logs WHERE channel = 'rtt0 "
+		    "Terminal' AND data IS NULL AND text = 'a line'") == 1,
+		    "RTT lines stored with their channel, a binary one's bytes "
+		    "in data");
 		store_close(s, 0);
 		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 		if (system(cmd) != 0)
