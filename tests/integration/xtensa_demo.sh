@@ -1,7 +1,9 @@
 #!/bin/bash
 # appcored --demo with the emulated board (--sim-args "--core1 xtensa"):
 # the board the API and the dashboard show runs as Xtensa code under
-# QEMU; a clean stop stops QEMU too.
+# QEMU; its core-1 program's SEGGER RTT lines, written by Xtensa code and
+# found and streamed by the Xtensa agent, are log lines of "rtt0 Terminal";
+# a clean stop stops QEMU too.
 # usage: xtensa_demo.sh APPCORED
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -32,6 +34,22 @@ check "the API shows the board connected: $(echo "$dev" | cut -c1-120)" [ $? -eq
 echo "$dev" | grep -q '"state":"running"'
 check "core 1 runs (state running)" [ $? -eq 0 ]
 check "its samples are stored ($(samples))" [ "$(samples)" -ge 400 ]
+rtt_lines() {
+	curl -s "${url}api/v1/devices/1/logs?limit=100" | python3 -c '
+import json, sys
+for x in reversed(json.load(sys.stdin)["logs"]):
+    if x["channel"] == "rtt0 Terminal":
+        print(x["text"])'
+}
+i=0
+while [ "$(rtt_lines | wc -l)" -lt 3 ] && [ $i -lt 100 ]; do
+	i=$((i + 1)); sleep 0.1
+done
+rtt=$(rtt_lines | head -3 | tr '\n' '|')
+check "RTT from the Xtensa core 1, found and streamed by the Xtensa agent: $rtt" \
+    [ "$rtt" = "core1 rtt: block 1000|core1 rtt: block 2000|core1 rtt: block 3000|" ]
+curl -s "${url}api/v1/devices/1/events?limit=100" | grep -q '"kind":"rtt-found"'
+check "an rtt-found event" [ $? -eq 0 ]
 kill -TERM $dpid
 wait $dpid
 check "appcored stopped cleanly" [ $? -eq 0 ]

@@ -395,6 +395,10 @@ main(void)
 	cfg.device_id_len = 11;
 	cfg.boot_id = 1;
 	cfg.region_base = (uint32_t)(uintptr_t)board_region;
+	/* SEGGER RTT: core 1's part of the region, after its fixed part. */
+	cfg.rtt_mem = board_region + AC_REGION_MIN_SIZE;
+	cfg.rtt_addr = (uint32_t)(uintptr_t)cfg.rtt_mem;
+	cfg.rtt_size = BOARD_REGION_SIZE - AC_REGION_MIN_SIZE;
 	board_boot.cfg.counters = 16;
 	board_boot.cfg.fault = FAULT_ILLEGAL;
 	board_boot.cfg.seed = 1;

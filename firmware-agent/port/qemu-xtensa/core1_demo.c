@@ -4,12 +4,15 @@
  * lx106 libgcc has no soft float): 1 ms blocks paced by CCOUNT, each
  * publishing counters, a heartbeat, and now and then a log line, through
  * appcore/core1.h.  On request it takes a real CPU exception, three calls
- * deep, or hangs with its heartbeat stopped.
+ * deep, or hangs with its heartbeat stopped.  Once a second it also logs
+ * through SEGGER RTT (appcore/rtt_write.h), a control block at the start
+ * of the region's user area that the agent on core 0 finds and streams.
  */
 #include <stdint.h>
 
 #include "ac_rt.h"
 #include "appcore/core1.h"
+#include "appcore/rtt_write.h"
 #include "board.h"
 
 extern uint8_t __text_start[], __text_end[];
@@ -92,6 +95,41 @@ register_counters(struct ac_region *r, uint32_t n)
 	}
 }
 
+#define RTT_AREA	1024u
+
+static struct ac_rtt_writer rtt;
+
+static void
+rtt_start(uint8_t *region)
+{
+	static const struct ac_rtt_chan up[] = {
+		{ "Terminal", 512, AC_RTT_MODE_TRIM },
+	};
+	uint8_t *area = region + AC_REGION_MIN_SIZE;
+
+	(void)ac_rtt_init(&rtt, area, (uint32_t)(uintptr_t)area, RTT_AREA, up,
+	    1);
+}
+
+/* "core1 rtt: block N\n" through RTT channel 0. */
+static void
+rtt_block(uint32_t block)
+{
+	static const char head[] = "core1 rtt: block ";
+	char line[sizeof(head) + 12], digits[10];
+	uint32_t n = 0, k = 0;
+
+	for (; head[n] != '\0'; n++)
+		line[n] = head[n];
+	do
+		digits[k++] = (char)('0' + block % 10);
+	while ((block /= 10) != 0);
+	while (k > 0)
+		line[n++] = digits[--k];
+	line[n++] = '\n';
+	(void)ac_rtt_write(&rtt, 0, line, n);
+}
+
 static void
 one_block(struct ac_region *r, uint32_t n, uint32_t block, uint32_t *rng)
 {
@@ -111,6 +149,8 @@ one_block(struct ac_region *r, uint32_t n, uint32_t block, uint32_t *rng)
 	ac_heartbeat(r);
 	if (block % 5000 == 0)
 		ac_log(r, AC_LOG_INFO, block, "core1: 5 s of blocks");
+	if (block % 1000 == 0)
+		rtt_block(block);
 }
 
 void
@@ -126,6 +166,7 @@ core1_demo_main(void)
 	    (uint32_t)(uintptr_t)__text_end,
 	    (uint32_t)(uintptr_t)(region + BOARD_REGION_SIZE) });
 	register_counters(r, n);
+	rtt_start(region);
 	ac_log(r, AC_LOG_INFO, 0, DEMO_HELLO);
 	ac_set_running(r);
 	for (uint32_t block = 1;; block++) {
