@@ -20,7 +20,8 @@
 
 #define RTT_SCAN_PER_POLL	16384u	/* bytes searched per poll */
 #define RTT_SCAN_EVERY_US	1000000u	/* a full search at most this often */
-#define RTT_BYTES_PER_POLL	4096u	/* streamed per poll, all channels */
+#define RTT_BYTES_PER_POLL	4096u	/* streamed per visit, all channels */
+#define RTT_EVERY_US		10000u	/* RTT's turn comes this often */
 #define RTT_ID_WORD0		0x47474553u	/* "SEGG" */
 
 enum { RTT_OFF, RTT_SEARCH, RTT_FOLLOW };
@@ -346,6 +347,10 @@ follow(struct ac_agent *a, uint64_t now)
 	}
 	announce(a, now);
 	for (ch = 0; ch < a->rtt.nup; ch++) {
+		/* A channel's bytes go only after its CHANNEL (the host names
+		 * and types them by it); until then they wait in core 1. */
+		if ((a->rtt.told & (1u << ch)) == 0)
+			continue;
 		(void)up_buffer(a, ch, &b, &bad, &bsize);
 		if (b.size != 0 && !drain_channel(a, now, ch, &b, &budget))
 			return;
@@ -372,9 +377,15 @@ agent_rtt_hello(struct ac_agent *a)
 	a->rtt.refused_why = 0;
 }
 
+/* Every RTT_EVERY_US, not every poll: at 1 kHz sampling the agent's
+ * polls stay the sampler's (a J-Link reads RTT every few ms too); 4 KiB
+ * per visit is 400 KB/s. */
 void
 agent_rtt_poll(struct ac_agent *a, uint64_t now)
 {
+	if (a->rtt.state == RTT_OFF || now < a->rtt.next_t)
+		return;
+	a->rtt.next_t = now + RTT_EVERY_US;
 	if (a->rtt.state == RTT_SEARCH)
 		search(a, now);
 	else if (a->rtt.state == RTT_FOLLOW)

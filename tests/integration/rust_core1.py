@@ -111,21 +111,26 @@ try:
         m = re.match(r"^rtt: block (\d+) dsp\.load (\d+) permil$", x["text"])
         if x["channel"] == "rtt0 Terminal" and m and not x["binary"]:
             text[int(m.group(1))] = int(m.group(2))
+    # RTT is a byte stream: the rows of a binary channel, oldest first,
+    # are one stream of 7-byte frames however the agent cut it.
+    stream = b"".join(bytes.fromhex(x["text"].replace(" ", ""))
+                      for x in reversed(rows)
+                      if x["channel"] == "rtt1 defmt" and x["binary"])
     frames = {}
-    for x in rows:
-        if x["channel"] == "rtt1 defmt" and x["binary"]:
-            b = bytes.fromhex(x["text"].replace(" ", ""))
-            if len(b) == 7 and b[0] == 1:
-                frames[int.from_bytes(b[1:5], "little")] = \
-                    int.from_bytes(b[5:7], "little")
+    for i in range(0, len(stream) - 6, 7):
+        b = stream[i:i + 7]
+        if b[0] == 1:
+            frames[int.from_bytes(b[1:5], "little")] = \
+                int.from_bytes(b[5:7], "little")
     m = re.search(r"at block (\d+)$", c.get("message") or "")
     last = int(m.group(1)) if m else 0
     want = list(range(0, last, 1000))
     check(len(want) >= 2 and sorted(text) == want,
           "RTT text lines of every 1000th block before the panic's (%d), "
           "each whole, tagged with their channel: %s" % (last, sorted(text)))
-    check(frames == text, "the defmt channel's frames kept as bytes (shown "
-          "as hex) say the same blocks and loads: %s" % frames)
+    check(frames == text and len(stream) == 7 * len(frames),
+          "the defmt channel's bytes, kept as bytes (shown as hex), are one "
+          "stream of frames that say the same blocks and loads: %s" % frames)
     out = subprocess.run([ctl, "--socket", tmp + "/d.sock", "logs",
                           "--limit", "200"], capture_output=True,
                          text=True).stdout

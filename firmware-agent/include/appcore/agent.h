@@ -135,6 +135,7 @@ struct ac_rtt {
 	uint32_t nup;			/* its up-buffers */
 	uint32_t scan_pos;
 	uint64_t next_scan_t;
+	uint64_t next_t;		/* RTT's next turn */
 	uint8_t refused_why;		/* the refusal last told */
 	uint32_t refused_addr;
 	uint64_t bytes;			/* streamed */

@@ -39,6 +39,7 @@ struct sim_opts {
 	uint32_t slot_size;
 	const char *dump_truth_path;
 	bool no_samples_ref;		/* the benchmark's baseline */
+	bool no_rtt;			/* the agent looks for no RTT block */
 	const char *core1;		/* NULL: in-process C; "rust";
 					 * "xtensa[:ELF]" */
 	const char *fault;		/* xtensa: illegal, unaligned or bus */

@@ -229,7 +229,8 @@ sim_board_init(struct sim_board *b, const struct sim_opts *o,
 	/* RTT (docs/rtt.md): core 1's RAM past the region's fixed part. */
 	cfg.rtt_mem = (uint8_t *)mem + AC_REGION_MIN_SIZE;
 	cfg.rtt_addr = cfg.region_base + AC_REGION_MIN_SIZE;
-	cfg.rtt_size = (o->region_size - AC_REGION_MIN_SIZE) & ~3u;
+	cfg.rtt_size = o->no_rtt ? 0 : (o->region_size - AC_REGION_MIN_SIZE) &
+	    ~3u;
 	if (o->truth_path != NULL) {
 		if ((b->truth = fopen(o->truth_path, "w")) == NULL) {
 			free(mem);

@@ -46,6 +46,7 @@ sim_usage(FILE *f)
 "  --core1 xtensa[:ELF]   core 0 and core 1 as real Xtensa code under QEMU\n"
 "                         (two LX106 CPUs; default ELF: the bundled demo);\n"
 "                         --panic-after takes --fault illegal|unaligned|bus\n"
+"  --no-rtt               the agent looks for no SEGGER RTT control block\n"
 "  --no-samples-ref       answer samples-ref as an older agent would (no\n"
 "                         references: a host waits for the next key frame)\n"
 "  --region-size BYTES    shared region size (default %u)\n"
@@ -96,6 +97,7 @@ sim_parse_args(struct sim_opts *o_, int argc, char **argv, FILE *out,
 		{ "restart", required_argument, NULL, 'X' },
 		{ "dump-truth", required_argument, NULL, 'D' },
 		{ "no-samples-ref", no_argument, NULL, 'N' },
+		{ "no-rtt", no_argument, NULL, 'O' },
 		{ "core1", required_argument, NULL, 'K' },
 		{ "slots", required_argument, NULL, 'L' },
 		{ "slot-size", required_argument, NULL, 'Z' },
@@ -173,6 +175,7 @@ sim_parse_args(struct sim_opts *o_, int argc, char **argv, FILE *out,
 			o.fault = optarg;
 			break;
 		case 'N': o.no_samples_ref = true; break;
+		case 'O': o.no_rtt = true; break;
 		case 'E': o.panic_each_run = true; break;
 		case 'h': sim_usage(out); return 1;
 		case 'V': fprintf(out, "appcore-sim %s\n", AC_AGENT_VERSION);

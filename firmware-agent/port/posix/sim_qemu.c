@@ -108,6 +108,8 @@ semihosting_config(const struct sim_board *b, uint64_t boot, char *out,
 	if (o->hang_after >= 0 && (size_t)n < cap)
 		n += snprintf(out + n, cap - (size_t)n, ",arg=hang=%u",
 		    (unsigned)(o->hang_after * 1000));
+	if (o->no_rtt && (size_t)n < cap)
+		n += snprintf(out + n, cap - (size_t)n, ",arg=rtt=0");
 	if (b->slots.slot_fd[0] >= 0 && (size_t)n < cap)
 		snprintf(out + n, cap - (size_t)n, ",arg=slota=%d,arg=slotb=%d,"
 		    "arg=rec0=%d,arg=rec1=%d,arg=slotsize=%u", GUEST_SLOT_FD,

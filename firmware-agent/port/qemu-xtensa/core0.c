@@ -289,6 +289,8 @@ apply_arg(const char *a, struct ac_agent_cfg *cfg)
 		board_boot.cfg.hang_after_ms = (uint32_t)parse_num(v, 10);
 	else if (KEY("seed"))
 		board_boot.cfg.seed = (uint32_t)parse_num(v, 10);
+	else if (KEY("rtt") && strcmp(v, "0") == 0)
+		cfg->rtt_size = 0;		/* the agent looks for no RTT */
 	else if (KEY("fault"))
 		board_boot.cfg.fault = strcmp(v, "unaligned") == 0 ?
 		    FAULT_UNALIGNED : strcmp(v, "bus") == 0 ? FAULT_BUS :
