@@ -385,6 +385,11 @@ agent_rtt_poll(struct ac_agent *a, uint64_t now)
 {
 	if (a->rtt.state == RTT_OFF || now < a->rtt.next_t)
 		return;
+	/* A crash dump is being frozen or sent from the region: the agent
+	 * writes nothing there (rd_off) until the host has it.  What core 1
+	 * wrote to RTT before it stopped comes after the dump. */
+	if (agent_dump_busy(a))
+		return;
 	a->rtt.next_t = now + RTT_EVERY_US;
 	if (a->rtt.state == RTT_SEARCH)
 		search(a, now);
