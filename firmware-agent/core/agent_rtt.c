@@ -102,7 +102,6 @@ refuse(struct ac_agent *a, uint64_t now, uint8_t why, uint32_t ch,
 		a->rtt.refused_why = why;
 		a->rtt.refused_addr = addr;
 	}
-	a->rtt.refused++;
 }
 
 /* Up-buffer ch as its descriptor says now; 0 when unused, else why not. */
@@ -321,7 +320,6 @@ drain_channel(struct ac_agent *a, uint64_t now, uint32_t ch,
 		AC_FENCE_REL();
 		AC_STORE((uint32_t *)(void *)((uint8_t *)a->cfg.rtt_mem +
 		    rd_off), rd);
-		a->rtt.bytes += n;
 		*budget -= n;
 	}
 	return true;

@@ -138,8 +138,6 @@ struct ac_rtt {
 	uint64_t next_t;		/* RTT's next turn */
 	uint8_t refused_why;		/* the refusal last told */
 	uint32_t refused_addr;
-	uint64_t bytes;			/* streamed */
-	uint32_t refused;		/* control blocks refused */
 };
 
 /* Core-1 image updates (agent_image.c). */

@@ -126,17 +126,9 @@ pub fn rust_layout() -> [(&'static str, usize, usize); 59] {
 /// control block's words and the buffers' bytes are never the same
 /// location, so each location is only ever accessed at one size.
 pub(crate) fn area_views(area: &mut [u32]) -> (&[AtomicU32], &[AtomicU8]) {
-    let n = area.len();
-    let p = area.as_mut_ptr();
-    // SAFETY: AtomicU32 and AtomicU8 have the layout of u32 and u8; the
-    // exclusive borrow of `area` becomes these two shared views for its
-    // lifetime, and every access through them is atomic.
-    unsafe {
-        (
-            core::slice::from_raw_parts(p as *const AtomicU32, n),
-            core::slice::from_raw_parts(p as *const AtomicU8, n * 4),
-        )
-    }
+    // SAFETY: the exclusive borrow of `area` becomes these two shared
+    // views of atomics for its lifetime.
+    unsafe { area_views_at(area.as_mut_ptr() as *mut u8, area.len() * 4) }
 }
 
 /// `area_views` of memory laid out earlier, at an address.
