@@ -263,8 +263,7 @@ get_status(struct http *h, struct api_reply *a)
 	json_object *o = json_object_new_object();
 	char db[300], host[128], url[200];
 	int devices, connected = 0;
-	uint64_t started, db_bytes, file_bytes;
-	uint32_t partitions;
+	uint64_t started, db_bytes, file_bytes, raw_blocks;
 
 	pthread_mutex_lock(&l->mu);
 	devices = l->ndev;
@@ -273,7 +272,7 @@ get_status(struct http *h, struct api_reply *a)
 	started = l->started;
 	db_bytes = l->store.db_bytes;
 	file_bytes = l->store.file_bytes;
-	partitions = l->store.partitions;
+	raw_blocks = l->store.raw_blocks;
 	pthread_mutex_unlock(&l->mu);
 	snprintf(db, sizeof(db), "%s/appcore.db", cfg->state_dir);
 	snprintf(host, sizeof(host), "%s", cfg->listen);
@@ -292,8 +291,8 @@ get_status(struct http *h, struct api_reply *a)
 	    json_object_new_int64((int64_t)db_bytes));
 	json_object_object_add(o, "files_bytes",
 	    json_object_new_int64((int64_t)file_bytes));
-	json_object_object_add(o, "partitions",
-	    json_object_new_int64(partitions));
+	json_object_object_add(o, "raw_blocks",
+	    json_object_new_int64((int64_t)raw_blocks));
 	json_object_object_add(o, "url", jv_string(url));
 	json_object_object_add(o, "socket", cfg->socket[0] ?
 	    jv_string(cfg->socket) : NULL);

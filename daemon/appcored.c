@@ -813,7 +813,7 @@ copy_store_stats(struct daemon *d)
 	pthread_mutex_lock(&d->live->mu);
 	d->live->store = (struct store_copy){ st->samples_written, st->commits,
 	    st->commit_failures, st->samples_lost, st->queued, st->db_bytes,
-	    st->file_bytes, st->partitions, st->paused, st->rows_lost,
+	    st->file_bytes, st->raw_blocks, st->paused, st->rows_lost,
 	    d->gc.removed, tracked, d->devices_forgotten };
 	pthread_mutex_unlock(&d->live->mu);
 }

@@ -676,11 +676,16 @@ live_sample(struct device *dev, uint64_t t, const uint32_t *vals, uint32_t n,
 static void
 store_values(struct device *dev, int64_t t, const uint32_t *vals, uint32_t n)
 {
-	for (uint32_t i = 0; i < n; i++)
-		if (dev->counter_id[i] > 0)
-			store_sample(dev->d->store, dev->counter_id[i],
-			    (uint64_t)t, dev->is_signed[i] ?
-			    (int64_t)(int32_t)vals[i] : (int64_t)vals[i]);
+	int64_t ctr[AC_MAX_COUNTERS], val[AC_MAX_COUNTERS];
+	uint32_t k = 0;
+
+	for (uint32_t i = 0; i < n && i < AC_MAX_COUNTERS; i++)
+		if (dev->counter_id[i] > 0) {
+			ctr[k] = dev->counter_id[i];
+			val[k++] = dev->is_signed[i] ?
+			    (int64_t)(int32_t)vals[i] : (int64_t)vals[i];
+		}
+	store_row(dev->d->store, (uint64_t)t, ctr, val, k, now_wall_us());
 }
 
 /* Stores a sample whose (boot, index) is new or fills a gap. */

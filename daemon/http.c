@@ -29,6 +29,7 @@
 #include <sqlite3.h>
 
 #include "http.h"
+#include "samples_vtab.h"
 #include "sqlprintf.h"
 #include "edge.h"
 #include "hex.h"
@@ -1226,7 +1227,8 @@ open_db(const struct config *cfg, bool rw, int busy_ms, sqlite3 **db,
 		return -1;
 	}
 	sqlite3_busy_timeout(*db, busy_ms);
-	if (sqlprintf_register(*db) != SQLITE_OK) {
+	if (sqlprintf_register(*db) != SQLITE_OK ||
+	    samples_vtab_register(*db) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(*db));
 		return -1;
 	}

@@ -114,7 +114,7 @@ struct live {
 	struct store_copy {
 		uint64_t samples_written, commits, commit_failures;
 		uint64_t samples_lost, queued, db_bytes, file_bytes;
-		uint32_t partitions;
+		uint64_t raw_blocks;
 		bool paused;
 		uint64_t rows_lost, blobs_removed;
 		uint64_t devices_tracked, devices_forgotten;

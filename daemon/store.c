@@ -12,20 +12,19 @@
 
 #include <sqlite3.h>
 
+#include "blocks.h"
 #include "hex.h"
 #include "le.h"
+#include "partconv.h"
+#include "samples_vtab.h"
+#include "sblocks.h"
 #include "sql_schema.h"
 #include "store.h"
 
 #define RETENTION_US	10000000u	/* run retention every 10 s */
 #define RETRY_US	1000000u	/* retry a failed commit after 1 s */
-#define MAX_PARTITIONS	480		/* < SQLITE_MAX_COMPOUND_SELECT */
 #define BUDGET_PASSES	32		/* trims of history per retention run */
 #define UPDATES_KEPT	20		/* per board, however old */
-
-struct qsample {
-	int64_t counter, t, value;
-};
 
 enum qkind {
 	Q_ROLLUP_1S, Q_ROLLUP_1M, Q_EVENT, Q_LOG, Q_STATE, Q_CRASH,
@@ -53,7 +52,7 @@ struct agg {
 enum lookup {
 	L_LAST_SNAPSHOT, L_CRASH_KNOWN, L_DUMP_KNOWN, L_CLOCK_ANCHORS,
 	L_BOOT_ACCOUNT, L_BOOT_FIRST_SEEN, L_BOOT_STARTED, L_BLOB_REFERENCED,
-	L_UPDATE_ROW, L_UPDATE_PENDING, L_COUNT
+	L_UPDATE_ROW, L_UPDATE_PENDING, L_LAST_SAMPLE, L_COUNT
 };
 
 static const char *const l_sql[L_COUNT] = {
@@ -78,13 +77,12 @@ static const char *const l_sql[L_COUNT] = {
 	    "trial_ms, have, state FROM updates WHERE id = ?1",
 	[L_UPDATE_PENDING] = "SELECT max(id) FROM updates WHERE device_id = ?1 "
 	    "AND finished IS NULL",
-};
-
-struct part {
-	int64_t start, end;
-	char name[40];
-	sqlite3_stmt *ins;
-	bool new_in_txn;
+	/* A block's last row holds every counter of its column set; the
+	 * newest block of each set, and any begun within a span of it. */
+	[L_LAST_SAMPLE] = "SELECT max(b.t_max) FROM group_counters g JOIN "
+	    "sample_blocks b ON b.group_id = g.group_id WHERE g.counter_id = "
+	    "?1 AND b.t_min >= (SELECT max(b2.t_min) FROM sample_blocks b2 "
+	    "WHERE b2.group_id = g.group_id) - 10000000",
 };
 
 struct store {
@@ -95,17 +93,12 @@ struct store {
 	sqlite3_stmt *dev_ins, *boot_ins, *ctr_ins, *clock_ins;
 	sqlite3_stmt *l[L_COUNT];
 
-	struct qsample *samples;
-	size_t nsamples, capsamples;
+	struct sblocks *sb;		/* raw samples, in blocks */
 	struct qrow *rows;
 	size_t nrows, caprows;
 
 	struct agg *agg;		/* indexed by counter id */
 	size_t nagg;
-
-	struct part *parts;		/* sorted by start */
-	size_t nparts, capparts;
-	bool view_dirty;
 
 	uint64_t batch_start;		/* 0: nothing queued */
 	uint64_t next_retry;
@@ -186,7 +179,7 @@ exec(struct store *s, const char *sql)
 }
 
 static int64_t
-pragma_int(struct store *s, const char *sql)
+query_int(struct store *s, const char *sql)
 {
 	sqlite3_stmt *st;
 	int64_t v = -1;
@@ -204,7 +197,7 @@ pragma_int(struct store *s, const char *sql)
 static int
 migrate(struct store *s, char *err, size_t errlen)
 {
-	int64_t v = pragma_int(s, "PRAGMA user_version");
+	int64_t v = query_int(s, "PRAGMA user_version");
 	char sql[64];
 
 	if (v < 0) {
@@ -230,38 +223,6 @@ migrate(struct store *s, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	return 0;
-}
-
-static int
-load_partitions(struct store *s)
-{
-	sqlite3_stmt *st;
-
-	if (sqlite3_prepare_v2(s->db, "SELECT name, t_start, t_end FROM "
-	    "partitions ORDER BY t_start", -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		struct part *p;
-
-		if (s->nparts == s->capparts) {
-			size_t cap = s->capparts ? s->capparts * 2 : 64;
-			struct part *np = realloc(s->parts, cap * sizeof(*np));
-
-			if (np == NULL)
-				break;
-			s->parts = np;
-			s->capparts = cap;
-		}
-		p = &s->parts[s->nparts++];
-		memset(p, 0, sizeof(*p));
-		snprintf(p->name, sizeof(p->name), "%s",
-		    (const char *)sqlite3_column_text(st, 0));
-		p->start = sqlite3_column_int64(st, 1);
-		p->end = sqlite3_column_int64(st, 2);
-	}
-	sqlite3_finalize(st);
-	s->st.partitions = (uint32_t)s->nparts;
 	return 0;
 }
 
@@ -325,9 +286,22 @@ store_open(const char *path, const struct store_cfg *cfg, char *err,
 		snprintf(err, errlen, "%s: %s", path, s->st.last_error);
 		goto fail;
 	}
+	if (samples_vtab_register(s->db) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: cannot register the samples table: "
+		    "%s", path, sqlite3_errmsg(s->db));
+		goto fail;
+	}
 	if (migrate(s, err, errlen) < 0)
 		goto fail;
-	if (prepare_all(s) < 0 || load_partitions(s) < 0) {
+	if ((s->sb = sblocks_new(s->db)) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
+		goto fail;
+	}
+	if (partconv_run(s->db, s->sb, err, errlen) < 0)
+		goto fail;
+	s->st.raw_blocks = (uint64_t)query_int(s, "SELECT count(*) FROM "
+	    "sample_blocks");
+	if (prepare_all(s) < 0) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
 		goto fail;
 	}
@@ -453,7 +427,7 @@ queued(struct store *s)
 {
 	if (s->batch_start == 0)
 		s->batch_start = 1;	/* set to "now" by the next tick */
-	s->st.queued = s->nsamples + s->nrows;
+	s->st.queued = sblocks_queued(s->sb) + s->nrows;
 }
 
 /* Rows that may be lost when the queue is full (the disk has been failing
@@ -553,36 +527,36 @@ aggregate(struct store *s, int64_t counter, int64_t t, int64_t v)
 }
 
 void
+store_row(struct store *s, uint64_t t, const int64_t *counters,
+    const int64_t *values, uint32_t n, uint64_t now)
+{
+	uint64_t waiting;
+
+	if (n == 0)
+		return;
+	switch (sblocks_add(s->sb, (int64_t)t, counters, values, n, now)) {
+	case 1:
+		break;
+	case 0:
+		return;		/* a replay: stored once */
+	default:
+		s->st.samples_lost += n;
+		return;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		aggregate(s, counters[i], (int64_t)t, values[i]);
+	if ((waiting = sblocks_queued(s->sb)) > s->cfg.backlog_rows)
+		/* The disk has been failing for long: lose the oldest
+		 * half, and say so. */
+		s->st.samples_lost += sblocks_trim(s->sb, waiting / 2);
+	queued(s);
+}
+
+void
 store_sample(struct store *s, int64_t counter, uint64_t t, int64_t value)
 {
-	if (counter <= 0)
-		return;
-	if (s->nsamples == s->capsamples) {
-		size_t cap = s->capsamples ? s->capsamples * 2 : 4096;
-		struct qsample *n;
-
-		if (s->nsamples >= s->cfg.backlog_rows) {
-			/* The disk has been failing for long: lose the oldest
-			 * half, and say so. */
-			size_t drop = s->nsamples / 2;
-
-			memmove(s->samples, s->samples + drop,
-			    (s->nsamples - drop) * sizeof(*s->samples));
-			s->nsamples -= drop;
-			s->st.samples_lost += drop;
-		} else {
-			if ((n = realloc(s->samples, cap * sizeof(*n))) == NULL) {
-				s->st.samples_lost++;
-				return;
-			}
-			s->samples = n;
-			s->capsamples = cap;
-		}
-	}
-	s->samples[s->nsamples++] = (struct qsample){ counter, (int64_t)t,
-	    value };
-	aggregate(s, counter, (int64_t)t, value);
-	queued(s);
+	if (counter > 0)
+		store_row(s, t, &counter, &value, 1, t);
 }
 
 void
@@ -769,28 +743,6 @@ store_seen(struct store *s, int64_t device, int64_t boot, uint64_t now,
 	r->s[0] = dup(link);
 }
 
-int64_t
-store_last_sample(struct store *s, int64_t counter)
-{
-	char sql[128];
-	int64_t t = 0;
-
-	/* Newest partition first; each answers from its primary key. */
-	for (size_t i = s->nparts; i-- > 0 && t == 0;) {
-		sqlite3_stmt *st;
-
-		snprintf(sql, sizeof(sql), "SELECT max(t) FROM %s WHERE "
-		    "counter_id = ?", s->parts[i].name);
-		if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-			return 0;
-		sqlite3_bind_int64(st, 1, counter);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			t = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-	}
-	return t;
-}
-
 /* A lookup statement, ready for its bindings. */
 static sqlite3_stmt *
 lookup(struct store *s, enum lookup k)
@@ -823,6 +775,12 @@ lookup_int64(struct store *s, enum lookup k, int64_t id, const char *what)
 		v = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	return v;
+}
+
+int64_t
+store_last_sample(struct store *s, int64_t counter)
+{
+	return lookup_int64(s, L_LAST_SAMPLE, counter, "last sample");
 }
 
 void
@@ -993,125 +951,6 @@ store_boot_account(struct store *s, int64_t boot, uint64_t produced,
 	r->a[3] = (int64_t)dup;
 }
 
-/* ---- partitions ---- */
-
-static int
-rebuild_view(struct store *s)
-{
-	size_t len = 64 + s->nparts * 64;
-	char *sql = malloc(len);
-	size_t off;
-	int rc;
-
-	if (sql == NULL)
-		return -1;
-	off = (size_t)snprintf(sql, len, "DROP VIEW IF EXISTS samples; "
-	    "CREATE VIEW samples (counter_id, t, value) AS ");
-	if (s->nparts == 0)
-		off += (size_t)snprintf(sql + off, len - off,
-		    "SELECT 0, 0, 0 WHERE 0");
-	for (size_t i = 0; i < s->nparts; i++)
-		off += (size_t)snprintf(sql + off, len - off,
-		    "%sSELECT counter_id, t, value FROM %s", i ? " UNION ALL " :
-		    "", s->parts[i].name);
-	rc = exec(s, sql);
-	free(sql);
-	if (rc == 0)
-		s->view_dirty = false;
-	return rc;
-}
-
-static struct part *
-partition_for(struct store *s, int64_t t)
-{
-	int64_t start = t - t % (int64_t)s->cfg.partition_us;
-	size_t lo = 0, hi = s->nparts;
-	struct part *p;
-	char sql[512];
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (s->parts[mid].end <= t)
-			lo = mid + 1;
-		else if (s->parts[mid].start > t)
-			hi = mid;
-		else
-			return &s->parts[mid];
-	}
-	/* None covers t: a new one starts at t's boundary, cut short where
-	 * the next existing one begins (after a partition length change). */
-	if (s->nparts == s->capparts) {
-		size_t cap = s->capparts ? s->capparts * 2 : 64;
-		struct part *np = realloc(s->parts, cap * sizeof(*np));
-
-		if (np == NULL)
-			return NULL;
-		s->parts = np;
-		s->capparts = cap;
-	}
-	if (lo > 0 && s->parts[lo - 1].end > start)
-		start = s->parts[lo - 1].end;
-	memmove(&s->parts[lo + 1], &s->parts[lo],
-	    (s->nparts - lo) * sizeof(*p));
-	s->nparts++;
-	p = &s->parts[lo];
-	memset(p, 0, sizeof(*p));
-	p->start = start;
-	p->end = start + (int64_t)s->cfg.partition_us;
-	if (lo + 1 < s->nparts && p->end > s->parts[lo + 1].start)
-		p->end = s->parts[lo + 1].start;
-	p->new_in_txn = true;
-	snprintf(p->name, sizeof(p->name), "samples_%" PRId64,
-	    start / 1000000);
-	snprintf(sql, sizeof(sql), "CREATE TABLE IF NOT EXISTS %s (counter_id "
-	    "INTEGER NOT NULL, t INTEGER NOT NULL, value INTEGER NOT NULL, "
-	    "PRIMARY KEY (counter_id, t)) WITHOUT ROWID; INSERT OR REPLACE "
-	    "INTO partitions VALUES ('%s', %" PRId64 ", %" PRId64 ")",
-	    p->name, p->name, p->start, p->end);
-	if (exec(s, sql) < 0)
-		return NULL;
-	s->view_dirty = true;
-	return p;
-}
-
-static sqlite3_stmt *
-partition_stmt(struct store *s, struct part *p)
-{
-	char sql[160];
-
-	if (p->ins == NULL) {
-		snprintf(sql, sizeof(sql), "INSERT OR IGNORE INTO %s VALUES "
-		    "(?1, ?2, ?3)", p->name);
-		if (sqlite3_prepare_v3(s->db, sql, -1,
-		    SQLITE_PREPARE_PERSISTENT, &p->ins, NULL) != SQLITE_OK) {
-			set_error(s, "prepare");
-			return NULL;
-		}
-	}
-	return p->ins;
-}
-
-static void
-forget_partition(struct store *s, size_t i)
-{
-	sqlite3_finalize(s->parts[i].ins);
-	memmove(&s->parts[i], &s->parts[i + 1],
-	    (s->nparts - i - 1) * sizeof(*s->parts));
-	s->nparts--;
-	s->view_dirty = true;
-}
-
-/* After a rollback, the tables created in it are gone too. */
-static void
-undo_new_partitions(struct store *s)
-{
-	for (size_t i = s->nparts; i-- > 0;)
-		if (s->parts[i].new_in_txn)
-			forget_partition(s, i);
-	s->view_dirty = false;
-}
-
 /* ---- commit ---- */
 
 static int
@@ -1225,29 +1064,14 @@ write_rows(struct store *s)
 }
 
 static int
-write_samples(struct store *s)
+write_blocks(struct store *s, uint64_t now)
 {
-	struct part *p = NULL;
-	sqlite3_stmt *st = NULL;
+	const char *why = "";
 
-	for (size_t i = 0; i < s->nsamples; i++) {
-		const struct qsample *q = &s->samples[i];
-		int rc;
-
-		if (p == NULL || q->t < p->start || q->t >= p->end) {
-			if ((p = partition_for(s, q->t)) == NULL ||
-			    (st = partition_stmt(s, p)) == NULL)
-				return -1;
-		}
-		sqlite3_bind_int64(st, 1, q->counter);
-		sqlite3_bind_int64(st, 2, q->t);
-		sqlite3_bind_int64(st, 3, q->value);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE) {
-			set_error(s, "insert sample");
-			return -1;
-		}
+	if (sblocks_write(s->sb, now, &why) < 0) {
+		snprintf(s->st.last_error, sizeof(s->st.last_error),
+		    "insert samples: %s", why);
+		return -1;
 	}
 	return 0;
 }
@@ -1259,7 +1083,6 @@ clear_queue(struct store *s)
 		for (int k = 0; k < 6; k++)
 			free(s->rows[i].s[k]);
 	s->nrows = 0;
-	s->nsamples = 0;
 	s->batch_start = 0;
 	s->st.queued = 0;
 }
@@ -1282,27 +1105,24 @@ int
 store_commit(struct store *s, uint64_t now)
 {
 	flush_buckets(s);
-	if (s->nsamples == 0 && s->nrows == 0) {
+	if (!sblocks_dirty(s->sb) && s->nrows == 0) {
 		s->batch_start = 0;
 		return 0;
 	}
 	if (exec(s, "BEGIN IMMEDIATE") < 0)
 		goto fail;
-	if (write_samples(s) < 0 || write_rows(s) < 0 ||
-	    (s->view_dirty && rebuild_view(s) < 0) || exec(s, "COMMIT") < 0) {
+	if (write_blocks(s, now) < 0 || write_rows(s) < 0 ||
+	    exec(s, "COMMIT") < 0) {
 		char keep[sizeof(s->st.last_error)];
 
 		memcpy(keep, s->st.last_error, sizeof(keep));
 		(void)exec(s, "ROLLBACK");
 		memcpy(s->st.last_error, keep, sizeof(keep));
-		undo_new_partitions(s);
+		(void)sblocks_done(s->sb, false);
 		goto fail;
 	}
-	for (size_t i = 0; i < s->nparts; i++)
-		s->parts[i].new_in_txn = false;
-	s->st.partitions = (uint32_t)s->nparts;
 	s->st.commits++;
-	s->st.samples_written += s->nsamples;
+	s->st.samples_written += sblocks_done(s->sb, true);
 	s->st.paused = false;
 	clear_queue(s);
 	return 0;
@@ -1315,27 +1135,12 @@ fail:
 
 /* ---- retention ---- */
 
-static int
-drop_partition(struct store *s, size_t i)
-{
-	char sql[256];
-
-	snprintf(sql, sizeof(sql), "DROP TABLE IF EXISTS %s; DELETE FROM "
-	    "partitions WHERE name = '%s'", s->parts[i].name,
-	    s->parts[i].name);
-	if (exec(s, sql) < 0)
-		return -1;
-	forget_partition(s, i);
-	s->st.partitions_dropped++;
-	return 0;
-}
-
 static void
 measure(struct store *s)
 {
-	int64_t pages = pragma_int(s, "PRAGMA page_count");
-	int64_t freel = pragma_int(s, "PRAGMA freelist_count");
-	int64_t psize = pragma_int(s, "PRAGMA page_size");
+	int64_t pages = query_int(s, "PRAGMA page_count");
+	int64_t freel = query_int(s, "PRAGMA freelist_count");
+	int64_t psize = query_int(s, "PRAGMA page_size");
 
 	if (pages >= 0 && freel >= 0 && psize > 0) {
 		s->st.db_bytes = (uint64_t)((pages - freel) * psize);
@@ -1373,6 +1178,47 @@ history_by_age(struct store *s, uint64_t now)
 	return exec(s, sql);
 }
 
+/* Raw blocks that ended before the window (the index on t_min finds
+ * them; those that began in the last span before it are looked at). */
+static int
+raw_by_age(struct store *s, int64_t raw_cut)
+{
+	char sql[128];
+
+	snprintf(sql, sizeof(sql), "DELETE FROM sample_blocks WHERE t_min < %"
+	    PRId64 " AND t_max < %" PRId64, raw_cut, raw_cut);
+	if (exec(s, sql) < 0)
+		return -1;
+	s->st.blocks_dropped += (uint64_t)sqlite3_changes(s->db);
+	return 0;
+}
+
+/* Over the budget: the oldest `partition` of raw blocks at a time, while
+ * more than that much is left. */
+static int
+raw_within_budget(struct store *s)
+{
+	int64_t step = (int64_t)s->cfg.partition_us;
+	char sql[160];
+
+	while (s->st.db_bytes > s->cfg.budget_bytes) {
+		int64_t oldest = query_int(s, "SELECT coalesce(min(t_min), 0) "
+		    "FROM sample_blocks");
+		int64_t newest = query_int(s, "SELECT coalesce(max(t_min), 0) "
+		    "FROM sample_blocks");
+
+		if (oldest < 0 || newest < 0 || newest - oldest < step)
+			break;
+		snprintf(sql, sizeof(sql), "DELETE FROM sample_blocks WHERE "
+		    "t_min < %" PRId64, oldest + step);
+		if (exec(s, sql) < 0)
+			return -1;
+		s->st.blocks_dropped += (uint64_t)sqlite3_changes(s->db);
+		measure(s);
+	}
+	return 0;
+}
+
 /* Over the budget with one raw partition left: the oldest tenth of each
  * history table, a pass at a time, then the 1 s roll-ups. */
 static int
@@ -1408,19 +1254,11 @@ retention(struct store *s, uint64_t now)
 
 	if (exec(s, "BEGIN IMMEDIATE") < 0)
 		return -1;
-	/* Whole partitions past the window; the newest always stays. */
-	while (s->nparts > 1 && s->parts[0].end <= raw_cut)
-		if (drop_partition(s, 0) < 0)
-			goto fail;
-	while (s->nparts > MAX_PARTITIONS)
-		if (drop_partition(s, 0) < 0)
-			goto fail;
+	if (raw_by_age(s, raw_cut) < 0)
+		goto fail;
 	measure(s);
-	while (s->nparts > 1 && s->st.db_bytes > s->cfg.budget_bytes) {
-		if (drop_partition(s, 0) < 0)
-			goto fail;
-		measure(s);
-	}
+	if (raw_within_budget(s) < 0)
+		goto fail;
 	snprintf(sql, sizeof(sql), "DELETE FROM rollup_1s WHERE t < %" PRId64
 	    "; DELETE FROM rollup_1m WHERE t < %" PRId64, (int64_t)(now -
 	    s->cfg.rollup_1s_window_us), (int64_t)(now -
@@ -1428,23 +1266,16 @@ retention(struct store *s, uint64_t now)
 	if (exec(s, sql) < 0 || history_by_age(s, now) < 0 ||
 	    history_within_budget(s) < 0)
 		goto fail;
-	if (s->view_dirty && rebuild_view(s) < 0)
-		goto fail;
 	if (exec(s, "COMMIT") < 0)
 		goto fail;
-	s->st.partitions = (uint32_t)s->nparts;
+	s->st.raw_blocks = (uint64_t)query_int(s, "SELECT count(*) FROM "
+	    "sample_blocks");
 	/* Give the freed pages back to the file system. */
 	(void)exec(s, "PRAGMA incremental_vacuum");
 	measure(s);
 	return 0;
 fail:
 	(void)exec(s, "ROLLBACK");
-	/* The cache may now name dropped tables that came back: reload. */
-	for (size_t i = 0; i < s->nparts; i++)
-		sqlite3_finalize(s->parts[i].ins);
-	s->nparts = 0;
-	(void)load_partitions(s);
-	s->view_dirty = false;
 	return -1;
 }
 
@@ -1501,7 +1332,10 @@ store_close(struct store *s, uint32_t wait_ms)
 	if (s->db != NULL) {
 		uint64_t tries = wait_ms / 100 + 1;
 
-		while (tries-- > 0 && (s->nsamples > 0 || s->nrows > 0))
+		if (s->sb != NULL)
+			sblocks_close_all(s->sb);
+		while (tries-- > 0 && s->sb != NULL &&
+		    (sblocks_dirty(s->sb) || s->nrows > 0))
 			if (store_commit(s, 0) < 0 && tries > 0) {
 				struct timespec ts = { 0, 100000000 };
 
@@ -1515,14 +1349,11 @@ store_close(struct store *s, uint32_t wait_ms)
 		sqlite3_finalize(s->boot_ins);
 		sqlite3_finalize(s->ctr_ins);
 		sqlite3_finalize(s->clock_ins);
-		for (size_t i = 0; i < s->nparts; i++)
-			sqlite3_finalize(s->parts[i].ins);
+		sblocks_free(s->sb);
 		sqlite3_close(s->db);
 	}
 	clear_queue(s);
-	free(s->samples);
 	free(s->rows);
 	free(s->agg);
-	free(s->parts);
 	free(s);
 }

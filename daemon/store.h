@@ -1,6 +1,6 @@
 /*
- * SQLite storage: schema and migrations (sql/), batched writes, time
- * partitions of raw samples, 1 s / 1 min roll-ups, retention by age and by
+ * SQLite storage: schema and migrations (sql/), batched writes, raw
+ * samples in compressed blocks (blocks.h), 1 s / 1 min roll-ups, retention by age and by
  * a byte budget.  Single-threaded: the ingest thread owns the store.
  * Writes are queued in memory and committed in one transaction at least
  * every commit_ms; when a commit fails (the disk is full) the queue is kept
@@ -17,7 +17,8 @@
 struct store_cfg {
 	uint64_t raw_window_us;		/* raw samples kept this long */
 	uint64_t budget_bytes;		/* the whole database file */
-	uint64_t partition_us;		/* length of one raw partition */
+	uint64_t partition_us;		/* raw history trimmed this much at
+					 * a time when over budget */
 	uint64_t rollup_1s_window_us;
 	uint64_t rollup_1m_window_us;
 	uint32_t commit_ms;
@@ -38,8 +39,8 @@ struct store_stats {
 	uint64_t queued;		/* rows waiting now */
 	uint64_t db_bytes;		/* used pages */
 	uint64_t file_bytes;
-	uint32_t partitions;
-	uint64_t partitions_dropped;
+	uint64_t raw_blocks;		/* rows of sample_blocks */
+	uint64_t blocks_dropped;	/* by retention */
 	bool paused;			/* last commit failed; retrying */
 	char last_error[160];
 };
@@ -66,6 +67,11 @@ void store_seen(struct store *, int64_t device, int64_t boot, uint64_t now,
     const char *link);
 
 /* Queued rows. */
+/* One row of a board: counters[i] had values[i] at t (wall time, us);
+ * now: the daemon's clock, which closes idle blocks. */
+void store_row(struct store *, uint64_t t, const int64_t *counters,
+    const int64_t *values, uint32_t n, uint64_t now);
+/* A row of one counter. */
 void store_sample(struct store *, int64_t counter, uint64_t t,
     int64_t value);
 void store_event(struct store *, int64_t device, int64_t boot, uint64_t t,

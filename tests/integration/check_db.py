@@ -21,8 +21,9 @@ daemon re-anchors).  Then:
   samples the simulator produced and samples_stored the samples stored.
 Prints TAP lines; exits 1 on failure."""
 import bisect
-import sqlite3
 import sys
+
+import acdb
 
 args = [a for a in sys.argv[1:] if not a.startswith("--")]
 opts = [a for a in sys.argv[1:] if a.startswith("--")]
@@ -38,7 +39,7 @@ for o in opts:
     if o.startswith("--max-gap-ms="):
         max_gap_us = int(o.split("=", 1)[1]) * 1000
 db, device, truths = args[0], args[1], args[2:]
-con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+con = acdb.connect(db, ro=True)
 n = 0
 failed = 0
 

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Gives a database the demo wrote HOURS more of raw history before its
-first sample, as appcored stores it: ten-minute partitions of 1 kHz
-samples for every counter of every board (counters climbing, gauges
-moving), registered in `partitions`, the `samples` view rebuilt over
-them, and their 1 s and 1 min roll-ups.  Generated inside SQLite, so an
+first sample, as appcored before schema 9 stored it: ten-minute
+partitions of 1 kHz samples for every counter of every board (counters
+climbing, gauges moving), registered in `partitions`, and their 1 s and
+1 min roll-ups.  appcored converts such partitions into sample blocks
+when it next opens the database (docs/storage.md, "Migration"), so this
+is also an hour of history to migrate.  Generated inside SQLite, so an
 hour at 1 kHz x 16 (57.6 million samples) takes seconds, not the hour.
 
 usage: extend_history.py DB HOURS"""
@@ -16,7 +18,7 @@ STEP_US = 1000                  # 1 kHz
 db, hours = sys.argv[1], float(sys.argv[2])
 con = sqlite3.connect(db, isolation_level=None)
 con.execute("PRAGMA journal_mode=WAL")
-first = con.execute("SELECT min(t_start) FROM partitions").fetchone()[0]
+first = con.execute("SELECT min(t_min) FROM sample_blocks").fetchone()[0]
 end = first - first % PART_US           # whole partitions before the demo's
 start = end - int(hours * 3600e6)
 start -= start % PART_US
@@ -55,10 +57,6 @@ for p0 in range(start, end, PART_US):
     names.append(partition(p0))
     rollups(names[-1], "rollup_1s", 1000000)
     rollups(names[-1], "rollup_1m", 60000000)
-parts = [r[0] for r in con.execute("SELECT name FROM partitions ORDER BY t_start")]
-con.execute("DROP VIEW samples")
-con.execute("CREATE VIEW samples (counter_id, t, value) AS " +
-            " UNION ALL ".join("SELECT counter_id, t, value FROM %s" % p for p in parts))
 con.execute("COMMIT")
 print("# %d samples added in %d partitions (%d counters, %.1f h)" %
       (len(counters) * (end - start) // STEP_US, len(names), len(counters),

@@ -22,3 +22,12 @@ wait_line() {
 		sleep 0.1
 	done
 }
+
+# The samples virtual table in the sqlite3 shell and python3: the
+# extension the build made (docs/storage.md, "The sqlite3 shell").
+if [ -n "${APPCORE_SQLITE_EXT:-}" ]; then
+	sqlite3() { command sqlite3 -cmd ".load $APPCORE_SQLITE_EXT" "$@"; }
+fi
+python3() { /usr/bin/python3 "$@"; }
+PYTHONPATH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONPATH

@@ -155,8 +155,9 @@ EOF2
 	check "check_db.py: nothing wrong stored over $nboots boots, each accounted for" \
 	    [ "${PIPESTATUS[0]}" -eq 0 ]
 	late=$(python3 - "$db" "${truths[@]}" <<'EOF'
-import sqlite3, sys
-con = sqlite3.connect(sys.argv[1])
+import sys
+import acdb
+con = acdb.connect(sys.argv[1])
 boots = con.execute("SELECT id, started FROM boots b WHERE EXISTS (SELECT 1 "
                     "FROM clock WHERE boot_id = b.id) ORDER BY first_seen").fetchall()
 late = 0

@@ -13,7 +13,6 @@ import json
 import os
 import re
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 from tap import check, finish, wait_for  # noqa: E402
+import acdb  # noqa: E402
 
 here = os.path.dirname(os.path.abspath(__file__))
 appcored, sim, shim, ctl = sys.argv[1:5]
@@ -157,7 +157,7 @@ try:
     check(r.returncode == 0, "every sample in SQLite equals the ground truth, "
           "none lost once storing began, the boot's accounting exact "
           "(check_db.py above)")
-    db = sqlite3.connect(tmp + "/state/appcore.db")
+    db = acdb.connect(tmp + "/state/appcore.db")
     n = db.execute("SELECT count(*) FROM samples").fetchone()[0]
     check(n > 64 * 5000, "%d raw samples stored" % n)
 finally:

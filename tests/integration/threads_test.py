@@ -12,7 +12,6 @@ import re
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,7 @@ here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tap  # noqa: E402
 from tap import check, wait_for  # noqa: E402
+import acdb  # noqa: E402
 
 def line_of(proc, pattern, secs):
     """The first line of proc's stdout matching pattern, within secs."""
@@ -188,7 +188,7 @@ try:
           "(exit %s)" % rc)
     check(m is not None and m.group(1) == b"503",
           "the waiting read was answered 503 (%s)" % answer[:40])
-    db = sqlite3.connect(tmp + "/state/appcore.db")
+    db = acdb.connect(tmp + "/state/appcore.db")
     stored = db.execute("SELECT count(*) FROM samples").fetchone()[0]
     stop_event = db.execute("SELECT count(*) FROM events WHERE kind = "
                             "'daemon-stop'").fetchone()[0]

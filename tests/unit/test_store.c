@@ -1,5 +1,5 @@
-/* The SQLite store: identity rows, partitions, roll-ups, retention,
- * migrations, and a full database. */
+/* The SQLite store: identity rows, raw sample blocks, roll-ups,
+ * retention, migrations, and a full database. */
 #define _GNU_SOURCE
 #include <inttypes.h>
 #include <stdlib.h>
@@ -65,7 +65,7 @@ main(void)
 		return 1;
 	snprintf(path, sizeof(path), "%s/appcore.db", dir);
 	store_cfg_defaults(&cfg);
-	cfg.partition_us = 10000000;	/* 10 s partitions */
+	cfg.partition_us = 10000000;	/* trim 10 s at a time */
 	s = store_open(path, &cfg, err, sizeof(err));
 	CHECK(s != NULL, "create and migrate %s", path);
 	if (s == NULL)
@@ -86,7 +86,8 @@ main(void)
 	    "the same identity gives the same rows");
 	CHECK(store_clock(s, boot, 0, (int64_t)t0) == 0, "clock anchor");
 
-	/* 35 s of 100 Hz samples on two counters: four partitions. */
+	/* 35 s of 100 Hz samples on two counters, each its own column set:
+	 * four blocks each (a block spans at most 10 s). */
 	for (uint64_t t = t0; t < t0 + 35000000; t += 10000, n++) {
 		store_sample(s, c1, t, (int64_t)(n * 48));
 		store_sample(s, c2, t, -(int64_t)(n % 300));
@@ -95,9 +96,16 @@ main(void)
 	CHECK(store_commit(s, t0 + 35000000) == 0, "commit %" PRIu64
 	    " samples", 2 * n);
 	CHECK(q1(s, "SELECT count(*) FROM samples") == (int64_t)(2 * n) &&
-	    q1(s, "SELECT count(*) FROM partitions") == 4 &&
-	    store_stats(s)->partitions == 4,
-	    "all samples visible through the view, 4 partitions");
+	    q1(s, "SELECT count(*) FROM sample_blocks") == 8 &&
+	    q1(s, "SELECT max(t_max - t_min) FROM sample_blocks") <= 10000000,
+	    "all samples visible through the table, 8 blocks of at most 10 s "
+	    "(%" PRId64 ")", q1(s, "SELECT count(*) FROM sample_blocks"));
+	CHECK(q1(s, "SELECT count(*) FROM samples WHERE counter_id = 1 AND t "
+	    "BETWEEN 1700000009995000 AND 1700000010025000") == 3 &&
+	    q1(s, "SELECT count(*) FROM samples WHERE t > 1700000034980000") ==
+	    2 && q1(s, "SELECT sum(value) FROM samples WHERE counter_id IN "
+	    "(1, 2) AND t = 1700000020000000") == 2000 * 48 - 2000 % 300,
+	    "time ranges and counters pushed down return exactly their rows");
 	CHECK(q1(s, "SELECT min(value) FROM samples WHERE counter_id = 2") ==
 	    -299, "signed values stored signed");
 	/* Close the open buckets, then compare roll-ups with raw data. */
@@ -132,18 +140,26 @@ main(void)
 	cfg.raw_window_us = 20000000;
 	store_set_cfg(s, &cfg);
 	(void)store_tick(s, t0 + 45000000);
-	CHECK(q1(s, "SELECT count(*) FROM partitions") == 2 &&
-	    q1(s, "SELECT min(t) FROM samples") == (int64_t)t0 + 20000000,
-	    "partitions past the window dropped whole");
+	CHECK(q1(s, "SELECT count(*) FROM sample_blocks WHERE t_max < "
+	    "1700000025000000") == 0 && q1(s, "SELECT min(t) FROM samples") ==
+	    (int64_t)t0 + 20020000 && q1(s, "SELECT count(*) FROM samples") ==
+	    2 * 1498 + 2,
+	    "blocks that ended before the window dropped whole, the rest "
+	    "kept");
 
 	/* Retention by budget: add data, squeeze the budget. */
 	{
 		int64_t before;
 
 		cfg.raw_window_us = 86400000000ull;
+		uint32_t noise = 7;
+
+		/* Noise: raw blocks are most of the file. */
 		for (uint64_t t = t0 + 40000000; t < t0 + 100000000;
-		    t += 1000)
-			store_sample(s, c1, t, (int64_t)(t % 4000000000u));
+		    t += 1000) {
+			noise = noise * 1103515245u + 12345u;
+			store_sample(s, c1, t, noise >> 8);
+		}
 		(void)store_commit(s, t0 + 100000000);
 		store_set_cfg(s, &cfg);
 		(void)store_tick(s, t0 + 100000000);
@@ -151,10 +167,15 @@ main(void)
 		cfg.budget_bytes = store_stats(s)->db_bytes / 2;
 		store_set_cfg(s, &cfg);
 		(void)store_tick(s, t0 + 100000001);
+		printf("# budget %" PRIu64 ", used %" PRIu64 ", blocks %"
+		    PRIu64 " (%" PRIu64 " dropped)\n", cfg.budget_bytes,
+		    store_stats(s)->db_bytes, store_stats(s)->raw_blocks,
+		    store_stats(s)->blocks_dropped);
 		CHECK(store_stats(s)->db_bytes <= cfg.budget_bytes &&
-		    store_stats(s)->partitions >= 1 &&
+		    store_stats(s)->raw_blocks >= 1 &&
+		    store_stats(s)->blocks_dropped > 2 &&
 		    (int64_t)store_stats(s)->file_bytes < before,
-		    "over budget: oldest partitions dropped, file shrank "
+		    "over budget: oldest blocks dropped, file shrank "
 		    "%" PRId64 " -> %" PRIu64 " bytes", before,
 		    store_stats(s)->file_bytes);
 		cfg.budget_bytes = 2000000000;
@@ -166,12 +187,18 @@ main(void)
 		int64_t rows = q1(s, "SELECT count(*) FROM samples");
 		char sql[96];
 
+
 		snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %" PRId64,
 		    q1(s, "PRAGMA page_count"));
 		sqlite3_exec(store_db(s), sql, NULL, NULL, NULL);
-		for (int i = 0; i < 20000; i++)
+		uint32_t noise = 1;
+
+		/* Noise, so that the blocks need pages the file lacks. */
+		for (int i = 0; i < 20000; i++) {
+			noise = noise * 1103515245u + 12345u;
 			store_sample(s, c2, t0 + 100000000 + (uint64_t)i * 100,
-			    i);
+			    noise >> 1);
+		}
 		CHECK(store_commit(s, t0 + 101000000) < 0 &&
 		    store_stats(s)->paused && store_stats(s)->queued >= 20000,
 		    "full: commit fails (%s), 20000 rows stay queued",
@@ -189,10 +216,10 @@ main(void)
 	store_close(s, 1000);
 
 	s = store_open(path, &cfg, err, sizeof(err));
-	CHECK(s != NULL && q1(s, "SELECT count(*) FROM partitions") ==
-	    (int64_t)store_stats(s)->partitions && store_stats(s)->partitions
+	CHECK(s != NULL && q1(s, "SELECT count(*) FROM sample_blocks") ==
+	    (int64_t)store_stats(s)->raw_blocks && store_stats(s)->raw_blocks
 	    > 0 && q1(s, "SELECT count(*) FROM samples") > 0,
-	    "reopened: partitions and data found again");
+	    "reopened: blocks and data found again");
 	sqlite3_exec(store_db(s), "PRAGMA user_version = 99", NULL, NULL,
 	    NULL);
 	store_close(s, 0);
