@@ -18,7 +18,12 @@ STEP_US = 1000                  # 1 kHz
 db, hours = sys.argv[1], float(sys.argv[2])
 con = sqlite3.connect(db, isolation_level=None)
 con.execute("PRAGMA journal_mode=WAL")
-first = con.execute("SELECT min(t_min) FROM sample_blocks").fetchone()[0]
+# The first raw sample: in blocks (schema 9) or partitions (before).
+has_blocks = con.execute("SELECT count(*) FROM sqlite_master WHERE name = "
+                         "'sample_blocks'").fetchone()[0]
+first = con.execute("SELECT min(t) FROM (SELECT min(t_start) AS t FROM partitions%s)" %
+                    (" UNION ALL SELECT min(t_min) FROM sample_blocks" if has_blocks
+                     else "")).fetchone()[0]
 end = first - first % PART_US           # whole partitions before the demo's
 start = end - int(hours * 3600e6)
 start -= start % PART_US
