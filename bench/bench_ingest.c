@@ -1,10 +1,14 @@
 /*
- * Ingest throughput: the daemon's decode + store path (session.c,
- * device.c, store.c) on a wire stream of the demo workload, next to a raw
- * SQLite baseline inserting the same rows with one prepared statement in
- * large transactions, in the same run and on the same disk.
+ * Ingest and raw history: the daemon's decode + store path (session.c,
+ * device.c, store.c: sample blocks) on a wire stream of the demo
+ * workload, next to the row format of schema 8 as the baseline (the same
+ * rows inserted into a WITHOUT ROWID table keyed (counter_id, t) with one
+ * prepared statement in large transactions), in the same run on the same
+ * disk: counter-samples per second, bytes on disk per counter-sample
+ * (dbstat), and with --query the time to read one counter's whole range
+ * through the samples virtual table against the same query on the rows.
  *
- * usage: bench_ingest DIR SECONDS_OF_STREAM
+ * usage: bench_ingest DIR SECONDS_OF_STREAM [RATE_HZ COUNTERS [--query]]
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
@@ -18,6 +22,7 @@
 #include "appcore/agent.h"
 #include "appcore/core1.h"
 #include "appcored.h"
+#include "samples_vtab.h"
 #include "sim.h"
 
 #define REGION_SIZE	AC_REGION_DEFAULT_SIZE
@@ -41,7 +46,9 @@ now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* The agent on the demo workload, 1 kHz x 64 counters: its wire bytes. */
+static uint32_t rate_hz = 1000, ncounters = 64;
+
+/* The agent on the demo workload: its wire bytes. */
 static uint8_t *
 make_stream(uint32_t secs, size_t *len)
 {
@@ -54,9 +61,9 @@ make_stream(uint32_t secs, size_t *len)
 	uint8_t *buf = malloc(cap);
 	uint64_t next = 0;
 
-	sim_workload_init(&w, r, 64, 1, 1);
+	sim_workload_init(&w, r, ncounters, 1, 1);
 	ac_agent_cfg_defaults(&cfg);
-	cfg.rate_hz = 1000;
+	cfg.rate_hz = rate_hz;
 	if (buf == NULL || ac_agent_init(&agent, &cfg, &port, mem,
 	    REGION_SIZE) != 0)
 		exit(1);
@@ -132,8 +139,144 @@ baseline(const char *dir)
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	t0 = now_s() - t0;
 	sqlite3_finalize(st);
+	sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
 	sqlite3_close(db);
 	return (double)nrows / t0;
+}
+
+static sqlite3 *
+open_db(const char *dir, const char *name)
+{
+	char path[512];
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK || samples_vtab_register(db) != SQLITE_OK)
+		exit(1);
+	return db;
+}
+
+static int64_t
+one(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		fprintf(stderr, "%s: %s\n", sql, sqlite3_errmsg(db));
+		exit(1);
+	}
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Bytes of pages (dbstat) of the tables and indexes named. */
+static int64_t
+pages_of(sqlite3 *db, const char *names)
+{
+	char sql[512];
+
+	snprintf(sql, sizeof(sql), "SELECT sum(pgsize) FROM dbstat WHERE "
+	    "name IN (%s)", names);
+	return one(db, sql);
+}
+
+/* The best of three runs of sql: seconds; *count, *sum its answer. */
+static double
+time_query(sqlite3 *db, const char *sql, int64_t *count, int64_t *sum)
+{
+	double best = 1e9;
+
+	for (int k = 0; k < 3; k++) {
+		sqlite3_stmt *st;
+		double t0 = now_s();
+
+		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+			exit(1);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			*count = sqlite3_column_int64(st, 0);
+			*sum = sqlite3_column_int64(st, 1);
+		}
+		sqlite3_finalize(st);
+		t0 = now_s() - t0;
+		best = t0 < best ? t0 : best;
+	}
+	return best;
+}
+
+#define BLOCK_TABLES "'sample_blocks', 'sample_blocks_group_t', " \
+	"'sample_blocks_t', 'sample_groups', 'sqlite_autoindex_sample_groups_1'," \
+	" 'group_counters'"
+
+/* Bytes per counter-sample, both formats, and what the default budget
+ * holds at 1 kHz x 64 with today's roll-up windows. */
+static void
+disk_cost(const char *dir)
+{
+	sqlite3 *b = open_db(dir, "appcore.db"), *r = open_db(dir,
+	    "baseline.db");
+	int64_t bsamples = one(b, "SELECT count(*) FROM samples");
+	double bb = (double)pages_of(b, BLOCK_TABLES) / (double)bsamples;
+	double rb = (double)pages_of(r, "'s'") / (double)one(r, "SELECT "
+	    "count(*) FROM s");
+	double roll = (double)pages_of(b, "'rollup_1s'") / (double)one(b,
+	    "SELECT count(*) FROM rollup_1s");
+	double rollups = roll * 64 * (2.0 * 86400 + 90.0 * 1440);
+	double hours = (2e9 - rollups) / (bb * 64 * 1000 * 3600);
+
+	printf("bytes per counter-sample: blocks %.3f (%" PRId64 " samples, "
+	    "%" PRId64 " blocks), rows %.2f; ratio %.4f\n", bb, bsamples,
+	    one(b, "SELECT count(*) FROM sample_blocks"), rb, bb / rb);
+	printf("roll-ups: %.1f bytes a row; 64 counters for 2 days (1 s) and "
+	    "90 days (1 min): %.0f MB\n", roll, rollups / 1e6);
+	printf("default budget (2 GB) holds %.1f h of 64 counters at 1 kHz "
+	    "(rows: %.1f h)\n", hours, (2e9 - rollups) / (rb * 64 * 1000 *
+	    3600));
+	sqlite3_close(b);
+	sqlite3_close(r);
+}
+
+/* One counter's (dsp.load, a gauge that moves every sample) whole range,
+ * through the virtual table and as rows; each database's own times (the
+ * rows carry device times, appcored wall times). */
+static double
+range_of(sqlite3 *db, const char *table, int64_t *count, int64_t *sum,
+    double *minutes)
+{
+	char sql[256];
+	int64_t lo, hi;
+
+	snprintf(sql, sizeof(sql), "SELECT min(t) FROM %s WHERE counter_id = "
+	    "5", table);
+	lo = one(db, sql);
+	snprintf(sql, sizeof(sql), "SELECT max(t) FROM %s WHERE counter_id = "
+	    "5", table);
+	hi = one(db, sql);
+	*minutes = (double)(hi - lo) / 60e6;
+	snprintf(sql, sizeof(sql), "SELECT count(*), sum(value) FROM %s WHERE "
+	    "counter_id = 5 AND t BETWEEN %" PRId64 " AND %" PRId64, table, lo,
+	    hi);
+	return time_query(db, sql, count, sum);
+}
+
+static void
+range_query(const char *dir)
+{
+	sqlite3 *b = open_db(dir, "appcore.db"), *r = open_db(dir,
+	    "baseline.db");
+	int64_t bn = 0, bs = 0, rn = 0, rs = 0;
+	double bm, rm, tb = range_of(b, "samples", &bn, &bs, &bm);
+	double tr = range_of(r, "s", &rn, &rs, &rm);
+
+	printf("one counter, %.1f min range: blocks %.3f s, rows %.3f s; "
+	    "ratio %.2f (%" PRId64 " and %" PRId64 " samples, sums %s)\n",
+	    bm, tb, tr, tb / tr, bn, rn, bs == rs && bn == rn ? "equal" :
+	    "DIFFER");
+	sqlite3_close(b);
+	sqlite3_close(r);
 }
 
 static double
@@ -143,7 +286,7 @@ ingest(const char *dir, const uint8_t *stream, size_t len, double secs)
 	struct link *l;
 	char path[512], err[256], note[256];
 	double t0;
-	uint64_t last_tick = 0, start = now_wall_us();
+	uint64_t last_tick = 0, start = now_wall_us(), written;
 
 	config_defaults(&d.cfg);
 	d.cfg.snapshot_us = 0;
@@ -179,13 +322,13 @@ ingest(const char *dir, const uint8_t *stream, size_t len, double secs)
 	}
 	(void)store_commit(d.store, now_wall_us());
 	t0 = now_s() - t0;
+	written = store_stats(d.store)->samples_written;
 	printf("ingest: %" PRIu64 " samples stored, %" PRIu64 " commits\n",
-	    store_stats(d.store)->samples_written,
-	    store_stats(d.store)->commits);
+	    written, store_stats(d.store)->commits);
 	link_free(l);
 	store_close(d.store, 0);
 	blobs_close(d.blobs);
-	return (double)store_stats(d.store)->samples_written / t0;
+	return (double)written / t0;
 }
 
 int
@@ -197,21 +340,31 @@ main(int argc, char **argv)
 	static const struct session_cb cb = { .sample = grab };
 	double base, ing;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: bench_ingest DIR SECONDS\n");
+	if (argc < 3) {
+		fprintf(stderr, "usage: bench_ingest DIR SECONDS [RATE_HZ "
+		    "COUNTERS [--query]]\n");
 		return 2;
+	}
+	if (argc >= 5) {
+		rate_hz = (uint32_t)atoi(argv[3]);
+		ncounters = (uint32_t)atoi(argv[4]);
 	}
 	stream = make_stream((uint32_t)atoi(argv[2]), &len);
 	session_init(&s, &cb, NULL);
 	session_feed(&s, stream, len);
-	printf("stream: %s s of 1 kHz x 64 counters, %zu wire bytes, %zu "
-	    "counter-samples\n", argv[2], len, nrows);
+	printf("stream: %s s of %u Hz x %u counters, %zu wire bytes (%.3f a "
+	    "counter-sample), %zu counter-samples\n", argv[2], rate_hz,
+	    ncounters, len, (double)len / (double)nrows, nrows);
 	ing = ingest(argv[1], stream, len, atof(argv[2]));
-	base = baseline(argv[1]);
-	printf("raw SQLite baseline: %.0f rows/s\n", base);
-	printf("appcored decode + store: %.0f counter-samples/s\n", ing);
-	printf("ratio: %.2f of the baseline\n", ing / base);
 	free(stream);
+	base = baseline(argv[1]);
+	printf("raw SQLite rows (baseline): %.0f rows/s\n", base);
+	printf("appcored decode + store in blocks: %.0f counter-samples/s\n",
+	    ing);
+	printf("ratio: %.2f of the baseline\n", ing / base);
+	disk_cost(argv[1]);
+	if (argc >= 6 && strcmp(argv[5], "--query") == 0)
+		range_query(argv[1]);
 	free(rows);
 	return 0;
 }

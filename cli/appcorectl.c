@@ -473,9 +473,9 @@ cmd_status(const struct ctx *c)
 	printf("  dashboard  %s\n", str(o, "url"));
 	if (*str(o, "socket") != '\0')
 		printf("  socket     %s\n", str(o, "socket"));
-	printf("  database   %s (%.1f MB in use, %" PRId64 " partitions)\n",
+	printf("  database   %s (%.1f MB in use, %" PRId64 " raw blocks)\n",
 	    str(o, "database"), (double)num(o, "database_bytes") / 1e6,
-	    num(o, "partitions"));
+	    num(o, "raw_blocks"));
 	printf("  boards     %" PRId64 ", %" PRId64 " connected\n",
 	    num(o, "devices"), num(o, "connected"));
 	json_object_put(o);

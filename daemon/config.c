@@ -261,9 +261,6 @@ config_set(struct config *c, const char *section, const char *key,
 				    "10s (e.g. 90s, 10m, 24h, 7d)", key, v);
 			*dst = u;
 		}
-		if (s->raw_window_us / s->partition_us > 480)
-			BAD("raw_window / partition must be at most 480 "
-			    "partitions; make partition longer");
 	} else if (strcmp(section, "http") == 0) {
 		if (strcmp(key, "listen") == 0) {
 			if (strchr(v, ':') == NULL && v[0] != '/')

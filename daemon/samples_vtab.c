@@ -3,14 +3,17 @@
  * the rows (counter_id, t, value) of every block in sample_blocks, decoded
  * as they are read.  A condition on counter_id (=, IN, a join) reads only
  * the blocks of that counter's column sets and decodes only its column; a
- * range of t reads only the blocks that overlap it.  Conditions are never
- * claimed as done here (SQLite checks every row again), so a condition
- * this code cannot use (a text, a fraction) costs speed, never rows.
+ * range of t reads only the blocks that overlap it.  Those conditions are
+ * then done here, exactly as SQLite would compare (an INTEGER column:
+ * numeric affinity for the other side, a fraction rounded the right way,
+ * NULL matching nothing, a text above every number), so SQLite need not
+ * look at the rows again.
  *
  * Built into appcored (samples_vtab_register on every connection) and, with
  * APPCORE_SQLITE_EXTENSION, as the loadable extension appcore_samples for
  * the sqlite3 shell (.load).
  */
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -45,6 +48,7 @@ struct svtab {
 struct scur {
 	sqlite3_vtab_cursor base;
 	sqlite3_stmt *st;		/* the blocks to read */
+	bool none;			/* the conditions match no row */
 	bool one;			/* one counter: `counter` */
 	int64_t counter, lo, hi;
 	int64_t block_id;
@@ -134,7 +138,7 @@ sv_best_index(sqlite3_vtab *v, sqlite3_index_info *ii)
 			continue;
 		flags |= uses[k].flag;
 		ii->aConstraintUsage[i].argvIndex = ++argn;
-		ii->aConstraintUsage[i].omit = 0;
+		ii->aConstraintUsage[i].omit = 1;
 	}
 	if (flags & F_COUNTER)
 		cost /= 1000;
@@ -180,20 +184,85 @@ sv_close(sqlite3_vtab_cursor *cur)
 	return SQLITE_OK;
 }
 
-/* An argument as an exact integer; false for anything else (then the
- * condition is left to SQLite alone). */
+#define TWO63	9223372036854775808.0	/* 2^63, exact as a double */
+
+/*
+ * The comparisons of an INTEGER column with an argument, as SQLite makes
+ * them: the argument takes numeric affinity; an integer compares exactly,
+ * a real by its value (so t >= 2.5 is t >= 3), NULL matches nothing, a
+ * text or blob is above every number.  Each narrows [lo, hi] or sets
+ * `none`.
+ */
+static void
+at_least(struct scur *c, sqlite3_value *a, bool strict)
+{
+	double d;
+	int64_t x;
+
+	switch (sqlite3_value_numeric_type(a)) {
+	case SQLITE_INTEGER:
+		x = sqlite3_value_int64(a);
+		if (strict && x == INT64_MAX)
+			c->none = true;
+		else if (strict ? x + 1 > c->lo : x > c->lo)
+			c->lo = strict ? x + 1 : x;
+		return;
+	case SQLITE_FLOAT:
+		d = sqlite3_value_double(a);
+		d = strict ? floor(d) + 1 : ceil(d);
+		if (d >= TWO63)
+			c->none = true;
+		else if (d > -TWO63 && (int64_t)d > c->lo)
+			c->lo = (int64_t)d;
+		return;
+	default:			/* NULL, a text, a blob */
+		c->none = true;
+	}
+}
+
+static void
+at_most(struct scur *c, sqlite3_value *a, bool strict)
+{
+	double d;
+	int64_t x;
+
+	switch (sqlite3_value_numeric_type(a)) {
+	case SQLITE_INTEGER:
+		x = sqlite3_value_int64(a);
+		if (strict && x == INT64_MIN)
+			c->none = true;
+		else if (strict ? x - 1 < c->hi : x < c->hi)
+			c->hi = strict ? x - 1 : x;
+		return;
+	case SQLITE_FLOAT:
+		d = sqlite3_value_double(a);
+		d = strict ? ceil(d) - 1 : floor(d);
+		if (d < -TWO63)
+			c->none = true;
+		else if (d < TWO63 && (int64_t)d < c->hi)
+			c->hi = (int64_t)d;
+		return;
+	case SQLITE_NULL:
+		c->none = true;
+		return;
+	default:			/* every number is below a text */
+		return;
+	}
+}
+
+/* column = a: true with *out when a can equal an integer. */
 static bool
-int_arg(sqlite3_value *a, int64_t *out)
+equal_to(sqlite3_value *a, int64_t *out)
 {
 	double d;
 
-	switch (sqlite3_value_type(a)) {
+	switch (sqlite3_value_numeric_type(a)) {
 	case SQLITE_INTEGER:
 		*out = sqlite3_value_int64(a);
 		return true;
 	case SQLITE_FLOAT:
 		d = sqlite3_value_double(a);
-		if (!(d >= -9.2e18 && d <= 9.2e18) || d != (double)(int64_t)d)
+		if (d != floor(d) || d < -TWO63 || d >= TWO63)
 			return false;
 		*out = (int64_t)d;
 		return true;
@@ -209,23 +278,25 @@ read_args(struct scur *c, int flags, sqlite3_value **argv)
 	int64_t x;
 	int k = 0;
 
-	c->one = false;
+	c->none = c->one = false;
 	c->lo = INT64_MIN;
 	c->hi = INT64_MAX;
-	if ((flags & F_COUNTER) && int_arg(argv[k++], &x)) {
+	if (flags & F_COUNTER) {
 		c->one = true;
-		c->counter = x;
+		c->none |= !equal_to(argv[k++], &c->counter);
 	}
-	if ((flags & F_T_EQ) && int_arg(argv[k++], &x))
-		c->lo = c->hi = x;
-	if ((flags & F_LO) && int_arg(argv[k++], &x))
-		c->lo = x;
-	if ((flags & F_LO_STRICT) && int_arg(argv[k++], &x) && x < INT64_MAX)
-		c->lo = x + 1;
-	if ((flags & F_HI) && int_arg(argv[k++], &x))
-		c->hi = x;
-	if ((flags & F_HI_STRICT) && int_arg(argv[k++], &x) && x > INT64_MIN)
-		c->hi = x - 1;
+	if (flags & F_T_EQ) {
+		if (equal_to(argv[k++], &x))
+			c->lo = c->hi = x;
+		else
+			c->none = true;
+	}
+	if (flags & (F_LO | F_LO_STRICT))
+		at_least(c, argv[k++], (flags & F_LO_STRICT) != 0);
+	if (flags & (F_HI | F_HI_STRICT))
+		at_most(c, argv[k++], (flags & F_HI_STRICT) != 0);
+	if (c->lo > c->hi)
+		c->none = true;
 }
 
 static int
@@ -356,9 +427,11 @@ sv_filter(sqlite3_vtab_cursor *cur, int flags, const char *idx_str,
 	(void)idx_str;
 	(void)argc;
 	read_args(c, flags, argv);
-	c->eof = false;
+	c->eof = c->none;
 	c->row = c->col = c->nrows = c->ncols = 0;
 	c->rowid = 0;
+	if (c->none)
+		return SQLITE_OK;
 	if ((rc = prepare_blocks(c)) != SQLITE_OK)
 		return rc;
 	return advance(c, true);

@@ -144,6 +144,12 @@ check(wrong == 0 and (matched or subset), "each of %d stored samples equals "
          ", first at %d: %s" % first_wrong if first_wrong else ""))
 twice = sum(1 for v in matched.values() if v > 1)
 check(twice == 0, "no truth sample stored twice (%d)" % twice)
+# The rows themselves: the vectors above keep one value per time.
+rows, distinct = con.execute(
+    "SELECT count(*), (SELECT count(*) FROM (SELECT DISTINCT counter_id, t "
+    "FROM samples)) FROM samples").fetchone()
+check(rows == distinct, "no counter has two samples at one time (%d rows, "
+      "%d distinct)" % (rows, distinct))
 if not subset:
     check(len(matched) == total, "stored %d of the %d samples the simulator "
           "produced" % (len(matched), total))

@@ -275,6 +275,13 @@ against_rows(void)
 		"WHERE counter_id = 14 AND t > 9223372036854775807",
 		"WHERE counter_id IN (SELECT id FROM (SELECT 13 AS id UNION "
 		"SELECT 42))",
+		"WHERE t >= 1800000010000000.5 AND t < 1800000010100000.5",
+		"WHERE t > 1800000010000000.0 AND t <= 1800000010100000.9 AND "
+		"counter_id = 41.0",
+		"WHERE counter_id = 12.5", "WHERE t > NULL", "WHERE t < 'x' AND "
+		"counter_id = '13'", "WHERE t < -9223372036854775808",
+		"WHERE t BETWEEN -1e300 AND 1e300 AND counter_id = 50",
+		"WHERE t = 1.8e15 + 0.5",
 	};
 
 	snprintf(dir, sizeof(dir), "/tmp/appcore-blocks-XXXXXX");
