@@ -489,9 +489,8 @@ check_boot(sqlite3 *db, int64_t boot, const char *key, int64_t produced,
 		return;			/* an earlier input's boot */
 	memset(seen, 0, sizeof(seen));
 	noff = anchors_of(db, boot, an);
-	/* Prepared once: SQLite prepares it again when the partitions (the
-	 * view behind samples) change.  Column by column, each partition
-	 * answers from its primary key. */
+	/* Prepared once.  Column by column, through the samples virtual
+	 * table: the blocks of that counter within the input's time. */
 	if (st == NULL && sqlite3_prepare_v3(db, "SELECT s.t, s.value FROM "
 	    "samples s WHERE s.counter_id = ?1 AND s.t BETWEEN ?2 AND ?3", -1,
 	    SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
