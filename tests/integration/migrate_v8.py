@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Migration in place of a database the previous appcored wrote: the
 fixture tests/fixtures/schema8-demo.db.xz (schema 8, the demo at 200 Hz x
-16 with its crash, written by appcored at 14202c0), given 10 more minutes
+16 with its crash, written by appcored at 14202c0), given 20 more minutes
 of 1 kHz history in that schema's partitions (extend_history.py).  The
 truth is read from the old tables with plain SQLite before appcored
 touches the file: every row of the demo's partition, and per counter the
@@ -32,7 +32,7 @@ os.makedirs(state)
 with open(db, "wb") as f:
     subprocess.run(["xz", "-dc", fixture], stdout=f, check=True)
 here = os.path.dirname(os.path.abspath(__file__))
-subprocess.run([sys.executable, here + "/extend_history.py", db, "0.1"],
+subprocess.run([sys.executable, here + "/extend_history.py", db, "0.25"],
                check=True, stdout=subprocess.DEVNULL)
 
 TABLES = ["devices", "boots", "counters", "clock", "events", "logs", "states",
@@ -92,10 +92,11 @@ def partitions_left():
 
 
 parts, demo_rows, agg, counts, sums = legacy_truth()
-check(len(parts) >= 2 and sum(a[0] for a in agg.values()) > 9000000,
+check(len(parts) >= 3 and sum(a[0] for a in agg.values()) > 19000000,
       "%d partitions, %d samples, to convert" % (len(parts), sum(a[0] for a in agg.values())))
 
-# Killed while it converts: after the first partition is done.
+# Killed while it converts: once the first partition is done, while the
+# second (9.6 million samples) is under way.
 p = start()
 seen = wait_for_line("converting raw partitions", 120)
 p.send_signal(signal.SIGKILL)
