@@ -19,6 +19,7 @@
 
 #include "api_internal.h"
 #include "http.h"
+#include "query_thread.h"
 #include "coredump.h"
 #include "hex.h"
 #include "jsonv.h"
@@ -221,19 +222,25 @@ query_rows(sqlite3 *db, sqlite3_stmt *st, int64_t limit, json_object *rows,
 	return false;
 }
 
-static atomic_int queries_running;
 
 static void get_query_run(sqlite3 *, const char *sql, int64_t limit,
     const struct config *, struct api_reply *);
+
+/* query_thread.c's runner: on the query thread's own connection. */
+void
+query_run(sqlite3 *db, const char *sql, int64_t limit, const struct http *h,
+    struct api_reply *a)
+{
+	get_query_run(db, sql, limit, http_cfg(h), a);
+}
 
 void
 get_query(struct http *h, struct MHD_Connection *c, struct api_reply *a)
 {
 	const char *sql = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
 	    "sql");
-	const struct config *cfg = http_cfg(h);
-	sqlite3 *db = http_db(h);
 	int64_t limit;
+	bool stopping;
 
 	if (query_i64(c, "limit", 1, QUERY_ROWS_MAX, 1000, &limit, a) < 0)
 		return;
@@ -241,16 +248,16 @@ get_query(struct http *h, struct MHD_Connection *c, struct api_reply *a)
 		api_error(a, 400, "bad_parameter", "sql: one SELECT statement");
 		return;
 	}
-	/* At most HTTP_QUERIES_MAX run at once, so threads stay free for
-	 * everything else. */
-	if (atomic_fetch_add(&queries_running, 1) >= HTTP_QUERIES_MAX) {
-		atomic_fetch_sub(&queries_running, 1);
+	/* At most HTTP_QUERIES_MAX run at once, each on a query thread, so
+	 * the HTTP threads stay free for everything else. */
+	(void)h;
+	if ((a->query = query_submit(sql, limit, c, &stopping)) != 0)
+		return;
+	if (stopping)
+		api_error(a, 503, "stopping", "appcored is stopping");
+	else
 		api_error(a, 503, "busy", "another query is running (at most "
 		    "%d at once); try again in a moment", HTTP_QUERIES_MAX);
-		return;
-	}
-	get_query_run(db, sql, limit, cfg, a);
-	atomic_fetch_sub(&queries_running, 1);
 }
 
 static void

@@ -29,6 +29,7 @@
 #include <sqlite3.h>
 
 #include "http.h"
+#include "query_thread.h"
 #include "samples_vtab.h"
 #include "sqlprintf.h"
 #include "edge.h"
@@ -73,6 +74,7 @@ struct req {
 	bool headers_seen;		/* the handler's first call is over */
 	int reject;			/* an edge status decided early, or 0 */
 	uint64_t read;			/* suspended for this live read */
+	uint64_t query;			/* suspended for this query */
 };
 
 #define READ_TIMEOUT_US	3000000
@@ -923,6 +925,13 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 		    "to %zu bytes", r->max);
 		return send_reply(c, &a);
 	}
+	if (r->query != 0) {		/* resumed: the query is done */
+		if (!query_take(r->query, &a))
+			api_error(&a, 500, "internal", "the query's answer is "
+			    "lost");
+		r->query = 0;
+		return send_reply(c, &a);
+	}
 	if (strcmp(url, "/healthz") == 0 && (get || head)) {
 		a.status = 200;
 		a.body = strdup("ok\n");
@@ -943,6 +952,12 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 	if (strncmp(url, "/api/", 5) == 0) {
 		api_handle(h, method, url, c, r->body, r->len,
 		    authorized(h, c), &a);
+		if (a.query != 0) {	/* the query thread answers */
+			r->query = a.query;
+			MHD_suspend_connection(c);
+			query_go(r->query);
+			return MHD_YES;
+		}
 		return send_reply(c, &a);
 	}
 	if (get || head)
@@ -963,6 +978,8 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (r != NULL) {
 		if (r->read != 0)
 			bridge_read_close(((struct http *)cls)->b, r->read);
+		if (r->query != 0)
+			query_forget(r->query);
 		free(r->body);
 		free(r);
 		*con_cls = NULL;
@@ -1278,6 +1295,10 @@ http_start(const struct config *cfg, struct bridge *b, const char *token,
 		if (rc < 0)
 			goto fail;
 	}
+	if (query_threads_start(h, query_run) < 0) {
+		snprintf(err, errlen, "cannot start the query thread");
+		goto fail;
+	}
 	if (listen_addr(h->cfg.listen, &ss, &sslen) < 0) {
 		snprintf(err, errlen, "listen: '%s' is not ADDR:PORT",
 		    h->cfg.listen);
@@ -1337,6 +1358,8 @@ http_stop(struct http *h)
 		(void)MHD_quiesce_daemon(h->mhd_unix);
 	bridge_stop(h->b);
 	end_streams(bridge_live(h->b));
+	/* A query under way ends by its deadline and is answered. */
+	query_threads_stop((uint32_t)(h->cfg.query_timeout_us / 1000) + 3000);
 	if (h->mhd != NULL)
 		MHD_stop_daemon(h->mhd);
 	if (h->mhd_unix != NULL) {

@@ -53,6 +53,8 @@ struct api_reply {
 	const char *type;
 	int64_t filename_id;		/* a crash dump: download as a file */
 	const char *filename_ext;
+	uint64_t query;			/* not yet: the query thread's slot
+					 * (query_thread.h) answers later */
 };
 void api_handle(struct http *, const char *method, const char *url,
     struct MHD_Connection *, const char *body, size_t len, bool authorized,

@@ -5,9 +5,17 @@ loaded as docs/storage.md tells users to.  Needs a python3 whose sqlite3
 can load extensions (Debian's /usr/bin/python3)."""
 import os
 import sqlite3
+import sys
 
 
 def connect(path, ro=False, **kw):
+    if not hasattr(sqlite3.Connection, "enable_load_extension"):
+        # A python3 built without it (pyenv's): run the script again
+        # under Debian's, which has it.
+        if os.path.isfile(sys.argv[0]) and sys.executable != "/usr/bin/python3":
+            os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
+        raise SystemExit("this python3 cannot load SQLite extensions: "
+                         "use /usr/bin/python3")
     ext = os.environ.get("APPCORE_SQLITE_EXT")
     if not ext:
         raise SystemExit("APPCORE_SQLITE_EXT is not set: run this under "

@@ -23,11 +23,11 @@ wait_line() {
 	done
 }
 
-# The samples virtual table in the sqlite3 shell and python3: the
-# extension the build made (docs/storage.md, "The sqlite3 shell").
+# The samples virtual table in the sqlite3 shell: the extension the build
+# made (docs/storage.md, "The sqlite3 shell"); Python scripts load it
+# through acdb.py, found on PYTHONPATH.
 if [ -n "${APPCORE_SQLITE_EXT:-}" ]; then
 	sqlite3() { command sqlite3 -cmd ".load $APPCORE_SQLITE_EXT" "$@"; }
 fi
-python3() { /usr/bin/python3 "$@"; }
 PYTHONPATH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONPATH

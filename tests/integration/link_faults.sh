@@ -154,7 +154,7 @@ EOF2
 	    sed 's/^/# /'
 	check "check_db.py: nothing wrong stored over $nboots boots, each accounted for" \
 	    [ "${PIPESTATUS[0]}" -eq 0 ]
-	late=$(python3 - "$db" "${truths[@]}" <<'EOF'
+	late=$(/usr/bin/python3 - "$db" "${truths[@]}" <<'EOF'
 import sys
 import acdb
 con = acdb.connect(sys.argv[1])
