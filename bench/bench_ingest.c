@@ -310,9 +310,12 @@ ingest(const char *dir, const uint8_t *stream, size_t len, double secs)
 	/* Feed as a link would, in 4 KiB reads, ticking the store on the
 	 * stream's own time: a commit per 250 ms of data, as live. */
 	for (size_t off = 0; off < len; off += 4096) {
-		uint64_t now = start + (uint64_t)((double)off / (double)len *
-		    secs * 1e6);
+		/* The daemon's wall clock runs on the stream's time, at the
+		 * end of this read: no sample arrives from the future. */
+		uint64_t now = start + (uint64_t)((double)(off + 4096) /
+		    (double)len * secs * 1e6);
 
+		now_wall_set(now);
 		session_feed(&l->s, stream + off, len - off < 4096 ?
 		    len - off : 4096);
 		if (now - last_tick >= 10000) {
@@ -322,6 +325,7 @@ ingest(const char *dir, const uint8_t *stream, size_t len, double secs)
 	}
 	(void)store_commit(d.store, now_wall_us());
 	t0 = now_s() - t0;
+	now_wall_set(0);
 	written = store_stats(d.store)->samples_written;
 	printf("ingest: %" PRIu64 " samples stored, %" PRIu64 " commits\n",
 	    written, store_stats(d.store)->commits);
