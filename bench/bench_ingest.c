@@ -230,11 +230,14 @@ disk_cost(const char *dir)
 	printf("bytes per counter-sample: blocks %.3f (%" PRId64 " samples, "
 	    "%" PRId64 " blocks), rows %.2f; ratio %.4f\n", bb, bsamples,
 	    one(b, "SELECT count(*) FROM sample_blocks"), rb, bb / rb);
-	printf("roll-ups: %.1f bytes a row; 64 counters for 2 days (1 s) and "
-	    "90 days (1 min): %.0f MB\n", roll, rollups / 1e6);
-	printf("default budget (2 GB) holds %.1f h of 64 counters at 1 kHz "
-	    "(rows: %.1f h)\n", hours, (2e9 - rollups) / (rb * 64 * 1000 *
-	    3600));
+	if (rate_hz == 1000 && ncounters == 64) {
+		printf("roll-ups: %.1f bytes a row; 64 counters for 2 days "
+		    "(1 s) and 90 days (1 min): %.0f MB\n", roll,
+		    rollups / 1e6);
+		printf("default budget (2 GB) holds %.1f h of 64 counters at "
+		    "1 kHz (rows: %.1f h)\n", hours, (2e9 - rollups) / (rb *
+		    64 * 1000 * 3600));
+	}
 	sqlite3_close(b);
 	sqlite3_close(r);
 }
