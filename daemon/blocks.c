@@ -238,8 +238,8 @@ block_encode(const struct block_in *in, uint8_t *out)
 	memcpy(out + len, seq, n);
 	len += n;
 	for (uint32_t c = 0; c < in->ncols; c++) {
-		n = encode_best(in->v + (size_t)c * BLOCK_MAX_ROWS,
-		    in->nrows, seq);
+		n = encode_best(in->v + (size_t)c * in->stride, in->nrows,
+		    seq);
 		len += put_varint(out + len, n);
 		memcpy(out + len, seq, n);
 		len += n;

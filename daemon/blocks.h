@@ -24,12 +24,13 @@
 	(BLOCK_MAX_COLS + 1) * (6 + BLOCK_MAX_ROWS * 10))
 
 /* Rows to encode: t[nrows] sorted ascending and distinct, counters[ncols],
- * v column-major with stride BLOCK_MAX_ROWS (v[c * BLOCK_MAX_ROWS + r]). */
+ * v column-major (v[c * stride + r], stride >= nrows). */
 struct block_in {
 	uint32_t nrows, ncols;
 	const int64_t *t;
 	const int64_t *counters;
 	const int64_t *v;
+	uint32_t stride;
 };
 
 /* Encodes into out (BLOCK_MAX_BYTES is always enough); the length. */

@@ -13,17 +13,26 @@
 #include "blocks.h"
 #include "sblocks.h"
 
+/* Memory: a block's arrays grow with its rows (16, 32, ... 1 024), at
+ * most SBLOCKS_OPEN blocks take rows at once (the least recently used
+ * closes first), and at most SBLOCKS_MAX are held, closed ones waiting to
+ * be written included (only while writes fail); past it a row is refused
+ * and counted by the store. */
+#define SBLOCKS_OPEN	256
+#define SBLOCKS_MAX	4096
+#define FIRST_ROWS	16
+
 struct oblock {
 	int64_t id;			/* its sample_blocks row; 0: none yet */
 	int64_t group;			/* its sample_groups row; 0: unknown */
 	bool id_new, group_new;		/* given in the open transaction */
 	bool closed, dirty;
-	uint32_t ncols, nrows, nstored;
+	uint32_t ncols, nrows, nstored, cap;
 	uint64_t last_add;
-	int64_t ctr[BLOCK_MAX_COLS];
-	int64_t t[BLOCK_MAX_ROWS];	/* ascending */
-	uint8_t stored[BLOCK_MAX_ROWS];	/* the row is committed */
-	int64_t *v;			/* ncols x BLOCK_MAX_ROWS */
+	int64_t *ctr;			/* ncols */
+	int64_t *t;			/* cap, ascending */
+	uint8_t *stored;		/* cap: the row is committed */
+	int64_t *v;			/* ncols x cap, column-major */
 };
 
 enum { S_INS, S_UPD, S_GROUP, S_GROUP_INS, S_GROUP_CTR, S_COUNT };
@@ -69,9 +78,44 @@ sblocks_new(sqlite3 *db)
 static void
 free_block(struct oblock *b)
 {
-	if (b != NULL)
+	if (b != NULL) {
+		free(b->ctr);
+		free(b->t);
+		free(b->stored);
 		free(b->v);
+	}
 	free(b);
+}
+
+/* Room for cap rows, the rows kept; -1 without memory (b unchanged). */
+static int
+set_cap(struct oblock *b, uint32_t cap)
+{
+	int64_t *t = malloc(cap * sizeof(*t));
+	uint8_t *st = malloc(cap);
+	int64_t *v = malloc((size_t)b->ncols * cap * sizeof(*v));
+
+	if (t == NULL || st == NULL || v == NULL) {
+		free(t);
+		free(st);
+		free(v);
+		return -1;
+	}
+	if (b->nrows > 0) {
+		memcpy(t, b->t, b->nrows * sizeof(*t));
+		memcpy(st, b->stored, b->nrows);
+		for (uint32_t c = 0; c < b->ncols; c++)
+			memcpy(v + (size_t)c * cap, b->v + (size_t)c * b->cap,
+			    b->nrows * sizeof(*v));
+	}
+	free(b->t);
+	free(b->stored);
+	free(b->v);
+	b->t = t;
+	b->stored = st;
+	b->v = v;
+	b->cap = cap;
+	return 0;
 }
 
 void
@@ -100,11 +144,34 @@ distinct(const int64_t *ctr, uint32_t n)
 	return true;
 }
 
+/* Closes the open block least recently added to when SBLOCKS_OPEN are. */
+static void
+close_lru(struct sblocks *sb)
+{
+	struct oblock *lru = NULL;
+	size_t open = 0;
+
+	for (size_t i = 0; i < sb->n; i++) {
+		struct oblock *b = sb->b[i];
+
+		if (b->closed)
+			continue;
+		open++;
+		if (lru == NULL || b->last_add < lru->last_add)
+			lru = b;
+	}
+	if (open >= SBLOCKS_OPEN)
+		lru->closed = true;
+}
+
 static struct oblock *
 open_block(struct sblocks *sb, const int64_t *ctr, uint32_t n)
 {
 	struct oblock *b;
 
+	if (sb->n >= SBLOCKS_MAX)
+		return NULL;
+	close_lru(sb);
 	if (sb->n == sb->cap) {
 		size_t cap = sb->cap ? sb->cap * 2 : 16;
 		struct oblock **nb = realloc(sb->b, cap * sizeof(*nb));
@@ -115,12 +182,11 @@ open_block(struct sblocks *sb, const int64_t *ctr, uint32_t n)
 		sb->cap = cap;
 	}
 	if ((b = calloc(1, sizeof(*b))) == NULL ||
-	    (b->v = malloc((size_t)n * BLOCK_MAX_ROWS * sizeof(*b->v))) ==
-	    NULL) {
+	    (b->ctr = malloc(n * sizeof(*ctr))) == NULL ||
+	    (b->ncols = n, set_cap(b, FIRST_ROWS)) < 0) {
 		free_block(b);
 		return NULL;
 	}
-	b->ncols = n;
 	memcpy(b->ctr, ctr, n * sizeof(*ctr));
 	sb->b[sb->n++] = b;
 	return b;
@@ -172,23 +238,26 @@ fits(const struct oblock *b, int64_t t)
 	return (uint64_t)hi - (uint64_t)lo <= BLOCK_SPAN_US;
 }
 
-static void
+static int
 put_row(struct oblock *b, uint32_t at, int64_t t, const int64_t *v)
 {
 	uint32_t move = b->nrows - at;
 
+	if (b->nrows == b->cap && set_cap(b, b->cap * 2) < 0)
+		return -1;
 	memmove(&b->t[at + 1], &b->t[at], move * sizeof(*b->t));
 	memmove(&b->stored[at + 1], &b->stored[at], move);
 	b->t[at] = t;
 	b->stored[at] = 0;
 	for (uint32_t c = 0; c < b->ncols; c++) {
-		int64_t *col = b->v + (size_t)c * BLOCK_MAX_ROWS;
+		int64_t *col = b->v + (size_t)c * b->cap;
 
 		memmove(&col[at + 1], &col[at], move * sizeof(*col));
 		col[at] = v[c];
 	}
 	b->nrows++;
 	b->dirty = true;
+	return 0;
 }
 
 int
@@ -211,7 +280,8 @@ sblocks_add(struct sblocks *sb, int64_t t, const int64_t *ctr,
 		return -1;
 	if ((at = slot_for(b, t)) < 0)
 		return 0;
-	put_row(b, (uint32_t)at, t, v);
+	if (put_row(b, (uint32_t)at, t, v) < 0)
+		return -1;
 	b->last_add = now;
 	return 1;
 }
@@ -307,7 +377,8 @@ bind_block(sqlite3_stmt *st, const struct oblock *b, const uint8_t *enc,
 static int
 write_block(struct sblocks *sb, struct oblock *b)
 {
-	struct block_in in = { b->nrows, b->ncols, b->t, b->ctr, b->v };
+	struct block_in in = { b->nrows, b->ncols, b->t, b->ctr, b->v,
+	    b->cap };
 	size_t len = block_encode(&in, sb->enc);
 	sqlite3_stmt *st;
 
@@ -421,8 +492,8 @@ drop_unstored(struct oblock *b)
 		b->t[keep] = b->t[r];
 		b->stored[keep] = 1;
 		for (uint32_t c = 0; c < b->ncols; c++)
-			b->v[(size_t)c * BLOCK_MAX_ROWS + keep] =
-			    b->v[(size_t)c * BLOCK_MAX_ROWS + r];
+			b->v[(size_t)c * b->cap + keep] =
+			    b->v[(size_t)c * b->cap + r];
 		keep++;
 	}
 	b->nrows = keep;

@@ -37,7 +37,7 @@ round_trip(const struct block_in *in)
 	for (uint32_t c = 0; c < in->ncols; c++)
 		if (bv.counters[c] != in->counters[c] ||
 		    block_column(&bv, c, col2, &why) < 0 ||
-		    memcmp(col2, in->v + (size_t)c * BLOCK_MAX_ROWS,
+		    memcmp(col2, in->v + (size_t)c * in->stride,
 		    in->nrows * sizeof(*col2)) != 0)
 			abort();
 }
@@ -57,7 +57,7 @@ stored_bytes(const uint8_t *p, size_t n)
 		    &why) < 0)
 			return;
 	}
-	in = (struct block_in){ bv.nrows, bv.ncols, t, ctr, v };
+	in = (struct block_in){ bv.nrows, bv.ncols, t, ctr, v, BLOCK_MAX_ROWS };
 	round_trip(&in);
 }
 
@@ -115,7 +115,7 @@ made_rows(const uint8_t *p, size_t n)
 				    end));
 		}
 	}
-	in = (struct block_in){ nrows, ncols, t, ctr, v };
+	in = (struct block_in){ nrows, ncols, t, ctr, v, BLOCK_MAX_ROWS };
 	round_trip(&in);
 }
 

@@ -16,6 +16,7 @@
 
 #include "blocks.h"
 #include "check.h"
+#include "sblocks.h"
 #include "store.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
@@ -75,7 +76,7 @@ make_block(uint32_t nrows, uint32_t ncols, struct block_in *in)
 		for (uint32_t r = 0; r < nrows; r++)
 			vals[(size_t)c * BLOCK_MAX_ROWS + r] = value(sh, r, seed);
 	}
-	*in = (struct block_in){ nrows, ncols, tv, ctr, vals };
+	*in = (struct block_in){ nrows, ncols, tv, ctr, vals, BLOCK_MAX_ROWS };
 	return block_encode(in, enc);
 }
 
@@ -94,7 +95,7 @@ round_trips(const struct block_in *in, size_t len)
 	for (uint32_t c = 0; c < in->ncols; c++)
 		if (bv.counters[c] != in->counters[c] ||
 		    block_column(&bv, c, out, &why) < 0 ||
-		    memcmp(out, in->v + (size_t)c * BLOCK_MAX_ROWS,
+		    memcmp(out, in->v + (size_t)c * in->stride,
 		    in->nrows * sizeof(*out)) != 0) {
 			printf("# column %u: %s\n", c, why);
 			return false;
@@ -352,10 +353,58 @@ against_rows(void)
 	unlink(path);
 }
 
+/* Memory: 5 000 column sets at once (a board whose descriptors change
+ * and change): 4 096 blocks held, then rows refused, until a commit
+ * writes and frees the closed ones. */
+static void
+bounded(void)
+{
+	struct store_cfg cfg;
+	struct store *s;
+	struct sblocks *sb;
+	char err[256], path[160];
+	const char *why = "";
+	int kept = 0, refused = 0, after = 0;
+
+	snprintf(path, sizeof(path), "%s/bounded.db", dir);
+	store_cfg_defaults(&cfg);
+	if ((s = store_open(path, &cfg, err, sizeof(err))) == NULL ||
+	    (sb = sblocks_new(store_db(s))) == NULL) {
+		CHECK(false, "a store for the bound: %s", err);
+		return;
+	}
+	for (int64_t c = 1; c <= 5000; c++) {
+		int64_t v = c;
+		int rc = sblocks_add(sb, 1000, &c, &v, 1, (uint64_t)c);
+
+		kept += rc == 1;
+		refused += rc < 0;
+	}
+	CHECK(kept == 4096 && refused == 904 && sblocks_queued(sb) == 4096,
+	    "5000 column sets: %d blocks held, %d rows refused", kept,
+	    refused);
+	sqlite3_exec(store_db(s), "BEGIN", NULL, NULL, NULL);
+	CHECK(sblocks_write(sb, 2000, &why) == 0 && sqlite3_exec(store_db(s),
+	    "COMMIT", NULL, NULL, NULL) == SQLITE_OK && sblocks_done(sb,
+	    true) == 4096 && sblocks_queued(sb) == 0, "a commit writes them all "
+	    "(%s)", why);
+	for (int64_t c = 5001; c <= 5300; c++) {
+		int64_t v = c;
+
+		after += sblocks_add(sb, 1000, &c, &v, 1, 3000) == 1;
+	}
+	CHECK(after == 300, "and frees the closed ones: 300 more column sets "
+	    "taken (%d)", after);
+	sblocks_free(sb);
+	store_close(s, 0);
+	unlink(path);
+}
+
 int
 main(void)
 {
 	codec();
 	against_rows();
+	bounded();
 	return check_done();
 }
