@@ -10,7 +10,8 @@
  *
  * After each input, from the database (docs/security.md):
  *  - every stored sample of the input's boots equals what the agent
- *    sampled at that device time (its index), value for value;
+ *    sampled at that device time (its index), value for value (a row at
+ *    a time two boots' anchors share may be either boot's);
  *  - no device time is stored twice;
  *  - each boot's accounting adds up: stored equals the rows stored,
  *    produced is at least every index stored and at most what the agent
@@ -474,6 +475,48 @@ matching(const struct truth *tr, const int64_t *cand, int n, int idx,
 	return -1;
 }
 
+/*
+ * Whether another boot of this input sampled v in column idx at a device
+ * time its own anchors map to wall time t.  A board's boots share its
+ * counters, and rows carry no boot: when a reboot's clock estimate puts
+ * the new boot's samples where the boot before it had unstored samples
+ * (offsets a sample period apart), a row of one is at a time the other's
+ * anchors map to a sample of its own.  Each is stored once, and each
+ * boot's accounting still counts only the rows that match it.
+ */
+static bool
+other_boot_has(sqlite3 *db, const struct truth *self, int64_t t, int idx,
+    int64_t v)
+{
+	for (int b = 0; b < nboots; b++) {
+		const struct truth *o = &truths[b];
+		struct anchor an[MAX_ANCHORS];
+		int64_t cand[MAX_ANCHORS], id = 0;
+		sqlite3_stmt *st;
+		char key[17];
+		int n, nc;
+
+		if (o == self)
+			continue;
+		snprintf(key, sizeof(key), "%016" PRIx64, o->boot_id);
+		if (sqlite3_prepare_v2(db, "SELECT id FROM boots WHERE "
+		    "boot_key = ?1", -1, &st, NULL) != SQLITE_OK)
+			fail("prepare boots by key");
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			id = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		if (id == 0)
+			continue;
+		n = anchors_of(db, id, an);
+		nc = indices_at(o, an, n, t, cand);
+		for (int i = 0; i < nc; i++)
+			if ((uint32_t)v == o->v[cand[i]][idx])
+				return true;
+	}
+	return false;
+}
+
 static void
 check_boot(sqlite3 *db, int64_t boot, const char *key, int64_t produced,
     int64_t stored)
@@ -509,9 +552,12 @@ check_boot(sqlite3 *db, int64_t boot, const char *key, int64_t produced,
 
 			if (nc == 0)
 				continue;	/* another boot's */
-			if ((k = matching(tr, cand, nc, idx, v, seen)) < 0)
+			if ((k = matching(tr, cand, nc, idx, v, seen)) < 0) {
+				if (other_boot_has(db, tr, t, idx, v))
+					continue;	/* that boot's row */
 				fail("a stored value differs from the "
 				    "agent's sample");
+			}
 			if (idx == 0) {
 				if (seen[k])
 					fail("a sample stored twice");
