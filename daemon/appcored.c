@@ -993,6 +993,10 @@ main(int argc, char **argv)
 		drop_privileges(&d.cfg);
 	lockfd = lock_state_dir(d.cfg.state_dir);
 	snprintf(path, sizeof(path), "%s/appcore.db", d.cfg.state_dir);
+	/* Opening may migrate the database (schema 9 converts raw
+	 * partitions: about 2.3 million samples a second): systemd waits. */
+	sd_notify(0, "EXTEND_TIMEOUT_USEC=600000000\nSTATUS=opening the "
+	    "database (a migration may take minutes)");
 	if ((d.store = store_open(path, &d.cfg.store, err, sizeof(err))) ==
 	    NULL)
 		fatalx("%s", err);
