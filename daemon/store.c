@@ -545,11 +545,13 @@ store_row(struct store *s, uint64_t t, const int64_t *counters,
 	}
 	for (uint32_t i = 0; i < n; i++)
 		aggregate(s, counters[i], (int64_t)t, values[i]);
-	if ((waiting = sblocks_queued(s->sb)) > s->cfg.backlog_rows)
+	queued(s);
+	if ((waiting = s->st.queued - s->nrows) > s->cfg.backlog_rows) {
 		/* The disk has been failing for long: lose the oldest
 		 * half, and say so. */
 		s->st.samples_lost += sblocks_trim(s->sb, waiting / 2);
-	queued(s);
+		queued(s);
+	}
 }
 
 void
