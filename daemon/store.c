@@ -48,6 +48,11 @@ struct agg {
 	struct bucket b[2];		/* 1 s, 1 min, since the last commit */
 };
 
+/* BLOCK_SPAN_US written into SQL. */
+#define SPAN_SQL_(x)	#x
+#define SPAN_SQL_OF(x)	SPAN_SQL_(x)
+#define SPAN_SQL	SPAN_SQL_OF(BLOCK_SPAN_US)
+
 /* Lookups on the ingest thread, prepared once. */
 enum lookup {
 	L_LAST_SNAPSHOT, L_CRASH_KNOWN, L_DUMP_KNOWN, L_CLOCK_ANCHORS,
@@ -82,7 +87,7 @@ static const char *const l_sql[L_COUNT] = {
 	[L_LAST_SAMPLE] = "SELECT max(b.t_max) FROM group_counters g JOIN "
 	    "sample_blocks b ON b.group_id = g.group_id WHERE g.counter_id = "
 	    "?1 AND b.t_min >= (SELECT max(b2.t_min) FROM sample_blocks b2 "
-	    "WHERE b2.group_id = g.group_id) - 10000000",
+	    "WHERE b2.group_id = g.group_id) - " SPAN_SQL,
 };
 
 struct store {
