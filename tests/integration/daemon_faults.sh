@@ -66,7 +66,7 @@ reconnect)
 	check "one device, recognised by its id" [ "$(q "SELECT count(*) FROM devices")" = 1 ]
 	check "two boots: a new session" [ "$(q "SELECT count(*) FROM boots WHERE device_id = 1")" = 2 ]
 	check "link down and up are events" [ "$(q "SELECT count(*) FROM events WHERE kind IN ('link-down', 'link-up')")" -ge 4 ]
-	python3 "$here/check_db.py" "$db" board-7 "$tmp/t1" "$tmp/t2" --no-loss-events | sed 's/^/# /'
+	python3 "$here/check_db.py" "$db" board-7 "$tmp/t1" "$tmp/t2" --no-loss-events | commented
 	check "both runs stored completely (check_db.py above)" [ ${PIPESTATUS[0]} -eq 0 ]
 	;;
 corrupt)
@@ -86,7 +86,7 @@ corrupt)
 	check "corrupted frames counted as events ($errs)" [ "$errs" -gt 0 ]
 	lost=$(q "SELECT coalesce(sum(count), 0) FROM events WHERE kind = 'samples-lost'")
 	check "the samples they carried are counted lost ($lost)" [ "$lost" -gt 0 ]
-	python3 "$here/check_db.py" "$db" sim-0 "$tmp/t1" --subset | sed 's/^/# /'
+	python3 "$here/check_db.py" "$db" sim-0 "$tmp/t1" --subset | commented
 	check "nothing wrong stored: every stored sample equals the truth" [ ${PIPESTATUS[0]} -eq 0 ]
 	;;
 kill9)
@@ -120,7 +120,7 @@ kill9)
 	"$blob_get" "$tmp/state/blobs.gdbm" "$again" > "$tmp/again.bin" 2>/dev/null
 	check "gdbm opened again: a snapshot taken after the restart is in it (${again:0:16})" \
 	    bash -c "[ -n '$again' ] && [ \$(sha256sum < '$tmp/again.bin' | cut -c1-64) = '$again' ]"
-	python3 "$here/check_db.py" "$db" sim-0 "$tmp/t1" --subset | sed 's/^/# /'
+	python3 "$here/check_db.py" "$db" sim-0 "$tmp/t1" --subset | commented
 	check "everything stored equals the truth" [ ${PIPESTATUS[0]} -eq 0 ]
 	"$blob_get" "$tmp/state/blobs.gdbm" "$snap" > "$tmp/snap.bin"
 	check "the snapshot taken before the kill is found again (${snap:0:16})" \
@@ -151,10 +151,10 @@ multi)
 	stop_daemon
 	check "three devices" [ "$(q "SELECT count(*) FROM devices")" = 3 ]
 	for b in a b; do
-		python3 "$here/check_db.py" "$db" board-$b "$tmp/t$b" --no-loss-events | sed 's/^/# /'
+		python3 "$here/check_db.py" "$db" board-$b "$tmp/t$b" --no-loss-events | commented
 		check "board-$b (serial) stored completely" [ ${PIPESTATUS[0]} -eq 0 ]
 	done
-	python3 "$here/check_db.py" "$db" board-c "$tmp/tc" --subset | sed 's/^/# /'
+	python3 "$here/check_db.py" "$db" board-c "$tmp/tc" --subset | commented
 	check "board-c (TCP, from when it was reached) stored correctly" [ ${PIPESTATUS[0]} -eq 0 ]
 	;;
 privdrop)
@@ -187,12 +187,16 @@ diskfull)
 	    --no-autodetect --user root -v --listen 127.0.0.1:0 --port "$(awk "/link pty/{print \$4}" "$tmp/s1")" \
 	    > "$tmp/d.out" 2>&1 &
 	dpid=$!
-	sleep 4
+	wait_line "$tmp/d.out" "dashboard on" 20
+	url=$(sed -n "s|.*dashboard on \\(http://[^/]*\\)/.*|\\1|p" "$tmp/d.out")
+	wait_metric "$url" appcored_samples_stored_total 1000 30
+	check "samples were being stored before the disk filled" [ $? -eq 0 ]
 	dd if=/dev/zero of="$tmp/state/filler" bs=64k 2>/dev/null
 	echo "# file system full: $(df -h "$tmp/state" | tail -1)"
 	wait_line "$tmp/d.out" "database writes failing" 20
 	check "writes pause when the disk is full" grep -q "database writes failing" "$tmp/d.out"
-	sleep 5
+	# Several failed retries (one a second) while the board keeps sending.
+	wait_metric "$url" appcored_commit_failures_total 4 30
 	check "the daemon is still up and reading" kill -0 $dpid
 	rm -f "$tmp/state/filler"
 	wait_line "$tmp/d.out" "database writes resumed" 20
@@ -203,7 +207,7 @@ diskfull)
 	check "appcored stopped cleanly" [ $? -eq 0 ]
 	check "PRAGMA integrity_check is ok" [ "$(sqlite3 "$db" "PRAGMA integrity_check")" = ok ]
 	check "the pause is recorded as events" [ "$(sqlite3 "$db" "SELECT count(*) FROM events WHERE kind IN (\"writes-paused\", \"writes-resumed\")")" = 2 ]
-	python3 "'"$here"'/check_db.py" "$db" sim-0 "$tmp/t1" | sed "s/^/# /"
+	python3 "'"$here"'/check_db.py" "$db" sim-0 "$tmp/t1" | commented
 	check "nothing lost: the held rows were written after the pause" [ ${PIPESTATUS[0]} -eq 0 ]
 	finish'
 	;;

@@ -75,7 +75,7 @@ run_one() { # run_one SECONDS "PROXY RULES" CHECK_DB_OPTIONS...
 	sed 's/^/# /' "$tmp/proxy"
 	q "SELECT 'event ' || kind || ': ' || sum(count) || ' (' || max(detail) || ')' FROM events GROUP BY kind" | sed 's/^/# /'
 	python3 "$here/check_db.py" "$db" sim-0 "$tmp/t1" --accounting "$@" |
-	    tee "$tmp/check" | sed 's/^/# /'
+	    tee "$tmp/check" | commented
 	check "check_db.py: nothing wrong stored, each boot accounted for" \
 	    [ "${PIPESTATUS[0]}" -eq 0 ]
 }
@@ -150,8 +150,7 @@ EOF2
 	done
 	wait_line "$tmp/d.out" 'link down' 10
 	stop_daemon
-	python3 "$here/check_db.py" "$db" sim-0 "${truths[@]}" --subset --accounting |
-	    sed 's/^/# /'
+	python3 "$here/check_db.py" "$db" sim-0 "${truths[@]}" --subset --accounting | commented
 	check "check_db.py: nothing wrong stored over $nboots boots, each accounted for" \
 	    [ "${PIPESTATUS[0]}" -eq 0 ]
 	late=$(/usr/bin/python3 - "$db" "${truths[@]}" <<'EOF'

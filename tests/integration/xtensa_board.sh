@@ -38,8 +38,7 @@ check "appcored saw the Xtensa agent's HELLO" [ $? -eq 0 ]
 check "the guest wrote its ground truth ($(wc -l < "$tmp/truth") samples)" \
     [ "$(wc -l < "$tmp/truth")" -gt $((secs * 500)) ]
 python3 "$here/check_db.py" "$tmp/state/appcore.db" xt-board "$tmp/truth" \
-    --subset --lossless-after-first --accounting |
-    sed 's/^/# /'
+    --subset --lossless-after-first --accounting | commented
 check "the database matches the guest's ground truth (check_db.py above)" \
     [ ${PIPESTATUS[0]} -eq 0 ]
 check "core 1's log line from Xtensa code is stored" \
