@@ -3,6 +3,7 @@
  */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -24,6 +25,8 @@
 #include "jsonv.h"
 #include "le.h"
 #include "log.h"
+#include "procstat.h"
+#include "promunit.h"
 #include "symbols.h"
 #include "wallclock.h"
 
@@ -87,162 +90,326 @@ esc(const char *s, char *out, size_t cap)
 	return out;
 }
 
+/* ---- core-1 counters ---- */
+
+/* A core-1 counter's family: appcore_core1_<base unit>[_total] when its
+ * unit has a Prometheus base unit, else appcore_core1_total (counters) or
+ * appcore_core1_value (gauges) with a unit label.  A counter's value is the total since boot,
+ * extended past core 1's 32-bit wrap (live.h). */
+static bool
+in_family(const struct live_counter *c, bool counter, const char *base)
+{
+	const struct promunit *u = promunit_find(c->unit);
+
+	if ((c->kind == AC_KIND_COUNTER) != counter ||
+	    (c->kind != AC_KIND_COUNTER && c->kind != AC_KIND_GAUGE))
+		return false;
+	return base == NULL ? u == NULL : u != NULL && !strcmp(u->base, base);
+}
+
+/* "} value\n": integers exactly, scaled values to 15 digits. */
+static void
+core1_value(struct buf *b, const struct live_counter *c, double scale)
+{
+	bool counter = c->kind == AC_KIND_COUNTER;
+
+	if (scale != 1)
+		bprintf(b, "} %.15g\n", scale * (counter ? (double)c->total :
+		    (double)c->value));
+	else if (counter)
+		bprintf(b, "} %" PRIu64 "\n", c->total);
+	else
+		bprintf(b, "} %" PRId64 "\n", c->value);
+}
+
+static bool
+family_used(const struct live *l, bool counter, const char *base)
+{
+	for (int i = 0; i < l->ndev; i++)
+		for (uint32_t k = 0; k < l->dev[i].ncols; k++)
+			if (in_family(&l->dev[i].c[k], counter, base))
+				return true;
+	return false;
+}
+
+static void
+core1_family(struct buf *b, const struct live *l, bool counter,
+    const char *base)
+{
+	char fam[64], dn[160], cn[96], un[32];
+
+	if (!family_used(l, counter, base))
+		return;
+	if (base != NULL)
+		snprintf(fam, sizeof(fam), "appcore_core1_%s%s", base,
+		    counter ? "_total" : "");
+	else
+		snprintf(fam, sizeof(fam), "appcore_core1_%s", counter ?
+		    "total" : "value");
+	bprintf(b, "# HELP %s %s%s%s.\n# TYPE %s %s\n", fam, counter ?
+	    "A core-1 counter: its total since the board booted, past "
+	    "32-bit wraps" : "A core-1 gauge", base ? ", in " : " (unit "
+	    "in the unit label)", base ? base : "", fam, counter ? "counter" :
+	    "gauge");
+	for (int i = 0; i < l->ndev; i++)
+		for (uint32_t k = 0; k < l->dev[i].ncols; k++) {
+			const struct live_counter *c = &l->dev[i].c[k];
+			const struct promunit *u = promunit_find(c->unit);
+
+			if (!in_family(c, counter, base))
+				continue;
+			bprintf(b, "%s{board=\"%s\",name=\"%s\"", fam,
+			    esc(l->dev[i].name, dn, sizeof(dn)),
+			    esc(c->name, cn, sizeof(cn)));
+			if (u == NULL)
+				bprintf(b, ",unit=\"%s\"", esc(c->unit, un,
+				    sizeof(un)));
+			core1_value(b, c, u != NULL ? u->scale : 1);
+		}
+}
+
+static void
+core1_metrics(struct buf *b, const struct live *l)
+{
+	for (int counter = 1; counter >= 0; counter--) {
+		core1_family(b, l, counter, NULL);
+		for (unsigned k = 0; promunit_base(k) != NULL; k++)
+			core1_family(b, l, counter, promunit_base(k));
+	}
+}
+
+/* ---- boards ---- */
+
+static void
+board_family(struct buf *b, const char *name, const char *type,
+    const char *help)
+{
+	bprintf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void
+board_metrics(struct buf *b, const struct live *l)
+{
+	char dn[160];
+
+	board_family(b, "appcore_board_connected", "gauge",
+	    "Whether the board's link is up.");
+	for (int i = 0; i < l->ndev; i++)
+		bprintf(b, "appcore_board_connected{board=\"%s\"} %d\n",
+		    esc(l->dev[i].name, dn, sizeof(dn)), l->dev[i].connected);
+	board_family(b, "appcore_core1_state", "gauge",
+	    "Core 1's state (1 for the current one).");
+	for (int i = 0; i < l->ndev; i++)
+		for (unsigned s = 0; s < AC_STATE_COUNT; s++)
+			bprintf(b, "appcore_core1_state{board=\"%s\",state="
+			    "\"%s\"} %d\n", esc(l->dev[i].name, dn, sizeof(dn)),
+			    ac_state_name(s), l->dev[i].state == s);
+	board_family(b, "appcore_core1_heartbeats_total", "counter",
+	    "Core 1's heartbeat count.");
+	for (int i = 0; i < l->ndev; i++)
+		bprintf(b, "appcore_core1_heartbeats_total{board=\"%s\"} %u\n",
+		    esc(l->dev[i].name, dn, sizeof(dn)), l->dev[i].heartbeat);
+}
+
+#define LINK_FIELD(f)	offsetof(struct live_device, f)
+
+static const struct {
+	const char *metric, *help;
+	size_t off;
+} link_metrics[] = {
+	{ "rx_bytes_total", "Bytes received from the agent.",
+	    LINK_FIELD(health.rx_bytes) },
+	{ "frames_total", "Good frames received.", LINK_FIELD(health.frames) },
+	{ "crc_errors_total", "Frames that failed their CRC.",
+	    LINK_FIELD(health.crc_errors) },
+	{ "framing_errors_total", "Frames that did not decode.",
+	    LINK_FIELD(health.framing_errors) },
+	{ "frames_lost_total", "Frames missing from the sequence.",
+	    LINK_FIELD(health.frames_lost) },
+	{ "samples_lost_total", "Samples of the current boot produced and "
+	    "not stored.", LINK_FIELD(health.samples_lost) },
+	{ "samples_produced_total", "Samples of the current boot the agent "
+	    "produced, as far as the host knows.",
+	    LINK_FIELD(health.samples_produced) },
+	{ "samples_stored_total", "Samples of the current boot stored.",
+	    LINK_FIELD(health.samples_stored) },
+	{ "samples_duplicate_total", "Samples received a second time "
+	    "(replayed frames), not stored again.",
+	    LINK_FIELD(health.samples_dup) },
+	{ "frames_duplicate_total", "Frames received a second time.",
+	    LINK_FIELD(health.frames_dup) },
+	{ "frames_stale_total", "Frames too old to place, ignored.",
+	    LINK_FIELD(health.frames_stale) },
+	{ "samples_unattributed_total", "Samples that arrived before their "
+	    "boot's HELLO.", LINK_FIELD(health.samples_unattributed) },
+};
+
+static void
+link_metrics_all(struct buf *b, const struct live *l)
+{
+	char dn[160], fam[80];
+
+	for (size_t m = 0; m < sizeof(link_metrics) / sizeof(link_metrics[0]);
+	    m++) {
+		snprintf(fam, sizeof(fam), "appcore_link_%s",
+		    link_metrics[m].metric);
+		board_family(b, fam, "counter", link_metrics[m].help);
+		for (int i = 0; i < l->ndev; i++) {
+			uint64_t v;
+
+			memcpy(&v, (const char *)&l->dev[i] +
+			    link_metrics[m].off, sizeof(v));
+			bprintf(b, "%s{board=\"%s\"} %" PRIu64 "\n", fam,
+			    esc(l->dev[i].name, dn, sizeof(dn)), v);
+		}
+	}
+	board_family(b, "appcore_link_agent_samples_dropped_total", "counter",
+	    "Samples the agent had to drop.");
+	for (int i = 0; i < l->ndev; i++)
+		bprintf(b, "appcore_link_agent_samples_dropped_total{board="
+		    "\"%s\"} %" PRIu64 "\n", esc(l->dev[i].name, dn,
+		    sizeof(dn)), (uint64_t)l->dev[i].health.agent.samples_dropped);
+}
+
+/* ---- the daemon ---- */
+
+static void
+daemon_metric(struct buf *b, const char *name, const char *type,
+    const char *help, double v)
+{
+	bprintf(b, "# HELP %s %s\n# TYPE %s %s\n%s %.15g\n", name, help, name,
+	    type, name, v);
+}
+
+static void
+store_metrics(struct buf *b, const struct store_copy *st)
+{
+	daemon_metric(b, "appcored_samples_stored_total", "counter",
+	    "Samples committed to the database.", (double)st->samples_written);
+	daemon_metric(b, "appcored_commit_failures_total", "counter",
+	    "Database commits that failed.", (double)st->commit_failures);
+	daemon_metric(b, "appcored_writes_paused", "gauge",
+	    "Whether database writes are failing now.", st->paused);
+	daemon_metric(b, "appcored_queued_rows", "gauge",
+	    "Rows waiting to be written.", (double)st->queued);
+	daemon_metric(b, "appcored_database_bytes", "gauge",
+	    "Used bytes of the database.", (double)st->db_bytes);
+	daemon_metric(b, "appcored_rows_lost_total", "counter", "History rows "
+	    "(events, logs, states, roll-ups) dropped because the write queue "
+	    "was full while database writes failed.", (double)st->rows_lost);
+	daemon_metric(b, "appcored_samples_lost_total", "counter",
+	    "Samples dropped the same way.", (double)st->samples_lost);
+	daemon_metric(b, "appcored_blobs_removed_total", "counter", "Blobs no "
+	    "row referred to any more, removed.", (double)st->blobs_removed);
+	daemon_metric(b, "appcored_devices_tracked", "gauge", "Boards held in "
+	    "memory.",
+	    (double)st->devices_tracked);
+	daemon_metric(b, "appcored_devices_forgotten_total", "counter",
+	    "Unlinked boards dropped from memory to make room.",
+	    (double)st->devices_forgotten);
+}
+
+static void
+export_metrics(struct buf *b, const struct live_export *x)
+{
+	daemon_metric(b, "appcored_clickhouse_enabled", "gauge", "Whether raw "
+	    "history is forwarded to ClickHouse.", x->enabled);
+	daemon_metric(b, "appcored_clickhouse_rows_sent_total", "counter",
+	    "Rows ClickHouse accepted.", (double)x->rows_sent);
+	daemon_metric(b, "appcored_clickhouse_rows_dropped_total", "counter",
+	    "Rows dropped because the forwarding queue was full.",
+	    (double)x->rows_dropped);
+	daemon_metric(b, "appcored_clickhouse_inserts_total", "counter",
+	    "Inserts ClickHouse accepted.", (double)x->inserts);
+	daemon_metric(b, "appcored_clickhouse_insert_failures_total", "counter",
+	    "Inserts that failed (retried).", (double)x->failures);
+	daemon_metric(b, "appcored_clickhouse_queued_bytes", "gauge",
+	    "Bytes waiting to be sent to ClickHouse.", (double)x->queued_bytes);
+	daemon_metric(b, "appcored_clickhouse_queued_rows", "gauge",
+	    "Rows waiting to be sent to ClickHouse.", (double)x->queued_rows);
+}
+
+static void
+http_metrics(struct buf *b, struct http *h, unsigned clients,
+    uint64_t dropped)
+{
+	uint64_t cut, refused;
+
+	http_edge_counts(h, &cut, &refused);
+	daemon_metric(b, "appcored_stream_clients", "gauge",
+	    "Live stream clients.", clients);
+	daemon_metric(b, "appcored_stream_clients_dropped_total", "counter",
+	    "Stream clients dropped for falling behind.", (double)dropped);
+	daemon_metric(b, "appcored_http_late_heads_total", "counter",
+	    "Connections shut down for not sending a request head within "
+	    "10 s.", (double)cut);
+	daemon_metric(b, "appcored_http_refused_total", "counter",
+	    "Connections refused to keep room for other clients.",
+	    (double)refused);
+	daemon_metric(b, "appcored_live_reads_waiting", "gauge", "Live memory "
+	    "reads waiting for the agent's answer.",
+	    bridge_reads_waiting(http_bridge(h)));
+	daemon_metric(b, "appcored_blob_reads_waiting", "gauge", "Snapshot, "
+	    "dump and image reads waiting for the ingest thread.",
+	    bridge_blob_pending(http_bridge(h)));
+}
+
+/* The standard process_* metrics of Prometheus's client libraries. */
+static void
+process_metrics(struct buf *b)
+{
+	struct procstat p;
+
+	if (procstat_read(&p) < 0)
+		return;
+	daemon_metric(b, "process_cpu_seconds_total", "counter",
+	    "Total user and system CPU time spent in seconds.", p.cpu_seconds);
+	daemon_metric(b, "process_resident_memory_bytes", "gauge",
+	    "Resident memory size in bytes.", (double)p.resident_bytes);
+	daemon_metric(b, "process_virtual_memory_bytes", "gauge",
+	    "Virtual memory size in bytes.", (double)p.virtual_bytes);
+	daemon_metric(b, "process_open_fds", "gauge",
+	    "Number of open file descriptors.", (double)p.open_fds);
+	daemon_metric(b, "process_max_fds", "gauge",
+	    "Maximum number of open file descriptors.", (double)p.max_fds);
+	daemon_metric(b, "process_start_time_seconds", "gauge", "Start time "
+	    "of the process since unix epoch in seconds.", p.start_time);
+	daemon_metric(b, "process_threads", "gauge",
+	    "Number of OS threads in the process.", (double)p.threads);
+}
+
 void
 api_metrics(struct http *h, struct api_reply *a)
 {
 	struct live *l = bridge_live(http_bridge(h));
 	struct buf b = { malloc(16384), 0, 16384, false };
-	char dn[160], cn[96], un[32];
+	struct store_copy st;
+	struct live_export x;
 	unsigned clients = 0;
-	uint64_t rows_lost, samples_lost, blobs_removed, tracked, forgotten;
+	uint64_t dropped, started;
 
 	if (b.p == NULL) {
 		api_error(a, 503, "unavailable", "out of memory");
 		return;
 	}
 	pthread_mutex_lock(&l->mu);
-	bprintf(&b, "# HELP appcore_counter_value Latest value of a core-1 "
-	    "counter.\n# TYPE appcore_counter_value gauge\n");
-	for (int i = 0; i < l->ndev; i++)
-		for (uint32_t k = 0; k < l->dev[i].ncols; k++)
-			bprintf(&b, "appcore_counter_value{device=\"%s\","
-			    "counter=\"%s\",unit=\"%s\"} %" PRId64 "\n",
-			    esc(l->dev[i].name, dn, sizeof(dn)),
-			    esc(l->dev[i].c[k].name, cn, sizeof(cn)),
-			    esc(l->dev[i].c[k].unit, un, sizeof(un)),
-			    l->dev[i].c[k].value);
-	bprintf(&b, "# HELP appcore_counter_rate Change of a counter per "
-	    "second, over the last second.\n# TYPE appcore_counter_rate "
-	    "gauge\n");
-	for (int i = 0; i < l->ndev; i++)
-		for (uint32_t k = 0; k < l->dev[i].ncols; k++)
-			if (l->dev[i].c[k].kind == AC_KIND_COUNTER)
-				bprintf(&b, "appcore_counter_rate{device=\"%s\","
-				    "counter=\"%s\"} %.3f\n",
-				    esc(l->dev[i].name, dn, sizeof(dn)),
-				    esc(l->dev[i].c[k].name, cn, sizeof(cn)),
-				    l->dev[i].c[k].rate);
-	bprintf(&b, "# HELP appcore_device_connected Whether the board's "
-	    "link is up.\n# TYPE appcore_device_connected gauge\n");
-	for (int i = 0; i < l->ndev; i++)
-		bprintf(&b, "appcore_device_connected{device=\"%s\"} %d\n",
-		    esc(l->dev[i].name, dn, sizeof(dn)), l->dev[i].connected);
-	bprintf(&b, "# HELP appcore_core1_state Core 1's state (1 for the "
-	    "current one).\n# TYPE appcore_core1_state gauge\n");
-	for (int i = 0; i < l->ndev; i++)
-		for (unsigned s = 0; s < AC_STATE_COUNT; s++)
-			bprintf(&b, "appcore_core1_state{device=\"%s\",state="
-			    "\"%s\"} %d\n", esc(l->dev[i].name, dn, sizeof(dn)),
-			    ac_state_name(s), l->dev[i].state == s);
-	bprintf(&b, "# HELP appcore_core1_heartbeats_total Core 1's heartbeat "
-	    "count.\n# TYPE appcore_core1_heartbeats_total counter\n");
-	for (int i = 0; i < l->ndev; i++)
-		bprintf(&b, "appcore_core1_heartbeats_total{device=\"%s\"} %u\n",
-		    esc(l->dev[i].name, dn, sizeof(dn)), l->dev[i].heartbeat);
-#define LINK(metric, help, field)					\
-	bprintf(&b, "# HELP appcore_link_" metric " " help "\n# TYPE "	\
-	    "appcore_link_" metric " counter\n");			\
-	for (int i = 0; i < l->ndev; i++)				\
-		bprintf(&b, "appcore_link_" metric "{device=\"%s\"} %" PRIu64 \
-		    "\n", esc(l->dev[i].name, dn, sizeof(dn)),		\
-		    (uint64_t)l->dev[i].field);
-	LINK("rx_bytes_total", "Bytes received from the agent.",
-	    health.rx_bytes)
-	LINK("frames_total", "Good frames received.", health.frames)
-	LINK("crc_errors_total", "Frames that failed their CRC.",
-	    health.crc_errors)
-	LINK("framing_errors_total", "Frames that did not decode.",
-	    health.framing_errors)
-	LINK("frames_lost_total", "Frames missing from the sequence.",
-	    health.frames_lost)
-	LINK("samples_lost_total", "Samples of the current boot produced "
-	    "and not stored.", health.samples_lost)
-	LINK("samples_produced_total", "Samples of the current boot the "
-	    "agent produced, as far as the host knows.",
-	    health.samples_produced)
-	LINK("samples_stored_total", "Samples of the current boot stored.",
-	    health.samples_stored)
-	LINK("samples_duplicate_total", "Samples received a second time "
-	    "(replayed frames), not stored again.", health.samples_dup)
-	LINK("frames_duplicate_total", "Frames received a second time.",
-	    health.frames_dup)
-	LINK("frames_stale_total", "Frames too old to place, ignored.",
-	    health.frames_stale)
-	LINK("samples_unattributed_total", "Samples that arrived before "
-	    "their boot's HELLO.", health.samples_unattributed)
-	LINK("agent_samples_dropped_total", "Samples the agent had to drop.",
-	    health.agent.samples_dropped)
-#undef LINK
+	core1_metrics(&b, l);
+	board_metrics(&b, l);
+	link_metrics_all(&b, l);
 	for (struct live_client *cl = l->clients; cl != NULL; cl = cl->next)
 		clients++;
-	bprintf(&b, "# HELP appcored_samples_stored_total Samples committed to "
-	    "the database.\n# TYPE appcored_samples_stored_total counter\n"
-	    "appcored_samples_stored_total %" PRIu64 "\n"
-	    "# HELP appcored_commit_failures_total Database commits that "
-	    "failed.\n# TYPE appcored_commit_failures_total counter\n"
-	    "appcored_commit_failures_total %" PRIu64 "\n"
-	    "# HELP appcored_writes_paused Whether database writes are "
-	    "failing now.\n# TYPE appcored_writes_paused gauge\n"
-	    "appcored_writes_paused %d\n"
-	    "# HELP appcored_queued_rows Rows waiting to be written.\n"
-	    "# TYPE appcored_queued_rows gauge\nappcored_queued_rows %" PRIu64
-	    "\n# HELP appcored_database_bytes Used bytes of the database.\n"
-	    "# TYPE appcored_database_bytes gauge\nappcored_database_bytes %"
-	    PRIu64 "\n# HELP appcored_stream_clients Live stream clients.\n"
-	    "# TYPE appcored_stream_clients gauge\nappcored_stream_clients %u\n"
-	    "# HELP appcored_stream_clients_dropped_total Stream clients "
-	    "dropped for falling behind.\n# TYPE "
-	    "appcored_stream_clients_dropped_total counter\n"
-	    "appcored_stream_clients_dropped_total %" PRIu64 "\n"
-	    "# HELP appcored_uptime_seconds Seconds since appcored started.\n"
-	    "# TYPE appcored_uptime_seconds gauge\nappcored_uptime_seconds "
-	    "%.1f\n", l->store.samples_written, l->store.commit_failures,
-	    l->store.paused, l->store.queued, l->store.db_bytes, clients,
-	    l->clients_dropped, (double)(now_wall_us() - l->started) / 1e6);
-	rows_lost = l->store.rows_lost;
-	samples_lost = l->store.samples_lost;
-	blobs_removed = l->store.blobs_removed;
-	tracked = l->store.devices_tracked;
-	forgotten = l->store.devices_forgotten;
+	st = l->store;
+	x = l->export;
+	dropped = l->clients_dropped;
+	started = l->started;
 	pthread_mutex_unlock(&l->mu);
-	bprintf(&b, "# HELP appcored_rows_lost_total History rows (events, "
-	    "logs, states, roll-ups) dropped because the write queue was full "
-	    "while database writes failed.\n# TYPE appcored_rows_lost_total "
-	    "counter\nappcored_rows_lost_total %" PRIu64 "\n# HELP "
-	    "appcored_samples_lost_total Samples dropped the same way.\n"
-	    "# TYPE appcored_samples_lost_total counter\n"
-	    "appcored_samples_lost_total %" PRIu64 "\n# HELP "
-	    "appcored_blobs_removed_total Blobs no row referred to any more, "
-	    "removed.\n# TYPE appcored_blobs_removed_total counter\n"
-	    "appcored_blobs_removed_total %" PRIu64 "\n# HELP "
-	    "appcored_devices_tracked Boards held in memory (at most %d).\n"
-	    "# TYPE appcored_devices_tracked gauge\nappcored_devices_tracked %"
-	    PRIu64 "\n# HELP appcored_devices_forgotten_total Unlinked boards "
-	    "dropped from memory to make room.\n# TYPE "
-	    "appcored_devices_forgotten_total counter\n"
-	    "appcored_devices_forgotten_total %" PRIu64 "\n", rows_lost,
-	    samples_lost, blobs_removed, LIVE_MAX_DEVICES, tracked, forgotten);
-	{
-		uint64_t cut, refused;
-
-		http_edge_counts(h, &cut, &refused);
-		bprintf(&b, "# HELP appcored_http_late_heads_total Connections "
-		    "shut down for not sending a request head within 10 s.\n"
-		    "# TYPE appcored_http_late_heads_total counter\n"
-		    "appcored_http_late_heads_total %" PRIu64 "\n# HELP "
-		    "appcored_http_refused_total Connections refused to keep "
-		    "room for other clients.\n# TYPE appcored_http_refused_total "
-		    "counter\nappcored_http_refused_total %" PRIu64 "\n", cut,
-		    refused);
-	}
-	bprintf(&b, "# HELP appcored_live_reads_waiting Live memory reads "
-	    "waiting for the agent's answer.\n# TYPE "
-	    "appcored_live_reads_waiting gauge\nappcored_live_reads_waiting "
-	    "%u\n", bridge_reads_waiting(http_bridge(h)));
-	bprintf(&b, "# HELP appcored_blob_reads_waiting Snapshot, dump and "
-	    "image reads waiting for the ingest thread.\n# TYPE "
-	    "appcored_blob_reads_waiting gauge\nappcored_blob_reads_waiting "
-	    "%u\n", bridge_blob_pending(http_bridge(h)));
+	store_metrics(&b, &st);
+	export_metrics(&b, &x);
+	http_metrics(&b, h, clients, dropped);
+	daemon_metric(&b, "appcored_uptime_seconds", "gauge",
+	    "Seconds since appcored started.",
+	    (double)(now_wall_us() - started) / 1e6);
+	process_metrics(&b);
 	if (b.failed) {
 		free(b.p);
 		api_error(a, 503, "unavailable", "out of memory");

@@ -644,6 +644,10 @@ live_sample(struct device *dev, uint64_t t, const uint32_t *vals, uint32_t n,
 		    (int64_t)vals[i];
 		if (c->kind != AC_KIND_COUNTER)
 			continue;	/* a gauge has no rate */
+		c->total = c->have_raw ? c->total + (uint32_t)(vals[i] -
+		    c->last_raw) : vals[i];
+		c->last_raw = vals[i];
+		c->have_raw = true;
 		if (c->rate_t == 0) {
 			c->rate_t = t;
 			c->rate_base = (int64_t)vals[i];

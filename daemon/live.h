@@ -26,6 +26,11 @@ struct live_counter {
 	uint8_t kind, flags;
 	int64_t id;			/* counters.id */
 	int64_t value;
+	/* A counter's total since boot: its 32-bit value extended past
+	 * each wrap (what /metrics exports). */
+	uint64_t total;
+	uint32_t last_raw;
+	bool have_raw;
 	double rate;			/* per second, over the last second */
 	int64_t rate_base;
 	uint64_t rate_t;
@@ -119,6 +124,12 @@ struct live {
 		uint64_t rows_lost, blobs_removed;
 		uint64_t devices_tracked, devices_forgotten;
 	} store;
+	/* The ClickHouse forwarder's figures, copied the same way. */
+	struct live_export {
+		bool enabled;
+		uint64_t rows_sent, rows_dropped, inserts, failures;
+		uint64_t queued_bytes, queued_rows;
+	} export;
 	uint64_t started;		/* wall us */
 	/* Called with mu held when events were added (resumes clients). */
 	void (*wake)(void *arg);

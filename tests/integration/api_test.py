@@ -393,8 +393,9 @@ try:
     st, r, b = call("GET", "/metrics")
     text = b.decode()
     check(st == 200 and r.getheader("Content-Type").startswith("text/plain; version=0.0.4")
-          and re.search(r'^appcore_counter_value\{device="sim-0",counter="audio.frames",unit="frames"\} \d+$', text, re.M)
-          and 'appcore_core1_state{device="sim-0",state="panicked"} 1' in text
+          and re.search(r'^appcore_core1_total\{board="sim-0",name="audio.frames",unit="frames"\} \d+$', text, re.M)
+          and re.search(r'^appcore_core1_ratio\{board="sim-0",name="dsp.load"\} [0-9.e-]+$', text, re.M)
+          and 'appcore_core1_state{board="sim-0",state="panicked"} 1' in text
           and re.search(r"^appcored_samples_stored_total \d+$", text, re.M),
           "/metrics: counters, core-1 state, daemon figures")
     st, _, b = call("GET", "/healthz")

@@ -210,10 +210,14 @@ elif scenario == "rates":
         check(c["value"] == 300 and g["value"] == 5, "values as sent")
     with urllib.request.urlopen(base + "/metrics", timeout=5) as r:
         metrics = r.read().decode()
-    check('counter="wraps"} 496.000' in metrics and
-          'appcore_counter_rate{device="fake",counter="falls"}'
-          not in metrics, "/metrics: a rate for the counter, none for "
-          "the gauge")
+    # 4294967000, then 200 (a wrap: +496), then 300 (+100).
+    check('appcore_core1_total{board="fake",name="wraps",unit=""} '
+          '4294967596\n' in metrics,
+          "/metrics: the counter's total goes on past the 32-bit wrap")
+    check('appcore_core1_value{board="fake",name="falls",unit=""} 5\n'
+          in metrics and 'name="falls"' not in
+          metrics.split("# TYPE appcore_core1_value ")[0],
+          "/metrics: the gauge as a gauge, its value as sent")
 elif scenario == "many-ids":
     # 200 boards, one after another on one link: at most 64 held in
     # memory, the unlinked ones forgotten, every one in the database.
