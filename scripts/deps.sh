@@ -30,6 +30,8 @@ if [ "$what" != demo ]; then
 		rustc cargo
 		# the dashboard's browser test
 		chromium fonts-dejavu-core
+		# fleets: a real Prometheus (and promtool)
+		prometheus
 		# benchmarks
 		valgrind wrk nginx-light
 	)
