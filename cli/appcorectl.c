@@ -457,6 +457,20 @@ status_boards(const struct ctx *c)
 }
 
 /* status: the daemon's facts, then its boards. */
+static void
+status_clickhouse(json_object *o)
+{
+	json_object *x;
+
+	if (!json_object_object_get_ex(o, "clickhouse", &x) || x == NULL)
+		return;
+	printf("  clickhouse %s database %s: %" PRId64 " rows sent, %" PRId64
+	    " queued, %" PRId64 " dropped, %" PRId64 " failed inserts\n",
+	    str(x, "url"), str(x, "database"), num(x, "rows_sent"),
+	    num(x, "rows_queued"), num(x, "rows_dropped"),
+	    num(x, "insert_failures"));
+}
+
 static int
 cmd_status(const struct ctx *c)
 {
@@ -478,6 +492,7 @@ cmd_status(const struct ctx *c)
 	    num(o, "raw_blocks"));
 	printf("  boards     %" PRId64 ", %" PRId64 " connected\n",
 	    num(o, "devices"), num(o, "connected"));
+	status_clickhouse(o);
 	json_object_put(o);
 	return status_boards(c);
 }

@@ -421,6 +421,33 @@ api_metrics(struct http *h, struct api_reply *a)
 	a->type = "text/plain; version=0.0.4; charset=utf-8";
 }
 
+/* The forwarder's figures; its URL without user or password. */
+static json_object *
+clickhouse_status(const struct chx_cfg *c, const struct live_export *x)
+{
+	json_object *o = json_object_new_object();
+	const char *at = strchr(c->url, '@');
+	char url[sizeof(c->url)];
+
+	if (at != NULL)
+		snprintf(url, sizeof(url), "%.*s%s", (int)(strstr(c->url,
+		    "://") != NULL ? strstr(c->url, "://") + 3 - c->url : 0),
+		    c->url, at + 1);
+	else
+		snprintf(url, sizeof(url), "%s", c->url);
+	json_object_object_add(o, "url", jv_string(url));
+	json_object_object_add(o, "database", jv_string(c->database));
+	json_object_object_add(o, "rows_sent",
+	    json_object_new_int64((int64_t)x->rows_sent));
+	json_object_object_add(o, "rows_dropped",
+	    json_object_new_int64((int64_t)x->rows_dropped));
+	json_object_object_add(o, "rows_queued",
+	    json_object_new_int64((int64_t)x->queued_rows));
+	json_object_object_add(o, "insert_failures",
+	    json_object_new_int64((int64_t)x->failures));
+	return o;
+}
+
 /* The daemon's own facts: what `appcorectl status` prints. */
 void
 get_status(struct http *h, struct api_reply *a)
@@ -431,6 +458,7 @@ get_status(struct http *h, struct api_reply *a)
 	char db[300], host[128], url[200];
 	int devices, connected = 0;
 	uint64_t started, db_bytes, file_bytes, raw_blocks;
+	struct live_export x;
 
 	pthread_mutex_lock(&l->mu);
 	devices = l->ndev;
@@ -440,6 +468,7 @@ get_status(struct http *h, struct api_reply *a)
 	db_bytes = l->store.db_bytes;
 	file_bytes = l->store.file_bytes;
 	raw_blocks = l->store.raw_blocks;
+	x = l->export;
 	pthread_mutex_unlock(&l->mu);
 	snprintf(db, sizeof(db), "%s/appcore.db", cfg->state_dir);
 	snprintf(host, sizeof(host), "%s", cfg->listen);
@@ -466,5 +495,7 @@ get_status(struct http *h, struct api_reply *a)
 	json_object_object_add(o, "devices", json_object_new_int64(devices));
 	json_object_object_add(o, "connected",
 	    json_object_new_int64(connected));
+	json_object_object_add(o, "clickhouse", cfg->clickhouse.url[0] ?
+	    clickhouse_status(&cfg->clickhouse, &x) : NULL);
 	api_json(a, 200, o);
 }

@@ -27,6 +27,8 @@
 
 #include "appcored.h"
 #include "blobs.h"
+#include "chexport.h"
+#include "chtee.h"
 #include "http.h"
 #include "hex.h"
 #include "imagefile.h"
@@ -802,6 +804,53 @@ run_commands(struct daemon *d)
 	}
 }
 
+/* [clickhouse]: the forwarder, fed by the store's tee (docs/fleet.md). */
+static void
+start_clickhouse(struct daemon *d)
+{
+	struct store_tee tee;
+	char err[200];
+
+	if (d->cfg.clickhouse.url[0] == '\0')
+		return;
+	if ((d->chx = chx_start(&d->cfg.clickhouse, err, sizeof(err))) ==
+	    NULL)
+		fatalx("%s", err);
+	if ((d->chtee = chtee_new(store_db(d->store), chx_rows(d->chx))) == NULL)
+		fatalx("clickhouse: out of memory");
+	chtee_bind(d->chtee, &tee);
+	store_set_tee(d->store, &tee);
+	log_notice("clickhouse: forwarding raw history to %s, database %s",
+	    d->cfg.clickhouse.url, d->cfg.clickhouse.database);
+}
+
+static void
+stop_clickhouse(struct daemon *d)
+{
+	if (d->chx == NULL)
+		return;
+	store_set_tee(d->store, NULL);
+	chtee_free(d->chtee);
+	chx_stop(d->chx, 5000);
+	d->chx = NULL;
+	d->chtee = NULL;
+}
+
+static void
+copy_export_stats(struct daemon *d)
+{
+	struct chx_stats st;
+
+	if (d->chx == NULL)
+		return;
+	chx_get_stats(d->chx, &st);
+	pthread_mutex_lock(&d->live->mu);
+	d->live->export = (struct live_export){ true, st.rows_sent,
+	    st.rows_dropped, st.inserts, st.failures, st.queued_bytes,
+	    st.queued_rows };
+	pthread_mutex_unlock(&d->live->mu);
+}
+
 static void
 copy_store_stats(struct daemon *d)
 {
@@ -862,6 +911,11 @@ run(struct daemon *d, const struct args *a, int argc, char **argv)
 				pl[n++] = l;
 			}
 		}
+		if (d->chx != NULL) {
+			uint64_t c = chx_tick(d->chx, now);
+
+			next = c < next ? c : next;
+		}
 		{
 			uint64_t s = store_tick(d->store, now);
 			const struct store_stats *st = store_stats(d->store);
@@ -898,6 +952,7 @@ run(struct daemon *d, const struct args *a, int argc, char **argv)
 			next_gc = now + BLOBGC_INTERVAL_US;
 		}
 		copy_store_stats(d);
+		copy_export_stats(d);
 		bridge_read_timeouts(d->bridge, now);
 		if (now >= next_keepalive) {
 			bridge_keepalive(d->bridge);
@@ -1010,6 +1065,7 @@ main(int argc, char **argv)
 		    note);
 	}
 	device_prune_partial_dumps(&d);
+	start_clickhouse(&d);
 	store_event(d.store, 0, 0, now_wall_us(), "daemon-start", 1,
 	    APPCORE_VERSION);
 	(void)store_commit(d.store, now_wall_us());	/* the HTTP reader */
@@ -1054,6 +1110,7 @@ main(int argc, char **argv)
 		link_free(l);
 	}
 	store_event(d.store, 0, 0, now_wall_us(), "daemon-stop", 1, "");
+	stop_clickhouse(&d);
 	store_close(d.store, 5000);
 	blobs_close(d.blobs);
 	blobgc_free(&d.gc);

@@ -26,6 +26,8 @@
 
 struct sp_port;
 struct daemon;
+struct chx;
+struct chtee;
 
 /* ---- device.c: one board, across links and boots ---- */
 
@@ -298,6 +300,8 @@ struct daemon {
 	char token[65];			/* the API's bearer token */
 	struct port_hold holds[PORT_HOLDS_MAX];
 	char web_root[512];
+	struct chx *chx;		/* NULL: no ClickHouse forwarding */
+	struct chtee *chtee;		/* the store's names for it */
 };
 
 /* Boards tracked in memory at once (device.c). */

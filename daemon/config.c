@@ -28,6 +28,7 @@ config_defaults(struct config *c)
 	c->stream_lag = 2000;
 	c->query_memory = 16 << 20;
 	c->query_timeout_us = 2000000;
+	chx_cfg_defaults(&c->clickhouse);
 }
 
 void
@@ -150,6 +151,66 @@ parse_int(const char *s, long lo, long hi, long *out)
 	snprintf(err, errlen, __VA_ARGS__);				\
 	return -1;							\
 } while (0)
+
+/* A name ClickHouse takes unquoted: letters, digits, '_'. */
+static bool
+plain_name(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max || isdigit((unsigned char)s[0]))
+		return false;
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_')
+			return false;
+	return true;
+}
+
+static int
+clickhouse_set(struct chx_cfg *x, const char *key, const char *v, char *err,
+    size_t errlen)
+{
+	uint64_t u;
+
+	if (strcmp(key, "url") == 0) {
+		if (v[0] != '\0' && strncmp(v, "http://", 7) != 0 &&
+		    strncmp(v, "https://", 8) != 0)
+			BAD("url: '%s' is not http://HOST:PORT/ (or empty: "
+			    "off)", v);
+		if (strlen(v) >= sizeof(x->url) || strpbrk(v, "?# \t") != NULL)
+			BAD("url: '%s' is longer than %zu bytes or has a query, "
+			    "fragment or space", v, sizeof(x->url) - 1);
+		snprintf(x->url, sizeof(x->url), "%s", v);
+	} else if (strcmp(key, "database") == 0) {
+		if (!plain_name(v, sizeof(x->database) - 1))
+			BAD("database: '%s' is not a name of letters, digits "
+			    "and '_'", v);
+		snprintf(x->database, sizeof(x->database), "%s", v);
+	} else if (strcmp(key, "user") == 0) {
+		if (strlen(v) >= sizeof(x->user))
+			BAD("user: longer than %zu bytes", sizeof(x->user) - 1);
+		snprintf(x->user, sizeof(x->user), "%s", v);
+	} else if (strcmp(key, "password") == 0) {
+		if (strlen(v) >= sizeof(x->password))
+			BAD("password: longer than %zu bytes",
+			    sizeof(x->password) - 1);
+		snprintf(x->password, sizeof(x->password), "%s", v);
+	} else if (strcmp(key, "batch_interval") == 0) {
+		if (parse_duration(v, &u) < 0 || u < 100000 || u > 60000000)
+			BAD("batch_interval: '%s' is not a duration in "
+			    "100ms..60s", v);
+		x->batch_ms = (uint32_t)(u / 1000);
+	} else if (strcmp(key, "queue") == 0) {
+		if (parse_size(v, &u) < 0 || u < (1u << 20) || u > (16ull << 30))
+			BAD("queue: '%s' is not a size in 1M..16G", v);
+		x->queue_bytes = u;
+	} else if (strcmp(key, "create_tables") == 0) {
+		if (parse_bool(v, &x->create_tables) < 0)
+			BAD("create_tables: '%s' is not yes or no", v);
+	} else
+		BAD("unknown key '%s' in [clickhouse]", key);
+	return 0;
+}
 
 int
 config_set(struct config *c, const char *section, const char *key,
@@ -305,7 +366,9 @@ config_set(struct config *c, const char *section, const char *key,
 			snprintf(c->web_root, sizeof(c->web_root), "%s", v);
 		} else
 			BAD("unknown key '%s' in [http]", key);
-	} else
+	} else if (strcmp(section, "clickhouse") == 0)
+		return clickhouse_set(&c->clickhouse, key, v, err, errlen);
+	else
 		BAD("unknown section [%s]", section);
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "chexport.h"
 #include "store.h"
 
 #define CONFIG_DEFAULT_PATH	"/etc/appcored/appcored.conf"
@@ -42,6 +43,8 @@ struct config {
 	int nhosts;
 	uint64_t query_memory;		/* bytes one /query statement may use */
 	uint64_t query_timeout_us;	/* and its time */
+
+	struct chx_cfg clickhouse;	/* [clickhouse]: url "" is off */
 };
 
 void config_defaults(struct config *);

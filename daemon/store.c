@@ -108,6 +108,8 @@ struct store {
 	uint64_t batch_start;		/* 0: nothing queued */
 	uint64_t next_retry;
 	uint64_t next_retention;
+
+	struct store_tee tee;		/* all NULL: none */
 };
 
 static const char *const q_sql[Q_COUNT] = {
@@ -546,8 +548,12 @@ store_row(struct store *s, uint64_t t, const int64_t *counters,
 		return;		/* a replay: stored once */
 	default:
 		s->st.samples_lost += n;
+		if (s->tee.row != NULL)
+			s->tee.row(s->tee.arg, t, counters, values, n);
 		return;
 	}
+	if (s->tee.row != NULL)
+		s->tee.row(s->tee.arg, t, counters, values, n);
 	for (uint32_t i = 0; i < n; i++)
 		aggregate(s, counters[i], (int64_t)t, values[i]);
 	queued(s);
@@ -570,9 +576,12 @@ void
 store_event(struct store *s, int64_t device, int64_t boot, uint64_t t,
     const char *kind, uint64_t count, const char *detail)
 {
-	struct qrow *r = row(s, Q_EVENT);
+	struct qrow *r;
 
-	if (r == NULL)
+	if (s->tee.event != NULL)
+		s->tee.event(s->tee.arg, device, boot, t, kind, count,
+		    detail != NULL ? detail : "");
+	if ((r = row(s, Q_EVENT)) == NULL)
 		return;
 	r->a[0] = device;
 	r->a[1] = boot;
@@ -604,9 +613,12 @@ store_log(struct store *s, int64_t device, int64_t boot, uint64_t t,
 {
 	static const char *const lv[] = { "?", "error", "warn", "info",
 	    "debug" };
-	struct qrow *r = log_row(s, device, boot, t, generation);
+	struct qrow *r;
 
-	if (r == NULL)
+	if (s->tee.log != NULL)
+		s->tee.log(s->tee.arg, device, boot, t, m->record,
+		    m->level <= 4 ? lv[m->level] : "?", "", m->text);
+	if ((r = log_row(s, device, boot, t, generation)) == NULL)
 		return;
 	r->a[4] = m->record;
 	r->a[5] = m->stamp;
@@ -619,9 +631,12 @@ store_rtt_line(struct store *s, int64_t device, int64_t boot, uint64_t t,
     uint32_t generation, const char *channel, const char *text,
     const uint8_t *data, size_t len)
 {
-	struct qrow *r = log_row(s, device, boot, t, generation);
+	struct qrow *r;
 
-	if (r == NULL)
+	if (s->tee.log != NULL)
+		s->tee.log(s->tee.arg, device, boot, t, 0, "info", channel,
+		    text);
+	if ((r = log_row(s, device, boot, t, generation)) == NULL)
 		return;
 	r->a[4] = 0;
 	r->a[5] = 0;
@@ -653,17 +668,26 @@ store_state(struct store *s, int64_t device, int64_t boot, uint64_t t,
 }
 
 void
+store_backtrace_text(const struct ac_msg_crash *m, char *out, size_t cap)
+{
+	out[0] = '\0';
+	for (uint32_t i = 0; i < m->bt_count && i < AC_BT_MAX; i++)
+		snprintf(out + strlen(out), cap - strlen(out), "%s0x%08x",
+		    i ? " " : "", m->bt[i]);
+}
+
+void
 store_crash(struct store *s, int64_t device, int64_t boot, uint64_t t,
     const struct ac_msg_crash *m, const char *image_hash)
 {
-	struct qrow *r = row(s, Q_CRASH);
-	char bt[AC_BT_MAX * 11 + 1] = "";
+	struct qrow *r;
+	char bt[STORE_BT_TEXT];
 
-	if (r == NULL)
+	if (s->tee.crash != NULL)
+		s->tee.crash(s->tee.arg, device, boot, t, m, image_hash);
+	if ((r = row(s, Q_CRASH)) == NULL)
 		return;
-	for (uint32_t i = 0; i < m->bt_count && i < AC_BT_MAX; i++)
-		snprintf(bt + strlen(bt), sizeof(bt) - strlen(bt), "%s0x%08x",
-		    i ? " " : "", m->bt[i]);
+	store_backtrace_text(m, bt, sizeof(bt));
 	r->a[0] = device;
 	r->a[1] = boot;
 	r->a[2] = (int64_t)t;
@@ -1317,6 +1341,15 @@ store_tick(struct store *s, uint64_t now)
 		s->next_retention = now + RETENTION_US;
 	}
 	return next < s->next_retention ? next : s->next_retention;
+}
+
+void
+store_set_tee(struct store *s, const struct store_tee *tee)
+{
+	if (tee != NULL)
+		s->tee = *tee;
+	else
+		memset(&s->tee, 0, sizeof(s->tee));
 }
 
 const struct store_stats *

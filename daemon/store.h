@@ -51,6 +51,27 @@ struct store;
 struct store *store_open(const char *path, const struct store_cfg *,
     char *err, size_t errlen);
 void store_set_cfg(struct store *, const struct store_cfg *);
+
+/*
+ * A second destination for what is stored (the ClickHouse forwarder):
+ * called from the store_* functions below, in the ingest thread, with
+ * the same ids; a replayed sample is not passed on.  Each may be NULL.
+ */
+struct ac_msg_crash;
+struct store_tee {
+	void *arg;
+	void (*row)(void *arg, uint64_t t, const int64_t *counters,
+	    const int64_t *values, uint32_t n);
+	void (*event)(void *arg, int64_t device, int64_t boot, uint64_t t,
+	    const char *kind, uint64_t count, const char *detail);
+	void (*log)(void *arg, int64_t device, int64_t boot, uint64_t t,
+	    uint64_t record, const char *level, const char *channel,
+	    const char *text);
+	void (*crash)(void *arg, int64_t device, int64_t boot, uint64_t t,
+	    const struct ac_msg_crash *, const char *image_hash);
+};
+/* tee NULL: none.  The store keeps a copy of *tee. */
+void store_set_tee(struct store *, const struct store_tee *tee);
 /* Commits everything queued (retrying for up to wait_ms) and closes. */
 void store_close(struct store *, uint32_t wait_ms);
 
@@ -86,6 +107,10 @@ void store_state(struct store *, int64_t device, int64_t boot, uint64_t t,
     const struct ac_msg_state *);
 void store_crash(struct store *, int64_t device, int64_t boot, uint64_t t,
     const struct ac_msg_crash *, const char *image_hash);
+/* A crash's backtrace as stored: "0x400d1234 0x400d5678 ..." */
+#define STORE_BT_TEXT	(AC_BT_MAX * 11 + 1)
+void store_backtrace_text(const struct ac_msg_crash *, char *out,
+    size_t cap);
 /* The dump of a crash stored with store_crash (same device, boot, t). */
 void store_crash_dump(struct store *, int64_t device, int64_t boot,
     uint64_t t, const struct ac_msg_crash *, const char *blob_key,

@@ -30,8 +30,8 @@ if [ "$what" != demo ]; then
 		rustc cargo
 		# the dashboard's browser test
 		chromium fonts-dejavu-core
-		# fleets: a real Prometheus (and promtool)
-		prometheus
+		# fleets: a real Prometheus (and promtool) and ClickHouse
+		prometheus clickhouse-server
 		# benchmarks
 		valgrind wrk nginx-light
 	)

@@ -15,7 +15,11 @@
  *  - no device time is stored twice;
  *  - each boot's accounting adds up: stored equals the rows stored,
  *    produced is at least every index stored and at most what the agent
- *    produced, so lost = produced - stored is never negative.
+ *    produced, so lost = produced - stored is never negative;
+ *  - what goes to ClickHouse (the store's tee, daemon/chtee.c, into the
+ *    row batches appcored sends): every line of every table splits into
+ *    that table's fields with integers where they belong, and the sample
+ *    rows forwarded equal the samples written plus those counted lost.
  *
  * Input: one byte per frame the agent emits (low 4 bits the action, the
  * next byte its argument where it takes one); once the input is used up,
@@ -38,6 +42,8 @@
 #include "appcore/core1.h"
 #include "../unit/agent_frames.h"
 #include "appcored.h"
+#include "chrows.h"
+#include "chtee.h"
 #include "log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -56,6 +62,8 @@ static struct ac_region *r;
 
 static struct daemon d;
 static struct link *lk;
+static struct chrows ch_rows;		/* what would go to ClickHouse */
+static uint64_t ch_samples;		/* sample rows forwarded so far */
 static int host_fd = -1, agent_fd = -1;
 static uint64_t boot_seq = 1;
 /* The daemon's wall clock follows the agent's: base + agent time; every
@@ -128,6 +136,76 @@ remove_work_dir(void)
 }
 
 static void
+tee_to_clickhouse_rows(void)
+{
+	struct store_tee tee;
+	struct chtee *t = chtee_new(store_db(d.store), &ch_rows);
+
+	if (t == NULL)
+		fail("chtee");
+	chtee_bind(t, &tee);
+	store_set_tee(d.store, &tee);
+}
+
+static bool
+integer_field(const char *s)
+{
+	char *end;
+
+	if (*s == '\0')
+		return false;
+	(void)strtoll(s, &end, 10);
+	return *end == '\0';
+}
+
+/* Every line of a batch has its table's fields; returns its lines. */
+static uint64_t
+check_batch(enum ch_table t, struct ch_batch *b)
+{
+	char *text = malloc(b->text.len + 1), *p = text, *nl, *f[16];
+	int want = ch_table_fields(t);
+	uint64_t lines = 0;
+
+	if (text == NULL)
+		fail("malloc");
+	memcpy(text, b->text.data, b->text.len);
+	text[b->text.len] = '\0';
+	for (; (nl = strchr(p, '\n')) != NULL; p = nl + 1, lines++) {
+		*nl = '\0';
+		if (tsv_split(p, f, 16) != want ||
+		    !integer_field(f[2]) ||
+		    (t == CH_SAMPLES && !integer_field(f[3])))
+			fail("a ClickHouse row that does not split into its "
+			    "table's fields");
+	}
+	if (*p != '\0' || lines != b->rows)
+		fail("a ClickHouse batch whose lines are not its rows");
+	free(text);
+	return lines;
+}
+
+static void
+check_forwarded(void)
+{
+	const struct store_stats *st = store_stats(d.store);
+
+	for (int t = 0; t < CH_TABLES; t++) {
+		struct ch_batch b;
+
+		if (!chrows_take(&ch_rows, (enum ch_table)t, &b))
+			continue;
+		if (t == CH_SAMPLES)
+			ch_samples += check_batch((enum ch_table)t, &b);
+		else
+			(void)check_batch((enum ch_table)t, &b);
+		tsv_free(&b.text);
+	}
+	if (ch_samples != st->samples_written + st->samples_lost)
+		fail("samples forwarded to ClickHouse are not those written "
+		    "plus those lost");
+}
+
+static void
 setup_daemon(void)
 {
 	/* A file in memory where the machine has /dev/shm: the same SQLite,
@@ -154,6 +232,7 @@ setup_daemon(void)
 	if ((d.store = store_open(path, &d.cfg.store, err, sizeof(err))) ==
 	    NULL)
 		fail(err);
+	tee_to_clickhouse_rows();
 	/* One connection: no file locks taken and dropped per transaction. */
 	(void)sqlite3_exec(store_db(d.store), "PRAGMA synchronous = OFF; "
 	    "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = MEMORY",
@@ -658,6 +737,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	run();
 	link_disconnect();
 	check_store();
+	check_forwarded();
 	forget_old();
 	wall_base += WALL_PER_INPUT;
 	return 0;

@@ -238,7 +238,15 @@ config)
 	rc=$?
 	check "a bad restart policy: $(cat "$tmp/err")" \
 	    bash -c "[ $rc -eq 2 ] && grep -q 'restart_policy: .sometimes. is not agent, never, always or 1..16' '$tmp/err'"
-	printf '[daemon]\nlog_level = info\n[link]\nport = tcp://127.0.0.1:1\nport = /dev/ttyACM*\nbaud = 460800\nframing = 8E1\nrestart_policy = 3\n[storage]\nraw_window = 6h\npartition = 5m\nbudget = 500M\n[http]\nlisten = 127.0.0.1:9000\n' > "$tmp/good.conf"
+	for bad in "url = ftp://x/" "url = http://h:8123/?user=x" "database = app-core" \
+	    "batch_interval = 10ms" "queue = 100K" "create_tables = maybe" "port = 1"; do
+		printf '[clickhouse]\n%s\n' "$bad" > "$tmp/bad4.conf"
+		"$appcored" --config "$tmp/bad4.conf" --check-config > /dev/null 2> "$tmp/err"
+		rc=$?
+		check "[clickhouse] $bad: exit 2, $(cat "$tmp/err")" \
+		    bash -c "[ $rc -eq 2 ] && grep -q 'bad4.conf:2: ' '$tmp/err'"
+	done
+	printf '[daemon]\nlog_level = info\n[link]\nport = tcp://127.0.0.1:1\nport = /dev/ttyACM*\nbaud = 460800\nframing = 8E1\nrestart_policy = 3\n[storage]\nraw_window = 6h\npartition = 5m\nbudget = 500M\n[http]\nlisten = 127.0.0.1:9000\n[clickhouse]\nurl = http://127.0.0.1:8123/\ndatabase = lab_7\nuser = appcore\npassword = s3cret\nbatch_interval = 2s\nqueue = 1G\ncreate_tables = no\n' > "$tmp/good.conf"
 	check "a good configuration passes --check-config" \
 	    bash -c "'$appcored' --config '$tmp/good.conf' --check-config > /dev/null"
 	# SIGHUP: a broken file keeps the running configuration.
