@@ -114,7 +114,8 @@ struct chx {
 	pthread_t thr;
 	CURL *curl;
 	bool tables_made;
-	uint64_t retry_us;
+	uint64_t retry_us;		/* 0: the last insert worked */
+	char last_err[160];
 };
 
 void
@@ -429,6 +430,23 @@ sent(struct chx *x, struct ch_batch *b)
 	tsv_free(&b->text);
 }
 
+/* Sender thread, no lock held: says when inserts start failing (or fail
+ * differently) and when they work again. */
+static void
+log_outcome(struct chx *x, const struct ch_batch *b, int rc, const char *err)
+{
+	if (rc == 0) {
+		if (x->retry_us != 0)
+			log_notice("clickhouse: inserts resumed");
+		return;
+	}
+	if (x->retry_us == 0 || strcmp(err, x->last_err) != 0)
+		log_warnx("clickhouse: insert of %" PRIu64 " rows into %s "
+		    "failed (%s); holding them and retrying", b->rows,
+		    ch_table_name(b->table), err);
+	snprintf(x->last_err, sizeof(x->last_err), "%s", err);
+}
+
 static void *
 sender(void *arg)
 {
@@ -442,20 +460,15 @@ sender(void *arg)
 
 		pthread_mutex_unlock(&x->mu);
 		rc = insert(x, &b, err);
+		log_outcome(x, &b, rc, err);
 		pthread_mutex_lock(&x->mu);
 		if (rc == 0) {
 			sent(x, &b);
-			if (x->retry_us != 0)
-				log_notice("clickhouse: inserts resumed");
 			x->retry_us = 0;
 			set_stats_queued(x);
 			continue;
 		}
 		x->st.failures++;
-		if (x->retry_us == 0 || strcmp(err, x->st.last_error) != 0)
-			log_warnx("clickhouse: insert into %s failed (%s); "
-			    "holding %" PRIu64 " rows and retrying",
-			    ch_table_name(b.table), err, x->q_rows + x->f_rows);
 		snprintf(x->st.last_error, sizeof(x->st.last_error), "%s", err);
 		requeue_head(x, &b);
 		set_stats_queued(x);

@@ -13,7 +13,7 @@
 #include "store.h"
 
 #define CONFIG_DEFAULT_PATH	"/etc/appcored/appcored.conf"
-#define CONFIG_MAX_PORTS	32
+#define CONFIG_MAX_PORTS	64
 #define CONFIG_MAX_HOSTS	8
 
 struct config {

@@ -1,8 +1,6 @@
 /*
  * TabSeparated rows (tsv.h).
  */
-#include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,11 +33,24 @@ escape_of(char c)
 	    c == '\r' ? 'r' : 0;
 }
 
+static void
+put(struct tsv *t, const char *s, size_t n)
+{
+	if (n > 0 && reserve(t, n)) {
+		memcpy(t->data + t->len, s, n);
+		t->len += n;
+	}
+}
+
 void
 tsv_str(struct tsv *t, const char *s)
 {
 	size_t n = strlen(s);
 
+	if (strpbrk(s, "\\\t\n\r") == NULL) {	/* the usual case */
+		put(t, s, n);
+		return;
+	}
 	if (!reserve(t, 2 * n))
 		return;
 	for (; *s != '\0'; s++) {
@@ -53,29 +64,35 @@ tsv_str(struct tsv *t, const char *s)
 	}
 }
 
-static void
-put(struct tsv *t, const char *s, size_t n)
+/* The decimal digits of v, written backwards to end; returns the first. */
+static char *
+digits(uint64_t v, char *end)
 {
-	if (reserve(t, n)) {
-		memcpy(t->data + t->len, s, n);
-		t->len += n;
-	}
-}
-
-void
-tsv_i64(struct tsv *t, int64_t v)
-{
-	char s[24];
-
-	put(t, s, (size_t)snprintf(s, sizeof(s), "%" PRId64, v));
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return end;
 }
 
 void
 tsv_u64(struct tsv *t, uint64_t v)
 {
-	char s[24];
+	char s[24], *p = digits(v, s + sizeof(s));
 
-	put(t, s, (size_t)snprintf(s, sizeof(s), "%" PRIu64, v));
+	put(t, p, (size_t)(s + sizeof(s) - p));
+}
+
+void
+tsv_i64(struct tsv *t, int64_t v)
+{
+	char s[24], *p;
+
+	/* The magnitude as unsigned: INT64_MIN has no positive twin. */
+	p = digits(v < 0 ? 0 - (uint64_t)v : (uint64_t)v, s + sizeof(s));
+	if (v < 0)
+		*--p = '-';
+	put(t, p, (size_t)(s + sizeof(s) - p));
 }
 
 void
