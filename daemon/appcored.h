@@ -51,6 +51,7 @@ struct clock_anchor {
 /* Link trouble of one kind, told once a second as one event. */
 struct link_trouble {
 	uint64_t count;
+	uint64_t since;			/* wall us the count became non-zero */
 	char detail[160];
 };
 

@@ -1554,19 +1554,31 @@ on_event(void *arg, enum session_event e, uint64_t n, const char *why)
 	if ((unsigned)e >= SE_COUNT)
 		return;
 	tr = &l->trouble[e];
+	if (tr->count == 0)
+		tr->since = now_wall_us();
 	tr->count += n;
 	snprintf(tr->detail, sizeof(tr->detail), "%s", why);
 }
 
+/*
+ * Tells the trouble counted since the last time.  A sequence gap waits
+ * until it is REORDER_GRACE_US old (unless all): a frame that arrives
+ * late within that time cancels it (on_event, SE_LATE), so frames that
+ * were only reordered are not told as lost, however the once-a-second
+ * tick falls between them.
+ */
+#define REORDER_GRACE_US	1000000u
+
 static void
-trouble_tell(struct link *l, uint64_t now)
+trouble_tell(struct link *l, uint64_t now, bool all)
 {
 	char detail[200];
 
 	for (unsigned e = 0; e < SE_COUNT; e++) {
 		struct link_trouble *tr = &l->trouble[e];
 
-		if (tr->count == 0)
+		if (tr->count == 0 || (!all && e == SE_SEQ_GAP &&
+		    now < tr->since + REORDER_GRACE_US))
 			continue;
 		snprintf(detail, sizeof(detail), "%s%s", tr->detail,
 		    tr->count > 1 ? " (and more like it)" : "");
@@ -1600,7 +1612,7 @@ device_link_lost(struct link *l, uint64_t now, const char *why)
 {
 	struct device *dev = l->dev;
 
-	trouble_tell(l, now);
+	trouble_tell(l, now, true);
 	if (dev == NULL)
 		return;
 	settle_clock(dev, now);
@@ -1657,7 +1669,7 @@ device_tick(struct daemon *d, struct link *l, uint64_t now)
 	if (dev != NULL && dev->settling && now >= dev->settle_until)
 		settle_clock(dev, now);
 	if (now >= l->next_trouble) {
-		trouble_tell(l, now);
+		trouble_tell(l, now, false);
 		l->next_trouble = now + 1000000;
 		if (dev != NULL && !l->s.ref_pending && !dev->settling)
 			account_tell(dev, now, "damaged or missing frames");
