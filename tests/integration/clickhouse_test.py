@@ -18,6 +18,7 @@ TAP output.
    and come back byte for byte: ClickHouse's own parser is the judge.
 
 usage: clickhouse_test.py APPCORED CHROWS_HOSTILE"""
+import atexit
 import json
 import os
 import re
@@ -48,6 +49,9 @@ def cleanup():
             p.wait()
     ch.stop()
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+atexit.register(cleanup)   # also when a check raises
 
 
 def start_appcored(name, sim_args, *opts):

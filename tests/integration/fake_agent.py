@@ -9,7 +9,10 @@ usage: fake_agent.py APPCORED SCENARIO
                 than the first (it would be copied past the buffer)
   rates         a counter that wraps at 2^32 and a gauge that goes down:
                 the counter's rate is right, the gauge has none
-  many-ids      200 device ids on one link: at most 64 boards in memory"""
+  many-ids      200 device ids on one link: at most 64 boards in memory
+  hostile-names a board and counters named with quotes, backslashes,
+                newlines and braces: /metrics still passes promtool, and
+                its label values read back to the names the API shows"""
 import json
 import os
 import re
@@ -218,6 +221,33 @@ elif scenario == "rates":
           in metrics and 'name="falls"' not in
           metrics.split("# TYPE appcore_core1_value ")[0],
           "/metrics: the gauge as a gauge, its value as sent")
+elif scenario == "hostile-names":
+    names = [b'a"b', b"c\\d", b"e\nf", b"g}h{i=", b'j\\"\n', b"k,l"]
+    conn.sendall(hello(len(names), b'rack "7"\\') +
+                 desc([(1 + i % 2, nm) for i, nm in enumerate(names)]) +
+                 key_sample(0, 1000000, list(range(len(names)))))
+    dev = wait_for(lambda: (lambda x: x if len(x["counters"]) == len(names)
+                            and x["counters"][0]["value"] is not None
+                            else None)(device()), "the hostile names")
+    with urllib.request.urlopen(base + "/metrics", timeout=5) as r:
+        metrics = r.read().decode()
+    lint = subprocess.run(["promtool", "check", "metrics"], input=metrics,
+                          capture_output=True, text=True)
+    check(lint.returncode == 0 and "error" not in lint.stderr.lower(),
+          "promtool check metrics is clean with hostile names (%s)"
+          % (lint.stdout + lint.stderr).strip()[:200])
+
+    def unescape(v):
+        return re.sub(r'\\(.)', lambda m: "\n" if m.group(1) == "n"
+                      else m.group(1), v)
+    seen = set()
+    for m in re.finditer(r'^appcore_core1_(?:total|value)\{board="((?:[^"\\]|'
+                         r'\\.)*)",name="((?:[^"\\]|\\.)*)"', metrics, re.M):
+        seen.add((unescape(m.group(1)), unescape(m.group(2))))
+    want = {(dev["name"], c["name"]) for c in dev["counters"]} if dev else {}
+    check(dev is not None and seen == want, "each core-1 series' board and "
+          "name labels read back to the API's names (%d of %d): %r"
+          % (len(seen & want), len(want), sorted(want)[:3]))
 elif scenario == "many-ids":
     # 200 boards, one after another on one link: at most 64 held in
     # memory, the unlinked ones forgotten, every one in the database.

@@ -9,6 +9,7 @@ the Grafana dashboard in etc/grafana returns data from this Prometheus.
 TAP output.
 
 usage: prometheus_test.py APPCORED DASHBOARD_JSON RULES_YML"""
+import atexit
 import json
 import os
 import re
@@ -44,6 +45,9 @@ def cleanup():
             except subprocess.TimeoutExpired:
                 p.kill()
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+atexit.register(cleanup)   # also when a check raises
 
 
 def free_port():
