@@ -256,7 +256,9 @@ truth_path = tmp + "/truth2"
 d, base, db = start_appcored(
     "bound", "--rate 200 --counters 64 --duration 12 --truth " + truth_path,
     "clickhouse.queue=1M")
-gone = wait_for(lambda: metrics(base).get(
+came = wait_for(lambda: metrics(base).get(
+    'appcore_board_connected{board="sim-0"}') == 1, 30, 0.2)
+gone = came and wait_for(lambda: metrics(base).get(
     'appcore_board_connected{board="sim-0"}') == 0, 60, 0.2)
 m = metrics(base)
 dropped, held = (m.get("appcored_clickhouse_rows_dropped_total", 0),

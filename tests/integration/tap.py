@@ -12,6 +12,8 @@ def check(ok, what):
     if not ok:
         failed += 1
     print("%s %d - %s" % ("ok" if ok else "not ok", n, what), flush=True)
+    if not ok:      # meson prints a failed test's stderr: CI logs say which
+        print("not ok %d - %s" % (n, what), file=sys.stderr, flush=True)
 
 
 def wait_for(pred, secs, step=0.05):
