@@ -90,21 +90,51 @@ esc(const char *s, char *out, size_t cap)
 	return out;
 }
 
+/* A metric family's HELP and TYPE lines. */
+static void
+family_head(struct buf *b, const char *name, const char *type,
+    const char *help)
+{
+	bprintf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
 /* ---- core-1 counters ---- */
 
-/* A core-1 counter's family: appcore_core1_<base unit>[_total] when its
+/*
+ * A core-1 counter's family: appcore_core1_<base unit>[_total] when its
  * unit has a Prometheus base unit, else appcore_core1_total (counters) or
- * appcore_core1_value (gauges) with a unit label.  A counter's value is the total since boot,
- * extended past core 1's 32-bit wrap (live.h). */
-static bool
-in_family(const struct live_counter *c, bool counter, const char *base)
-{
-	const struct promunit *u = promunit_find(c->unit);
+ * appcore_core1_value (gauges) with a unit label.  A counter's value is
+ * its total since boot, extended past core 1's 32-bit wrap (live.h).
+ *
+ * Families are numbered: 0 the unit-labelled one, 1 + k the one of
+ * promunit_base(k); each counter's number is looked up once per scrape.
+ */
+struct core1_families {
+	int8_t of[LIVE_MAX_DEVICES][AC_MAX_COUNTERS];	/* -1: not exported */
+};
 
-	if ((c->kind == AC_KIND_COUNTER) != counter ||
-	    (c->kind != AC_KIND_COUNTER && c->kind != AC_KIND_GAUGE))
-		return false;
-	return base == NULL ? u == NULL : u != NULL && !strcmp(u->base, base);
+static int8_t
+family_of(const struct live_counter *c)
+{
+	if (c->kind != AC_KIND_COUNTER && c->kind != AC_KIND_GAUGE)
+		return -1;
+	return (int8_t)promunit_family(c->unit);
+}
+
+static void
+number_families(struct core1_families *f, const struct live *l)
+{
+	for (int i = 0; i < l->ndev; i++)
+		for (uint32_t k = 0; k < l->dev[i].ncols; k++)
+			f->of[i][k] = family_of(&l->dev[i].c[k]);
+}
+
+static bool
+in_family(const struct core1_families *f, const struct live *l, int i,
+    uint32_t k, bool counter, int fam)
+{
+	return f->of[i][k] == fam &&
+	    (l->dev[i].c[k].kind == AC_KIND_COUNTER) == counter;
 }
 
 /* "} value\n": integers exactly, scaled values to 15 digits. */
@@ -123,88 +153,86 @@ core1_value(struct buf *b, const struct live_counter *c, double scale)
 }
 
 static bool
-family_used(const struct live *l, bool counter, const char *base)
+family_used(const struct core1_families *f, const struct live *l,
+    bool counter, int fam)
 {
 	for (int i = 0; i < l->ndev; i++)
 		for (uint32_t k = 0; k < l->dev[i].ncols; k++)
-			if (in_family(&l->dev[i].c[k], counter, base))
+			if (in_family(f, l, i, k, counter, fam))
 				return true;
 	return false;
 }
 
 static void
-core1_family(struct buf *b, const struct live *l, bool counter,
-    const char *base)
+core1_family(struct buf *b, const struct live *l,
+    const struct core1_families *f, bool counter, int fam)
 {
-	char fam[64], dn[160], cn[96], un[32];
+	const char *base = fam > 0 ? promunit_base((unsigned)fam - 1) : NULL;
+	char name[64], help[128], dn[160], cn[96], un[32];
 
-	if (!family_used(l, counter, base))
+	if (!family_used(f, l, counter, fam))
 		return;
 	if (base != NULL)
-		snprintf(fam, sizeof(fam), "appcore_core1_%s%s", base,
+		snprintf(name, sizeof(name), "appcore_core1_%s%s", base,
 		    counter ? "_total" : "");
 	else
-		snprintf(fam, sizeof(fam), "appcore_core1_%s", counter ?
+		snprintf(name, sizeof(name), "appcore_core1_%s", counter ?
 		    "total" : "value");
-	bprintf(b, "# HELP %s %s%s%s.\n# TYPE %s %s\n", fam, counter ?
-	    "A core-1 counter: its total since the board booted, past "
-	    "32-bit wraps" : "A core-1 gauge", base ? ", in " : " (unit "
-	    "in the unit label)", base ? base : "", fam, counter ? "counter" :
-	    "gauge");
+	snprintf(help, sizeof(help), "%s%s%s.", counter ? "A core-1 counter: "
+	    "its total since the board booted, past 32-bit wraps" :
+	    "A core-1 gauge", base ? ", in " : " (unit in the unit label)",
+	    base ? base : "");
+	family_head(b, name, counter ? "counter" : "gauge", help);
 	for (int i = 0; i < l->ndev; i++)
 		for (uint32_t k = 0; k < l->dev[i].ncols; k++) {
 			const struct live_counter *c = &l->dev[i].c[k];
-			const struct promunit *u = promunit_find(c->unit);
 
-			if (!in_family(c, counter, base))
+			if (!in_family(f, l, i, k, counter, fam))
 				continue;
-			bprintf(b, "%s{board=\"%s\",name=\"%s\"", fam,
+			bprintf(b, "%s{board=\"%s\",name=\"%s\"", name,
 			    esc(l->dev[i].name, dn, sizeof(dn)),
 			    esc(c->name, cn, sizeof(cn)));
-			if (u == NULL)
+			if (base == NULL)
 				bprintf(b, ",unit=\"%s\"", esc(c->unit, un,
 				    sizeof(un)));
-			core1_value(b, c, u != NULL ? u->scale : 1);
+			core1_value(b, c, base != NULL ?
+			    promunit_find(c->unit)->scale : 1);
 		}
 }
 
 static void
 core1_metrics(struct buf *b, const struct live *l)
 {
-	for (int counter = 1; counter >= 0; counter--) {
-		core1_family(b, l, counter, NULL);
-		for (unsigned k = 0; promunit_base(k) != NULL; k++)
-			core1_family(b, l, counter, promunit_base(k));
-	}
+	struct core1_families f;
+
+	number_families(&f, l);
+	/* Counters first, gauges next; family 0, then one per base unit. */
+	for (int counter = 1; counter >= 0; counter--)
+		for (int fam = 0; fam == 0 || promunit_base((unsigned)fam - 1) !=
+		    NULL; fam++)
+			core1_family(b, l, &f, counter, fam);
 }
 
 /* ---- boards ---- */
-
-static void
-board_family(struct buf *b, const char *name, const char *type,
-    const char *help)
-{
-	bprintf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
 
 static void
 board_metrics(struct buf *b, const struct live *l)
 {
 	char dn[160];
 
-	board_family(b, "appcore_board_connected", "gauge",
+	family_head(b, "appcore_board_connected", "gauge",
 	    "Whether the board's link is up.");
 	for (int i = 0; i < l->ndev; i++)
 		bprintf(b, "appcore_board_connected{board=\"%s\"} %d\n",
 		    esc(l->dev[i].name, dn, sizeof(dn)), l->dev[i].connected);
-	board_family(b, "appcore_core1_state", "gauge",
+	family_head(b, "appcore_core1_state", "gauge",
 	    "Core 1's state (1 for the current one).");
 	for (int i = 0; i < l->ndev; i++)
 		for (unsigned s = 0; s < AC_STATE_COUNT; s++)
 			bprintf(b, "appcore_core1_state{board=\"%s\",state="
 			    "\"%s\"} %d\n", esc(l->dev[i].name, dn, sizeof(dn)),
 			    ac_state_name(s), l->dev[i].state == s);
-	board_family(b, "appcore_core1_heartbeats_total", "counter",
+	family_head(b, "appcore_core1_heartbeats_total", "counter",
 	    "Core 1's heartbeat count.");
 	for (int i = 0; i < l->ndev; i++)
 		bprintf(b, "appcore_core1_heartbeats_total{board=\"%s\"} %u\n",
@@ -242,6 +270,8 @@ static const struct {
 	    LINK_FIELD(health.frames_stale) },
 	{ "samples_unattributed_total", "Samples that arrived before their "
 	    "boot's HELLO.", LINK_FIELD(health.samples_unattributed) },
+	{ "agent_samples_dropped_total", "Samples the agent had to drop.",
+	    LINK_FIELD(health.agent.samples_dropped) },
 };
 
 static void
@@ -253,7 +283,7 @@ link_metrics_all(struct buf *b, const struct live *l)
 	    m++) {
 		snprintf(fam, sizeof(fam), "appcore_link_%s",
 		    link_metrics[m].metric);
-		board_family(b, fam, "counter", link_metrics[m].help);
+		family_head(b, fam, "counter", link_metrics[m].help);
 		for (int i = 0; i < l->ndev; i++) {
 			uint64_t v;
 
@@ -263,12 +293,6 @@ link_metrics_all(struct buf *b, const struct live *l)
 			    esc(l->dev[i].name, dn, sizeof(dn)), v);
 		}
 	}
-	board_family(b, "appcore_link_agent_samples_dropped_total", "counter",
-	    "Samples the agent had to drop.");
-	for (int i = 0; i < l->ndev; i++)
-		bprintf(b, "appcore_link_agent_samples_dropped_total{board="
-		    "\"%s\"} %" PRIu64 "\n", esc(l->dev[i].name, dn,
-		    sizeof(dn)), (uint64_t)l->dev[i].health.agent.samples_dropped);
 }
 
 /* ---- the daemon ---- */
@@ -277,8 +301,8 @@ static void
 daemon_metric(struct buf *b, const char *name, const char *type,
     const char *help, double v)
 {
-	bprintf(b, "# HELP %s %s\n# TYPE %s %s\n%s %.15g\n", name, help, name,
-	    type, name, v);
+	family_head(b, name, type, help);
+	bprintf(b, "%s %.15g\n", name, v);
 }
 
 static void

@@ -60,3 +60,14 @@ promunit_base(unsigned i)
 {
 	return i < sizeof(bases) / sizeof(bases[0]) ? bases[i] : NULL;
 }
+
+int
+promunit_family(const char *unit)
+{
+	const struct promunit *u = promunit_find(unit);
+
+	for (unsigned i = 0; u != NULL && bases[i] != NULL; i++)
+		if (strcmp(bases[i], u->base) == 0)
+			return (int)i + 1;
+	return 0;
+}

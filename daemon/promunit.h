@@ -19,5 +19,7 @@ const struct promunit *promunit_find(const char *unit);
 /* Every distinct base unit, in the order families are written; NULL
  * ends the list. */
 const char *promunit_base(unsigned i);
+/* 1 + the index of unit's base unit in that list, or 0 when it has none. */
+int promunit_family(const char *unit);
 
 #endif

@@ -538,22 +538,19 @@ store_row(struct store *s, uint64_t t, const int64_t *counters,
     const int64_t *values, uint32_t n, uint64_t now)
 {
 	uint64_t waiting;
+	int added;
 
 	if (n == 0)
 		return;
-	switch (sblocks_add(s->sb, (int64_t)t, counters, values, n, now)) {
-	case 1:
-		break;
-	case 0:
+	added = sblocks_add(s->sb, (int64_t)t, counters, values, n, now);
+	if (added == 0)
 		return;		/* a replay: stored once */
-	default:
+	if (s->tee.row != NULL)	/* held or not, the tee gets it */
+		s->tee.row(s->tee.arg, t, counters, values, n);
+	if (added < 0) {
 		s->st.samples_lost += n;
-		if (s->tee.row != NULL)
-			s->tee.row(s->tee.arg, t, counters, values, n);
 		return;
 	}
-	if (s->tee.row != NULL)
-		s->tee.row(s->tee.arg, t, counters, values, n);
 	for (uint32_t i = 0; i < n; i++)
 		aggregate(s, counters[i], (int64_t)t, values[i]);
 	queued(s);

@@ -4,10 +4,11 @@ its data in a directory of ours; stopped and started again on the same
 data (a restart)."""
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
+
+from tap import free_port
 
 CONFIG = """<yandex>
   <logger><level>warning</level><console>1</console></logger>
@@ -37,14 +38,6 @@ USERS = """<yandex>
   <quotas><default/></quotas>
 </yandex>
 """
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class ClickHouse:

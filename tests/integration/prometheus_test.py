@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tap import check, finish, wait_for  # noqa: E402
+from tap import check, finish, free_port, wait_for  # noqa: E402
 
 appcored, dashboard_path, rules_path = sys.argv[1:4]
 SIM_SECONDS = 40
@@ -48,14 +47,6 @@ def cleanup():
 
 
 atexit.register(cleanup)   # also when a check raises
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def get(url, timeout=10):

@@ -1,4 +1,6 @@
-"""TAP output and condition waits for the Python integration tests."""
+"""TAP output, condition waits and free loopback ports for the Python
+integration tests."""
+import socket
 import sys
 import time
 
@@ -25,6 +27,15 @@ def wait_for(pred, secs, step=0.05):
             return v
         time.sleep(step)
     return None
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 nobody listens on (for a server we start)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 def finish():

@@ -66,6 +66,25 @@ line(char **p)
 	return l;
 }
 
+/* Takes table t's batch, which must hold one row, and splits that row
+ * into f: the number of fields, or -1 (no batch, not one row, or a line
+ * that does not split).  *text is the batch's text, to free. */
+static int
+one_row(struct chrows *r, enum ch_table t, char **f, char **text)
+{
+	struct ch_batch b;
+	char *p, *l;
+
+	*text = NULL;
+	if (!chrows_take(r, t, &b))
+		return -1;
+	*text = p = text_of(&b);
+	l = line(&p);
+	if (l == NULL || *p != '\0' || b.rows != 1)
+		return -1;
+	return tsv_split(l, f, 16);
+}
+
 static void
 round_trip(void)
 {
@@ -75,7 +94,7 @@ round_trip(void)
 	for (int i = 0; i < 5000; i++) {
 		struct chrows r = { 0 };
 		struct ch_batch b;
-		char *p, *l, *f[16];
+		char *f[16], *txt;
 		int64_t t = (int64_t)next() << 20, v = -(int64_t)next();
 		int nf;
 
@@ -87,32 +106,23 @@ round_trip(void)
 		chrows_sample(&r, board, counter, t, v, 1);
 		chrows_event(&r, board, kind, t, kind, 7, detail, 1);
 		chrows_log(&r, board, kind, t, 3, "info", counter, text, 1);
-		CHECK_QUIET(chrows_take(&r, CH_SAMPLES, &b), bad, "no samples");
-		p = text_of(&b);
-		l = line(&p);
-		nf = l ? tsv_split(l, f, 16) : -1;
+		nf = one_row(&r, CH_SAMPLES, f, &txt);
 		CHECK_QUIET(nf == ch_table_fields(CH_SAMPLES) &&
 		    !strcmp(f[0], board) && !strcmp(f[1], counter) &&
 		    strtoll(f[2], NULL, 10) == t && strtoll(f[3], NULL, 10) ==
-		    v && b.rows == 1 && *p == '\0', bad, "sample %d", i);
-		free(b.text.data);
-		CHECK_QUIET(chrows_take(&r, CH_EVENTS, &b), bad, "no events");
-		p = text_of(&b);
-		l = line(&p);
-		nf = l ? tsv_split(l, f, 16) : -1;
+		    v, bad, "sample %d", i);
+		free(txt);
+		nf = one_row(&r, CH_EVENTS, f, &txt);
 		CHECK_QUIET(nf == ch_table_fields(CH_EVENTS) &&
 		    !strcmp(f[0], board) && !strcmp(f[1], kind) &&
 		    !strcmp(f[3], kind) && !strcmp(f[4], "7") &&
 		    !strcmp(f[5], detail), bad, "event %d", i);
-		free(b.text.data);
-		CHECK_QUIET(chrows_take(&r, CH_LOGS, &b), bad, "no logs");
-		p = text_of(&b);
-		l = line(&p);
-		nf = l ? tsv_split(l, f, 16) : -1;
+		free(txt);
+		nf = one_row(&r, CH_LOGS, f, &txt);
 		CHECK_QUIET(nf == ch_table_fields(CH_LOGS) &&
 		    !strcmp(f[5], counter) && !strcmp(f[6], text), bad,
 		    "log %d", i);
-		free(b.text.data);
+		free(txt);
 		CHECK_QUIET(!chrows_take(&r, CH_SAMPLES, &b), bad,
 		    "a batch taken twice");
 		chrows_free(&r);
@@ -128,22 +138,20 @@ crash_fields(void)
 	struct chrows r = { 0 };
 	struct ch_crash c = { "panic", "assert", "x\ty", "a\\b.c", "0x1 0x2",
 	    "ab12", 4294967295u, 0x400d1234, 29, 0 };
-	struct ch_batch b;
-	char *p, *l, *f[16];
+	char *f[16], *txt;
 	int nf;
 
 	chrows_crash(&r, "b\n1", "k", INT64_MIN, &c, 5);
-	CHECK(chrows_take(&r, CH_CRASHES, &b) && b.rows == 1 &&
-	    b.started == 5, "a crash row, started at its first row's time");
-	p = text_of(&b);
-	l = line(&p);
-	nf = tsv_split(l, f, 16);
+	CHECK(r.cur[CH_CRASHES].started == 5,
+	    "a batch starts at its first row's time");
+	nf = one_row(&r, CH_CRASHES, f, &txt);
 	CHECK(nf == 13 && !strcmp(f[0], "b\n1") && !strcmp(f[2],
 	    "-9223372036854775808") && !strcmp(f[5], "x\ty") &&
 	    !strcmp(f[6], "a\\b.c") && !strcmp(f[7], "4294967295") &&
 	    !strcmp(f[8], "1074598452") && !strcmp(f[12], "ab12"),
-	    "its 13 fields, INT64_MIN and UINT32_MAX exact (%d fields)", nf);
-	free(b.text.data);
+	    "a crash row: its 13 fields, INT64_MIN and UINT32_MAX exact (%d "
+	    "fields)", nf);
+	free(txt);
 }
 
 static void
